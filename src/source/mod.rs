@@ -1,0 +1,400 @@
+//! Stage 1, source: bytes on disk → parsed documents, each with its path.
+//!
+//! This is the only stage that touches the repository's files. It walks the
+//! repo once (never following a symlink out of it), reads and parses the YAML
+//! files in parallel, and hands later stages a [`SourceSet`]: a sorted map from
+//! repo-relative path to file. Later stages ask it for text or YAML by path and
+//! get either the content or a [`FileProblem`] they turn into a finding.
+//!
+//! It knows file formats, not Ansible: what a file *means* is the model's job.
+
+pub mod yaml;
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::io::Read;
+use std::path::{Component, Path, PathBuf};
+use std::sync::OnceLock;
+
+use rayon::prelude::*;
+
+use crate::diagnostics::{Finding, codes};
+
+/// Files larger than this are not read (16 MiB).
+pub const MAX_FILE_BYTES: u64 = 16 * 1024 * 1024;
+
+/// Why the repository as a whole cannot be loaded. Problems with single files
+/// are [`FileProblem`]s and become findings instead.
+#[derive(Debug, thiserror::Error)]
+pub enum SourceError {
+    #[error("`{0}` does not exist")]
+    NotFound(PathBuf),
+    #[error("`{0}` is not a directory")]
+    NotADirectory(PathBuf),
+    #[error("cannot read `{path}`: {message}")]
+    Io { path: PathBuf, message: String },
+}
+
+/// Why one file cannot be used. Carries the line where that is known.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FileProblem {
+    Missing,
+    Io(String),
+    NotUtf8 { line: u32 },
+    Binary,
+    TooLarge(u64),
+    EscapesRoot(String),
+    Yaml(yaml::YamlError),
+}
+
+impl FileProblem {
+    /// The line the problem is at (0 for the whole file).
+    pub fn line(&self) -> u32 {
+        match self {
+            FileProblem::NotUtf8 { line } => *line,
+            FileProblem::Yaml(e) => e.line,
+            _ => 0,
+        }
+    }
+
+    pub fn message(&self) -> String {
+        match self {
+            FileProblem::Missing => "file does not exist".into(),
+            FileProblem::Io(m) => format!("cannot read file: {m}"),
+            FileProblem::NotUtf8 { .. } => "file is not valid UTF-8".into(),
+            FileProblem::Binary => "file is binary, not text".into(),
+            FileProblem::TooLarge(n) => {
+                format!("file is {n} bytes, over the {MAX_FILE_BYTES}-byte cap; not read")
+            }
+            FileProblem::EscapesRoot(target) => {
+                format!("`{target}` is outside the repository; refused, not followed")
+            }
+            FileProblem::Yaml(e) => format!("invalid YAML: {}", e.message),
+        }
+    }
+
+    /// The finding for this problem in file `path`.
+    pub fn to_finding(&self, path: &str) -> Finding {
+        let code = match self {
+            FileProblem::Missing => codes::MISSING_FILE,
+            FileProblem::EscapesRoot(_) => codes::PATH_ESCAPES_ROOT,
+            FileProblem::Yaml(e) if e.kind == yaml::YamlErrorKind::Limit => codes::RESOURCE_LIMIT,
+            FileProblem::Yaml(_) => codes::INVALID_SYNTAX,
+            _ => codes::UNREADABLE_FILE,
+        };
+        Finding::error(code, path, self.line(), self.message())
+    }
+}
+
+/// One file of the repository, read lazily (YAML files eagerly, in parallel).
+#[derive(Debug)]
+pub struct SourceFile {
+    /// Path relative to the repository root, `/`-separated.
+    pub rel: String,
+    /// Where the bytes are on disk (the symlink target for an in-repo link).
+    disk: PathBuf,
+    size: u64,
+    text: OnceLock<Result<String, FileProblem>>,
+    yaml: OnceLock<Result<yaml::Documents, FileProblem>>,
+}
+
+impl SourceFile {
+    /// The file's text, or why it cannot be read as text.
+    pub fn text(&self) -> Result<&str, &FileProblem> {
+        self.text.get_or_init(|| read_text(&self.disk, self.size)).as_ref().map(String::as_str)
+    }
+
+    /// The file parsed as (Ansible-flavoured) YAML.
+    pub fn yaml(&self) -> Result<&yaml::Documents, &FileProblem> {
+        self.yaml
+            .get_or_init(|| match self.text() {
+                Ok(t) => yaml::parse(t).map_err(FileProblem::Yaml),
+                Err(p) => Err(p.clone()),
+            })
+            .as_ref()
+    }
+
+    /// The file name without directories.
+    pub fn name(&self) -> &str {
+        self.rel.rsplit('/').next().unwrap_or(&self.rel)
+    }
+
+    /// The extension, lower-cased, without the dot (`""` when none).
+    pub fn extension(&self) -> String {
+        let name = self.name();
+        match name.rfind('.') {
+            Some(i) if i > 0 => name[i + 1..].to_ascii_lowercase(),
+            _ => String::new(),
+        }
+    }
+
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+}
+
+/// Every file of a repository, by relative path, plus what the walk found.
+#[derive(Debug)]
+pub struct SourceSet {
+    root: PathBuf,
+    files: BTreeMap<String, SourceFile>,
+    /// Directories (relative), for role and vars-directory lookups.
+    dirs: std::collections::BTreeSet<String>,
+    /// Problems met while walking (escaping symlinks, unreadable directories).
+    pub findings: Vec<Finding>,
+}
+
+impl SourceSet {
+    /// Walks `root` and parses its YAML files in parallel.
+    pub fn load(root: &Path) -> Result<SourceSet, SourceError> {
+        let meta = fs::metadata(root).map_err(|_| SourceError::NotFound(root.to_path_buf()))?;
+        if !meta.is_dir() {
+            return Err(SourceError::NotADirectory(root.to_path_buf()));
+        }
+        let root = fs::canonicalize(root)
+            .map_err(|e| SourceError::Io { path: root.to_path_buf(), message: e.to_string() })?;
+        let mut set = SourceSet {
+            root: root.clone(),
+            files: BTreeMap::new(),
+            dirs: Default::default(),
+            findings: Vec::new(),
+        };
+        set.dirs.insert(String::new());
+        set.walk(&root, "", true);
+        // Parse everything YAML-shaped up front, on all cores: nearly every such
+        // file is needed and parsing dominates the load time.
+        let files: Vec<&SourceFile> = set.files.values().filter(|f| looks_like_yaml(f)).collect();
+        files.par_iter().for_each(|f| {
+            let _ = f.yaml();
+        });
+        Ok(set)
+    }
+
+    fn walk(&mut self, dir: &Path, prefix: &str, follow_dir_links: bool) {
+        let walker = walkdir::WalkDir::new(dir)
+            .follow_links(false)
+            .sort_by_file_name()
+            .min_depth(1)
+            .into_iter()
+            .filter_entry(|e| e.file_name() != ".git");
+        for entry in walker {
+            let entry = match entry {
+                Ok(e) => e,
+                Err(e) => {
+                    let rel = e.path().and_then(|p| self.rel_of(dir, prefix, p)).unwrap_or_default();
+                    self.findings.push(Finding::error(
+                        codes::UNREADABLE_FILE,
+                        rel,
+                        0,
+                        format!("cannot read directory entry: {e}"),
+                    ));
+                    continue;
+                }
+            };
+            let Some(rel) = self.rel_of(dir, prefix, entry.path()) else { continue };
+            let ft = entry.file_type();
+            if ft.is_dir() {
+                self.dirs.insert(rel);
+            } else if ft.is_file() {
+                let size = entry.metadata().map(|m| m.len()).unwrap_or(0);
+                self.add_file(rel, entry.path().to_path_buf(), size);
+            } else if ft.is_symlink() {
+                self.add_symlink(rel, entry.path(), follow_dir_links);
+            }
+        }
+    }
+
+    fn rel_of(&self, dir: &Path, prefix: &str, path: &Path) -> Option<String> {
+        let tail = path.strip_prefix(dir).ok()?;
+        let tail = path_to_rel(tail)?;
+        Some(if prefix.is_empty() { tail } else { format!("{prefix}/{tail}") })
+    }
+
+    fn add_file(&mut self, rel: String, disk: PathBuf, size: u64) {
+        self.files.insert(
+            rel.clone(),
+            SourceFile { rel, disk, size, text: OnceLock::new(), yaml: OnceLock::new() },
+        );
+    }
+
+    /// A symlink is used only when its target stays inside the repository.
+    /// Directory links are walked one level deep (never a link inside a link),
+    /// which rules out cycles.
+    fn add_symlink(&mut self, rel: String, path: &Path, follow_dir_links: bool) {
+        let target = match fs::canonicalize(path) {
+            Ok(t) => t,
+            Err(_) => {
+                let shown = fs::read_link(path).map(|t| t.display().to_string()).unwrap_or_default();
+                self.findings.push(Finding::warning(
+                    codes::MISSING_FILE,
+                    rel,
+                    0,
+                    format!("symlink to `{shown}` is dangling"),
+                ));
+                return;
+            }
+        };
+        if !target.starts_with(&self.root) {
+            let shown = fs::read_link(path).map(|t| t.display().to_string()).unwrap_or_default();
+            self.findings.push(FileProblem::EscapesRoot(shown).to_finding(&rel));
+            return;
+        }
+        match fs::metadata(&target) {
+            Ok(m) if m.is_file() => self.add_file(rel, target, m.len()),
+            Ok(m) if m.is_dir() && follow_dir_links => {
+                self.dirs.insert(rel.clone());
+                self.walk(&target, &rel, false);
+            }
+            Ok(_) => {}
+            Err(e) => self.findings.push(Finding::error(codes::UNREADABLE_FILE, rel, 0, e.to_string())),
+        }
+    }
+
+    /// The absolute, canonical repository root.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// All files in path order.
+    pub fn files(&self) -> impl Iterator<Item = &SourceFile> {
+        self.files.values()
+    }
+
+    pub fn file_count(&self) -> usize {
+        self.files.len()
+    }
+
+    pub fn get(&self, rel: &str) -> Option<&SourceFile> {
+        self.files.get(rel)
+    }
+
+    /// The file at `rel`, or [`FileProblem::Missing`].
+    pub fn file(&self, rel: &str) -> Result<&SourceFile, FileProblem> {
+        self.files.get(rel).ok_or(FileProblem::Missing)
+    }
+
+    pub fn is_file(&self, rel: &str) -> bool {
+        self.files.contains_key(rel)
+    }
+
+    pub fn is_dir(&self, rel: &str) -> bool {
+        self.dirs.contains(rel)
+    }
+
+    /// Files directly inside directory `rel` (not in its subdirectories).
+    pub fn files_in(&self, rel: &str) -> impl Iterator<Item = &SourceFile> {
+        let prefix = if rel.is_empty() { String::new() } else { format!("{rel}/") };
+        let plen = prefix.len();
+        self.files
+            .range(prefix.clone()..)
+            .take_while(move |(k, _)| k.starts_with(&prefix))
+            .filter(move |(k, _)| !k[plen..].contains('/'))
+            .map(|(_, f)| f)
+    }
+
+    /// Every file under directory `rel`, at any depth, in path order.
+    pub fn files_under(&self, rel: &str) -> impl Iterator<Item = &SourceFile> {
+        let prefix = if rel.is_empty() { String::new() } else { format!("{rel}/") };
+        self.files.range(prefix.clone()..).take_while(move |(k, _)| k.starts_with(&prefix)).map(|(_, f)| f)
+    }
+
+    /// Subdirectories directly inside directory `rel`, by name.
+    pub fn subdirs(&self, rel: &str) -> impl Iterator<Item = &str> {
+        let prefix = if rel.is_empty() { String::new() } else { format!("{rel}/") };
+        let plen = prefix.len();
+        self.dirs
+            .range(prefix.clone()..)
+            .take_while(move |k| k.starts_with(&prefix))
+            .filter(move |k| k.len() > plen && !k[plen..].contains('/'))
+            .map(move |k| &k[plen..])
+    }
+}
+
+/// Joins `reference` (as written in a file) onto directory `base` (relative to
+/// the repo root) and normalises `.` and `..`. A result outside the repository,
+/// or an absolute reference, is refused.
+pub fn resolve(base: &str, reference: &str) -> Result<String, FileProblem> {
+    if reference.starts_with('/') || reference.starts_with('~') {
+        return Err(FileProblem::EscapesRoot(reference.to_string()));
+    }
+    let mut parts: Vec<&str> = if base.is_empty() { Vec::new() } else { base.split('/').collect() };
+    for part in reference.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                if parts.pop().is_none() {
+                    return Err(FileProblem::EscapesRoot(reference.to_string()));
+                }
+            }
+            p => parts.push(p),
+        }
+    }
+    Ok(parts.join("/"))
+}
+
+/// The directory part of a relative path (`""` for a top-level file).
+pub fn parent(rel: &str) -> &str {
+    rel.rfind('/').map(|i| &rel[..i]).unwrap_or("")
+}
+
+fn path_to_rel(path: &Path) -> Option<String> {
+    let mut out = Vec::new();
+    for c in path.components() {
+        match c {
+            Component::Normal(s) => out.push(s.to_str()?.to_string()),
+            _ => return None,
+        }
+    }
+    Some(out.join("/"))
+}
+
+fn looks_like_yaml(f: &SourceFile) -> bool {
+    match f.extension().as_str() {
+        "yml" | "yaml" => true,
+        "" => {
+            // group_vars/all, host_vars/web1: extensionless YAML.
+            f.rel.contains("group_vars/") || f.rel.contains("host_vars/")
+        }
+        _ => false,
+    }
+}
+
+fn read_text(path: &Path, size: u64) -> Result<String, FileProblem> {
+    if size > MAX_FILE_BYTES {
+        return Err(FileProblem::TooLarge(size));
+    }
+    let mut bytes = Vec::with_capacity(size as usize);
+    let file = fs::File::open(path).map_err(|e| FileProblem::Io(e.to_string()))?;
+    // Read at most one byte past the cap: the file may have grown since the walk.
+    file.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes).map_err(|e| FileProblem::Io(e.to_string()))?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(FileProblem::TooLarge(bytes.len() as u64));
+    }
+    if bytes.iter().take(8192).any(|&b| b == 0) {
+        return Err(FileProblem::Binary);
+    }
+    String::from_utf8(bytes).map_err(|e| {
+        let valid = e.utf8_error().valid_up_to();
+        let line = e.as_bytes()[..valid].iter().filter(|&&b| b == b'\n').count() as u32 + 1;
+        FileProblem::NotUtf8 { line }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resolve_normalises_and_refuses_escapes() {
+        assert_eq!(resolve("roles/app/tasks", "../files/x.conf").unwrap(), "roles/app/files/x.conf");
+        assert_eq!(resolve("", "./site.yml").unwrap(), "site.yml");
+        assert!(matches!(resolve("a", "../../etc/passwd"), Err(FileProblem::EscapesRoot(_))));
+        assert!(matches!(resolve("a", "/etc/passwd"), Err(FileProblem::EscapesRoot(_))));
+    }
+
+    #[test]
+    fn parent_of_paths() {
+        assert_eq!(parent("roles/app/tasks/main.yml"), "roles/app/tasks");
+        assert_eq!(parent("site.yml"), "");
+    }
+}

@@ -1,0 +1,658 @@
+//! Ansible-flavoured YAML: a node tree in which every node knows its line.
+//!
+//! Why not a serde YAML crate here: Ansible reads YAML with PyYAML, i.e. YAML 1.1
+//! (`yes`/`no`/`on`/`off` are booleans, `0644` is octal, `<<` merges), it needs
+//! the custom tags `!vault` and `!unsafe`, and every finding needs the line of
+//! the node it is about. `saphyr-parser` (the maintained successor of
+//! yaml-rust) gives events with spans, tags and scalar styles; this module
+//! builds the tree from them. It is the only hand-written YAML code in the
+//! project and it adds exactly what no crate offers: YAML 1.1 scalar
+//! resolution, Ansible tags, and hard budgets so hostile input cannot exhaust
+//! memory or the stack (alias expansion, nesting depth).
+//!
+//! Typed configuration (rule files, `migrate.yaml`) is read with serde-saphyr;
+//! see `docs/yaml.md` for the choice.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::fmt;
+
+use saphyr_parser::{Event, Parser, ScalarStyle, Span, SpannedEventReceiver, Tag};
+
+/// Deepest nesting accepted. Real playbooks stay under 30; the cap keeps
+/// recursion over the tree (drop, clone, walk) far away from the stack limit.
+pub const MAX_DEPTH: usize = 200;
+
+/// Block nesting accepted by the cheap pre-scan that runs before the parser.
+/// The parser recurses once per level (about 2 KiB of stack each), so a file of
+/// `- - - - …` could overflow the stack before [`MAX_DEPTH`] is ever checked.
+const MAX_PRESCAN_DEPTH: usize = 256;
+
+/// Most nodes that alias expansion may create in one file (billion-laughs guard).
+pub const MAX_ALIAS_NODES: usize = 100_000;
+
+/// A YAML node with its position in the file (1-based line, 0-based column).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Node {
+    pub value: Value,
+    pub line: u32,
+    pub col: u32,
+    pub tag: NodeTag,
+}
+
+/// The Ansible-relevant tags; every other tag is kept by name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NodeTag {
+    None,
+    /// `!vault |` inline Ansible Vault ciphertext: always secret.
+    Vault,
+    /// `!unsafe`: a plain string that Jinja must never evaluate.
+    Unsafe,
+    Other(String),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    Null,
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    /// A string. Plain scalars that YAML 1.1 resolves to numbers keep their
+    /// source text in `Number`, so `mode: 0644` can still be shown as written.
+    Str(String),
+    Number { text: String, resolved: Box<Value> },
+    Seq(Vec<Node>),
+    Map(Vec<(Node, Node)>),
+}
+
+/// Why a YAML file could not be turned into nodes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct YamlError {
+    pub line: u32,
+    pub col: u32,
+    pub kind: YamlErrorKind,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum YamlErrorKind {
+    /// The text is not valid YAML.
+    Syntax,
+    /// A safety budget was exceeded (alias expansion, depth).
+    Limit,
+}
+
+impl fmt::Display for YamlError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "line {}: {}", self.line, self.message)
+    }
+}
+
+/// A warning the parser can go on from (e.g. a duplicate key).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct YamlWarning {
+    pub line: u32,
+    pub message: String,
+}
+
+/// The documents of one file plus the warnings met while building them.
+#[derive(Debug, Clone, Default)]
+pub struct Documents {
+    pub docs: Vec<Node>,
+    pub warnings: Vec<YamlWarning>,
+}
+
+/// Parses every document of `text`.
+pub fn parse(text: &str) -> Result<Documents, YamlError> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    prescan_depth(text)?;
+    let mut builder = Builder::default();
+    let mut parser = Parser::new_from_str(text);
+    if let Err(e) = parser.load(&mut builder, true) {
+        // A budget breach stops building but the parser may still report a later
+        // syntax error; the breach came first, so it wins.
+        if let Some(err) = builder.error {
+            return Err(err);
+        }
+        let m = e.marker();
+        return Err(YamlError {
+            line: m.line() as u32,
+            col: m.col() as u32,
+            kind: YamlErrorKind::Syntax,
+            message: e.info().to_string(),
+        });
+    }
+    if let Some(err) = builder.error {
+        return Err(err);
+    }
+    Ok(Documents { docs: builder.docs, warnings: builder.warnings })
+}
+
+/// Bounds the block nesting depth from indentation alone, in one linear pass,
+/// before the (recursive) parser sees the text. Each deeper indentation and
+/// each compact `- `/`? ` indicator opens at most one level; block scalar
+/// bodies (`|`, `>`) are skipped. Flow nesting is bounded by the parser itself.
+fn prescan_depth(text: &str) -> Result<(), YamlError> {
+    let mut indents: Vec<usize> = Vec::new();
+    let mut scalar_body_above: Option<usize> = None;
+    for (i, line) in text.lines().enumerate() {
+        let trimmed = line.trim_start_matches(' ');
+        let indent = line.len() - trimmed.len();
+        if trimmed.is_empty() || trimmed.starts_with('#') {
+            continue;
+        }
+        if let Some(parent) = scalar_body_above {
+            if indent > parent {
+                continue;
+            }
+            scalar_body_above = None;
+        }
+        while indents.last().is_some_and(|&top| top >= indent) {
+            indents.pop();
+        }
+        indents.push(indent);
+        let mut rest = trimmed;
+        let mut compact = 0;
+        while let Some(r) = rest.strip_prefix("- ").or_else(|| rest.strip_prefix("? ")) {
+            compact += 1;
+            rest = r.trim_start_matches(' ');
+        }
+        if indents.len() + compact > MAX_PRESCAN_DEPTH {
+            return Err(YamlError {
+                line: i as u32 + 1,
+                col: indent as u32,
+                kind: YamlErrorKind::Limit,
+                message: format!("nesting deeper than {MAX_DEPTH} levels"),
+            });
+        }
+        let body = rest.split(" #").next().unwrap_or(rest).trim_end();
+        if is_block_scalar_header(body) {
+            scalar_body_above = Some(indent);
+        }
+    }
+    Ok(())
+}
+
+/// `key: |`, `- >-`, `|2+`: the last token opens a literal or folded scalar.
+fn is_block_scalar_header(body: &str) -> bool {
+    let token = body.rsplit([' ', '\t']).next().unwrap_or(body);
+    let mut chars = token.chars();
+    matches!(chars.next(), Some('|' | '>'))
+        && token.len() <= 3
+        && chars.all(|c| matches!(c, '1'..='9' | '+' | '-'))
+}
+
+enum Frame {
+    Seq { node: Node, anchor: usize },
+    /// `merges` holds `<<` sources until the mapping ends: as in PyYAML, keys the
+    /// mapping sets itself win over merged ones wherever they appear.
+    Map { node: Node, anchor: usize, pending_key: Option<Node>, merges: Vec<Node> },
+}
+
+#[derive(Default)]
+struct Builder {
+    docs: Vec<Node>,
+    stack: Vec<Frame>,
+    anchors: HashMap<usize, (Node, usize)>,
+    alias_nodes: usize,
+    warnings: Vec<YamlWarning>,
+    error: Option<YamlError>,
+}
+
+impl<'input> SpannedEventReceiver<'input> for Builder {
+    fn on_event(&mut self, ev: Event<'input>, span: Span) {
+        if self.error.is_some() {
+            return;
+        }
+        if let Err(e) = self.handle(ev, span) {
+            self.error = Some(e);
+        }
+    }
+}
+
+impl Builder {
+    fn handle(&mut self, ev: Event<'_>, span: Span) -> Result<(), YamlError> {
+        let line = span.start.line() as u32;
+        let col = span.start.col() as u32;
+        match ev {
+            Event::Nothing | Event::StreamStart | Event::StreamEnd | Event::DocumentStart(_) => {}
+            Event::DocumentEnd => {}
+            Event::Alias(id) => {
+                let (node, size) = self.anchors.get(&id).cloned().ok_or_else(|| YamlError {
+                    line,
+                    col,
+                    kind: YamlErrorKind::Syntax,
+                    message: "alias refers to an unknown anchor".into(),
+                })?;
+                self.alias_nodes += size;
+                if self.alias_nodes > MAX_ALIAS_NODES {
+                    return Err(YamlError {
+                        line,
+                        col,
+                        kind: YamlErrorKind::Limit,
+                        message: format!(
+                            "alias expansion exceeds {MAX_ALIAS_NODES} nodes (a \"billion laughs\" document?)"
+                        ),
+                    });
+                }
+                self.push_value(node, 0, size)?;
+            }
+            Event::Scalar(text, style, anchor, tag) => {
+                let tag = convert_tag(tag);
+                let value = resolve_scalar(&text, style, &tag);
+                let node = Node { value, line, col, tag };
+                self.push_value(node, anchor, 1)?;
+            }
+            Event::SequenceStart(anchor, tag) => {
+                self.check_depth(line, col)?;
+                let node = Node { value: Value::Seq(Vec::new()), line, col, tag: convert_tag(tag) };
+                self.stack.push(Frame::Seq { node, anchor });
+            }
+            Event::MappingStart(anchor, tag) => {
+                self.check_depth(line, col)?;
+                let node = Node { value: Value::Map(Vec::new()), line, col, tag: convert_tag(tag) };
+                self.stack.push(Frame::Map { node, anchor, pending_key: None, merges: Vec::new() });
+            }
+            Event::SequenceEnd | Event::MappingEnd => {
+                let (node, anchor) = match self.stack.pop() {
+                    Some(Frame::Seq { node, anchor }) => (node, anchor),
+                    Some(Frame::Map { mut node, anchor, merges, .. }) => {
+                        apply_merges(&mut node, merges, &mut self.warnings);
+                        (node, anchor)
+                    }
+                    None => return Ok(()),
+                };
+                let size = node.count();
+                self.push_value(node, anchor, size)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn check_depth(&self, line: u32, col: u32) -> Result<(), YamlError> {
+        if self.stack.len() >= MAX_DEPTH {
+            return Err(YamlError {
+                line,
+                col,
+                kind: YamlErrorKind::Limit,
+                message: format!("nesting deeper than {MAX_DEPTH} levels"),
+            });
+        }
+        Ok(())
+    }
+
+    /// Attaches a finished node to its parent (or ends a document).
+    fn push_value(&mut self, node: Node, anchor: usize, size: usize) -> Result<(), YamlError> {
+        if anchor > 0 {
+            self.anchors.insert(anchor, (node.clone(), size));
+        }
+        match self.stack.last_mut() {
+            None => self.docs.push(node),
+            Some(Frame::Seq { node: parent, .. }) => {
+                if let Value::Seq(items) = &mut parent.value {
+                    items.push(node);
+                }
+            }
+            Some(Frame::Map { node: parent, pending_key, merges, .. }) => match pending_key.take() {
+                None => *pending_key = Some(node),
+                Some(key) if is_merge_key(&key) => merges.push(node),
+                Some(key) => {
+                    if let Value::Map(entries) = &mut parent.value {
+                        insert_entry(entries, key, node, &mut self.warnings);
+                    }
+                }
+            },
+        }
+        Ok(())
+    }
+}
+
+fn is_merge_key(key: &Node) -> bool {
+    key.tag == NodeTag::None && matches!(&key.value, Value::Str(s) if s == "<<")
+}
+
+/// Adds `key: value` to a mapping; a repeated key replaces the earlier value
+/// (PyYAML's behaviour) and is reported.
+fn insert_entry(entries: &mut Vec<(Node, Node)>, key: Node, value: Node, warnings: &mut Vec<YamlWarning>) {
+    if let Some(slot) = entries.iter_mut().find(|(k, _)| k.value == key.value) {
+        if let Some(name) = key.as_str() {
+            warnings.push(YamlWarning {
+                line: key.line,
+                message: format!("duplicate key `{name}` (first at line {}); the last value wins", slot.0.line),
+            });
+        }
+        *slot = (key, value);
+    } else {
+        entries.push((key, value));
+    }
+}
+
+/// Appends the keys of `<<` sources that the mapping does not set itself.
+fn apply_merges(node: &mut Node, merges: Vec<Node>, warnings: &mut Vec<YamlWarning>) {
+    let Value::Map(entries) = &mut node.value else { return };
+    for merge in merges {
+        let line = merge.line;
+        let sources = match merge.value {
+            Value::Map(_) => vec![merge],
+            Value::Seq(items) => items,
+            _ => {
+                warnings.push(YamlWarning { line, message: "`<<` merge needs a mapping".into() });
+                continue;
+            }
+        };
+        for source in sources {
+            if let Value::Map(src_entries) = source.value {
+                for (k, v) in src_entries {
+                    if !entries.iter().any(|(existing, _)| existing.value == k.value) {
+                        entries.push((k, v));
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn convert_tag(tag: Option<Cow<'_, Tag>>) -> NodeTag {
+    match tag {
+        None => NodeTag::None,
+        Some(t) if t.handle == "!" && t.suffix == "vault" => NodeTag::Vault,
+        Some(t) if t.handle == "!" && t.suffix == "unsafe" => NodeTag::Unsafe,
+        Some(t) => NodeTag::Other(format!("{}{}", t.handle, t.suffix)),
+    }
+}
+
+/// YAML 1.1 resolution of a scalar, as PyYAML (and so Ansible) does it.
+fn resolve_scalar(text: &str, style: ScalarStyle, tag: &NodeTag) -> Value {
+    let plain = style == ScalarStyle::Plain;
+    match tag {
+        NodeTag::Vault | NodeTag::Unsafe => return Value::Str(text.to_string()),
+        NodeTag::Other(t) if t == "tag:yaml.org,2002:str" || t == "!!str" => {
+            return Value::Str(text.to_string());
+        }
+        _ => {}
+    }
+    if !plain {
+        return Value::Str(text.to_string());
+    }
+    match text {
+        "" | "~" | "null" | "Null" | "NULL" => return Value::Null,
+        "yes" | "Yes" | "YES" | "true" | "True" | "TRUE" | "on" | "On" | "ON" | "y" | "Y" => {
+            // PyYAML resolves y/Y as booleans only in its 1.1 spec table, not its
+            // implicit resolver; Ansible sees them as strings.
+            if text == "y" || text == "Y" {
+                return Value::Str(text.to_string());
+            }
+            return Value::Bool(true);
+        }
+        "no" | "No" | "NO" | "false" | "False" | "FALSE" | "off" | "Off" | "OFF" => {
+            return Value::Bool(false);
+        }
+        _ => {}
+    }
+    if let Some(n) = resolve_int(text) {
+        return Value::Number { text: text.to_string(), resolved: Box::new(Value::Int(n)) };
+    }
+    if let Some(f) = resolve_float(text) {
+        return Value::Number { text: text.to_string(), resolved: Box::new(Value::Float(f)) };
+    }
+    Value::Str(text.to_string())
+}
+
+fn resolve_int(text: &str) -> Option<i64> {
+    let (neg, body) = match text.as_bytes().first()? {
+        b'-' => (true, &text[1..]),
+        b'+' => (false, &text[1..]),
+        _ => (false, text),
+    };
+    if body.is_empty() || !body.as_bytes()[0].is_ascii_digit() {
+        return None;
+    }
+    let clean: String = body.chars().filter(|&c| c != '_').collect();
+    let value = if let Some(hex) = clean.strip_prefix("0x") {
+        i64::from_str_radix(hex, 16).ok()?
+    } else if let Some(bin) = clean.strip_prefix("0b") {
+        i64::from_str_radix(bin, 2).ok()?
+    } else if let Some(oct) = clean.strip_prefix("0o") {
+        i64::from_str_radix(oct, 8).ok()?
+    } else if clean.len() > 1 && clean.starts_with('0') {
+        i64::from_str_radix(&clean[1..], 8).ok()?
+    } else if clean.contains(':') {
+        // Sexagesimal (YAML 1.1): 1:30 == 90.
+        let mut acc: i64 = 0;
+        for part in clean.split(':') {
+            let p: i64 = part.parse().ok()?;
+            if !(0..60).contains(&p) && acc != 0 {
+                return None;
+            }
+            acc = acc.checked_mul(60)?.checked_add(p)?;
+        }
+        acc
+    } else {
+        if !clean.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        clean.parse().ok()?
+    };
+    Some(if neg { -value } else { value })
+}
+
+fn resolve_float(text: &str) -> Option<f64> {
+    match text {
+        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" => return Some(f64::INFINITY),
+        "-.inf" | "-.Inf" | "-.INF" => return Some(f64::NEG_INFINITY),
+        ".nan" | ".NaN" | ".NAN" => return Some(f64::NAN),
+        _ => {}
+    }
+    // PyYAML's float pattern needs a dot: `1e5` stays a string, `1.0e5` is a float.
+    let body = text.trim_start_matches(['-', '+']);
+    if !body.contains('.') || !body.bytes().next().is_some_and(|b| b.is_ascii_digit() || b == b'.') {
+        return None;
+    }
+    if !body.bytes().all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'E' | b'-' | b'+' | b'_')) {
+        return None;
+    }
+    let clean: String = text.chars().filter(|&c| c != '_').collect();
+    clean.parse().ok()
+}
+
+impl Node {
+    /// The string value of a scalar, including numbers and booleans as written
+    /// (`0644`, `yes`); `None` for null, sequences and mappings.
+    pub fn as_str(&self) -> Option<&str> {
+        match &self.value {
+            Value::Str(s) => Some(s),
+            Value::Number { text, .. } => Some(text),
+            _ => None,
+        }
+    }
+
+    /// The scalar as text the way Ansible would stringify it, for free-form
+    /// arguments and messages: booleans become `True`/`False` as in Python.
+    pub fn scalar_text(&self) -> Option<Cow<'_, str>> {
+        match &self.value {
+            Value::Str(s) => Some(Cow::Borrowed(s)),
+            Value::Number { text, .. } => Some(Cow::Borrowed(text)),
+            Value::Bool(true) => Some(Cow::Borrowed("True")),
+            Value::Bool(false) => Some(Cow::Borrowed("False")),
+            Value::Int(i) => Some(Cow::Owned(i.to_string())),
+            Value::Float(f) => Some(Cow::Owned(f.to_string())),
+            Value::Null => None,
+            Value::Seq(_) | Value::Map(_) => None,
+        }
+    }
+
+    pub fn as_bool(&self) -> Option<bool> {
+        match &self.value {
+            Value::Bool(b) => Some(*b),
+            _ => None,
+        }
+    }
+
+    pub fn as_seq(&self) -> Option<&[Node]> {
+        match &self.value {
+            Value::Seq(items) => Some(items),
+            _ => None,
+        }
+    }
+
+    pub fn as_map(&self) -> Option<&[(Node, Node)]> {
+        match &self.value {
+            Value::Map(entries) => Some(entries),
+            _ => None,
+        }
+    }
+
+    pub fn is_null(&self) -> bool {
+        matches!(self.value, Value::Null)
+    }
+
+    /// Looks up a string key in a mapping.
+    pub fn get(&self, key: &str) -> Option<&Node> {
+        self.as_map()?.iter().find(|(k, _)| k.as_str() == Some(key)).map(|(_, v)| v)
+    }
+
+    /// The mapping's entries whose keys are strings, in file order.
+    pub fn entries(&self) -> impl Iterator<Item = (&str, &Node)> {
+        self.as_map().unwrap_or(&[]).iter().filter_map(|(k, v)| Some((k.as_str()?, v)))
+    }
+
+    /// Number of nodes in this subtree (used for the alias budget).
+    pub fn count(&self) -> usize {
+        1 + match &self.value {
+            Value::Seq(items) => items.iter().map(Node::count).sum(),
+            Value::Map(entries) => entries.iter().map(|(k, v)| k.count() + v.count()).sum(),
+            _ => 0,
+        }
+    }
+
+    /// A short name for the node's kind, for messages.
+    pub fn kind(&self) -> &'static str {
+        match &self.value {
+            Value::Null => "null",
+            Value::Bool(_) => "a boolean",
+            Value::Int(_) | Value::Float(_) | Value::Number { .. } => "a number",
+            Value::Str(_) => "a string",
+            Value::Seq(_) => "a list",
+            Value::Map(_) => "a mapping",
+        }
+    }
+
+    /// Converts to JSON for templating and output. Vault ciphertext becomes a
+    /// marker object so that it can never be mistaken for (or printed as) a value.
+    pub fn to_json(&self) -> serde_json::Value {
+        use serde_json::Value as J;
+        if self.tag == NodeTag::Vault {
+            return serde_json::json!({ "__ansible_vault": "(encrypted)" });
+        }
+        match &self.value {
+            Value::Null => J::Null,
+            Value::Bool(b) => J::Bool(*b),
+            Value::Int(i) => J::from(*i),
+            Value::Float(f) => serde_json::Number::from_f64(*f).map(J::Number).unwrap_or(J::Null),
+            Value::Str(s) => J::String(s.clone()),
+            Value::Number { resolved, .. } => {
+                Node { value: (**resolved).clone(), line: self.line, col: self.col, tag: NodeTag::None }.to_json()
+            }
+            Value::Seq(items) => J::Array(items.iter().map(Node::to_json).collect()),
+            Value::Map(entries) => {
+                let mut map = serde_json::Map::new();
+                for (k, v) in entries {
+                    let key = k.scalar_text().map(|c| c.into_owned()).unwrap_or_else(|| "null".into());
+                    map.insert(key, v.to_json());
+                }
+                J::Object(map)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn one(text: &str) -> Node {
+        parse(text).unwrap().docs.remove(0)
+    }
+
+    #[test]
+    fn nodes_carry_lines() {
+        let doc = one("- hosts: web\n  tasks:\n    - name: x\n      apt: name=nginx\n");
+        let play = &doc.as_seq().unwrap()[0];
+        assert_eq!(play.line, 1);
+        let task = &play.get("tasks").unwrap().as_seq().unwrap()[0];
+        assert_eq!(task.line, 3);
+        assert_eq!(task.get("apt").unwrap().line, 4);
+    }
+
+    #[test]
+    fn yaml_1_1_scalars() {
+        let doc = one("a: yes\nb: off\nc: 0644\nd: '0644'\ne: ~\nf: 1.5\ng: 0x1F\nh: y\ni: 1e5\n");
+        assert_eq!(doc.get("a").unwrap().value, Value::Bool(true));
+        assert_eq!(doc.get("b").unwrap().value, Value::Bool(false));
+        let c = doc.get("c").unwrap();
+        assert_eq!(c.as_str(), Some("0644"));
+        assert_eq!(c.to_json(), serde_json::json!(420));
+        assert_eq!(doc.get("d").unwrap().value, Value::Str("0644".into()));
+        assert!(doc.get("e").unwrap().is_null());
+        assert_eq!(doc.get("f").unwrap().to_json(), serde_json::json!(1.5));
+        assert_eq!(doc.get("g").unwrap().to_json(), serde_json::json!(31));
+        assert_eq!(doc.get("h").unwrap().value, Value::Str("y".into()));
+        assert_eq!(doc.get("i").unwrap().value, Value::Str("1e5".into()));
+    }
+
+    #[test]
+    fn vault_and_unsafe_tags() {
+        let doc = one("p: !vault |\n  $ANSIBLE_VAULT;1.1;AES256\n  6162\nu: !unsafe '{{ x }}'\n");
+        assert_eq!(doc.get("p").unwrap().tag, NodeTag::Vault);
+        assert_eq!(doc.get("u").unwrap().tag, NodeTag::Unsafe);
+        assert_eq!(doc.get("u").unwrap().as_str(), Some("{{ x }}"));
+        assert!(doc.get("p").unwrap().to_json().to_string().contains("encrypted"));
+    }
+
+    #[test]
+    fn merge_keys_and_duplicates() {
+        let parsed = parse("base: &b {x: 1, y: 2}\nm:\n  <<: *b\n  y: 3\n  y: 4\n").unwrap();
+        let m = parsed.docs[0].get("m").unwrap();
+        assert_eq!(m.get("x").unwrap().to_json(), serde_json::json!(1));
+        assert_eq!(m.get("y").unwrap().to_json(), serde_json::json!(4));
+        assert_eq!(parsed.warnings.len(), 1);
+        assert_eq!(parsed.warnings[0].line, 5);
+    }
+
+    #[test]
+    fn billion_laughs_is_refused() {
+        let mut text = String::from("a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n");
+        let names = ["b", "c", "d", "e", "f", "g", "h", "i"];
+        let mut prev = "a";
+        for n in names {
+            text.push_str(&format!("{n}: &{n} [*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev}]\n"));
+            prev = n;
+        }
+        let err = parse(&text).unwrap_err();
+        assert_eq!(err.kind, YamlErrorKind::Limit);
+        assert!(err.message.contains("alias expansion"), "{err}");
+    }
+
+    #[test]
+    fn deep_nesting_is_refused() {
+        let text = "- ".repeat(100_000) + "x\n";
+        let err = parse(&text).unwrap_err();
+        assert_eq!(err.kind, YamlErrorKind::Limit);
+        let flow = "[".repeat(5000);
+        assert!(parse(&flow).is_err());
+    }
+
+    #[test]
+    fn syntax_errors_name_the_line() {
+        let err = parse("a: 1\nb: [1, 2\nc: 3\n").unwrap_err();
+        assert_eq!(err.kind, YamlErrorKind::Syntax);
+        assert!(err.line >= 2, "{err:?}");
+    }
+
+    #[test]
+    fn multiple_documents() {
+        let parsed = parse("---\na: 1\n---\nb: 2\n").unwrap();
+        assert_eq!(parsed.docs.len(), 2);
+        assert_eq!(parsed.docs[1].line, 4);
+    }
+}
