@@ -31,6 +31,7 @@ pub mod cli;
 pub mod commands;
 pub mod diagnostics;
 pub mod model;
+pub mod sensitive;
 pub mod source;
 
 pub use commands::{ExitStatus, run};

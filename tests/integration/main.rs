@@ -1,1 +1,4 @@
+//! The one integration-test binary. Each module covers one area; `support`
+//! holds the helpers (the binary under test, test tools, temp repos).
 
+mod support;
