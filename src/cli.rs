@@ -5,7 +5,11 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand, ValueEnum};
 
 #[derive(Debug, Parser)]
-#[command(name = "migrate", version, about = "Move workloads from Packer + Ansible VM images to one-process containers")]
+#[command(
+    name = "migrate",
+    version,
+    about = "Move workloads from Packer + Ansible VM images to one-process containers"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,

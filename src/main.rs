@@ -10,9 +10,10 @@ fn main() -> ExitCode {
         Ok(status) => status.into(),
         Err(err) => {
             // A closed pipe (`migrate scan . | head`) is not a failure.
-            if err.chain().any(|c| {
-                c.downcast_ref::<std::io::Error>().is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
-            }) {
+            if err
+                .chain()
+                .any(|c| c.downcast_ref::<std::io::Error>().is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe))
+            {
                 return ExitCode::SUCCESS;
             }
             eprintln!("error: {err:#}");

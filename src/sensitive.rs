@@ -56,8 +56,10 @@ mod tests {
     #[test]
     fn never_prints_the_value() {
         let s = Sensitive::new(String::from("hunter2"));
-        assert_eq!(format!("{s} {s:?} {}", serde_json::to_string(&s).unwrap()), 
-            "(sensitive value) (sensitive value) \"(sensitive value)\"");
+        assert_eq!(
+            format!("{s} {s:?} {}", serde_json::to_string(&s).unwrap()),
+            "(sensitive value) (sensitive value) \"(sensitive value)\""
+        );
         assert_eq!(s.expose(), "hunter2");
     }
 }

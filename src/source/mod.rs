@@ -151,14 +151,10 @@ impl SourceSet {
         if !meta.is_dir() {
             return Err(SourceError::NotADirectory(root.to_path_buf()));
         }
-        let root = fs::canonicalize(root)
-            .map_err(|e| SourceError::Io { path: root.to_path_buf(), message: e.to_string() })?;
-        let mut set = SourceSet {
-            root: root.clone(),
-            files: BTreeMap::new(),
-            dirs: Default::default(),
-            findings: Vec::new(),
-        };
+        let root =
+            fs::canonicalize(root).map_err(|e| SourceError::Io { path: root.to_path_buf(), message: e.to_string() })?;
+        let mut set =
+            SourceSet { root: root.clone(), files: BTreeMap::new(), dirs: Default::default(), findings: Vec::new() };
         set.dirs.insert(String::new());
         set.walk(&root, "", true);
         // Parse everything YAML-shaped up front, on all cores: nearly every such
@@ -211,10 +207,7 @@ impl SourceSet {
     }
 
     fn add_file(&mut self, rel: String, disk: PathBuf, size: u64) {
-        self.files.insert(
-            rel.clone(),
-            SourceFile { rel, disk, size, text: OnceLock::new(), yaml: OnceLock::new() },
-        );
+        self.files.insert(rel.clone(), SourceFile { rel, disk, size, text: OnceLock::new(), yaml: OnceLock::new() });
     }
 
     /// A symlink is used only when its target stays inside the repository.

@@ -60,7 +60,10 @@ pub enum Value {
     /// A string. Plain scalars that YAML 1.1 resolves to numbers keep their
     /// source text in `Number`, so `mode: 0644` can still be shown as written.
     Str(String),
-    Number { text: String, resolved: Box<Value> },
+    Number {
+        text: String,
+        resolved: Box<Value>,
+    },
     Seq(Vec<Node>),
     Map(Vec<(Node, Node)>),
 }
@@ -177,16 +180,22 @@ fn prescan_depth(text: &str) -> Result<(), YamlError> {
 fn is_block_scalar_header(body: &str) -> bool {
     let token = body.rsplit([' ', '\t']).next().unwrap_or(body);
     let mut chars = token.chars();
-    matches!(chars.next(), Some('|' | '>'))
-        && token.len() <= 3
-        && chars.all(|c| matches!(c, '1'..='9' | '+' | '-'))
+    matches!(chars.next(), Some('|' | '>')) && token.len() <= 3 && chars.all(|c| matches!(c, '1'..='9' | '+' | '-'))
 }
 
 enum Frame {
-    Seq { node: Node, anchor: usize },
+    Seq {
+        node: Node,
+        anchor: usize,
+    },
     /// `merges` holds `<<` sources until the mapping ends: as in PyYAML, keys the
     /// mapping sets itself win over merged ones wherever they appear.
-    Map { node: Node, anchor: usize, pending_key: Option<Node>, merges: Vec<Node> },
+    Map {
+        node: Node,
+        anchor: usize,
+        pending_key: Option<Node>,
+        merges: Vec<Node>,
+    },
 }
 
 #[derive(Default)]
@@ -621,11 +630,14 @@ mod tests {
 
     #[test]
     fn billion_laughs_is_refused() {
-        let mut text = String::from("a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n");
+        let mut text =
+            String::from("a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n");
         let names = ["b", "c", "d", "e", "f", "g", "h", "i"];
         let mut prev = "a";
         for n in names {
-            text.push_str(&format!("{n}: &{n} [*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev}]\n"));
+            text.push_str(&format!(
+                "{n}: &{n} [*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev}]\n"
+            ));
             prev = n;
         }
         let err = parse(&text).unwrap_err();
