@@ -671,7 +671,7 @@ pub fn is_vault_file(text: &str) -> bool {
 pub enum VaultError {
     #[error("`{}`: not a valid Ansible Vault {}: {problem}", at(path, *line), what(*inline))]
     Malformed { path: String, line: u32, inline: bool, problem: EnvelopeError },
-    #[error("`{}`: {} does not decrypt this {} (HMAC mismatch)", at(path, *line), tried_text(*tried), what(*inline))]
+    #[error("`{}`: {} (HMAC mismatch)", at(path, *line), no_password_decrypts(*tried, *inline))]
     WrongPassword { path: String, line: u32, inline: bool, tried: usize },
     #[error("`{}`: this {} decrypts but its padding is invalid (corrupt vault data)", at(path, *line), what(*inline))]
     BadPadding { path: String, line: u32, inline: bool },
@@ -713,8 +713,13 @@ fn what(inline: bool) -> &'static str {
     if inline { "value" } else { "file" }
 }
 
-fn tried_text(tried: usize) -> String {
-    if tried == 1 { "vault password".to_string() } else { format!("none of the {tried} vault passwords") }
+fn no_password_decrypts(tried: usize, inline: bool) -> String {
+    let what = what(inline);
+    if tried == 1 {
+        format!("vault password does not decrypt this {what}")
+    } else {
+        format!("none of the {tried} vault passwords decrypts this {what}")
+    }
 }
 
 #[cfg(test)]
