@@ -29,6 +29,7 @@
 
 pub mod cli;
 pub mod commands;
+pub mod config;
 pub mod diagnostics;
 pub mod model;
 pub mod sensitive;
