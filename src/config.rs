@@ -83,8 +83,8 @@ impl Config {
             Err(e) => return Err(ConfigError::Io { path, message: e.to_string() }),
             Ok(meta) if meta.len() > MAX_BYTES => return Err(ConfigError::TooLarge { path }),
             Ok(_) => {
-                let text =
-                    std::fs::read_to_string(&path).map_err(|e| ConfigError::Io { path: path.clone(), message: e.to_string() })?;
+                let text = std::fs::read_to_string(&path)
+                    .map_err(|e| ConfigError::Io { path: path.clone(), message: e.to_string() })?;
                 Config::parse(&text, &path)?
             }
         };
@@ -105,10 +105,10 @@ impl Config {
             let line = e.location().map_or(0, |l| l.line());
             invalid(line, yaml_error_message(&e))
         })?;
-        if let Some(name) = &config.app.name {
-            if name.trim().is_empty() {
-                return Err(invalid(line_of(text, "name:"), "`app.name` must not be empty".into()));
-            }
+        if let Some(name) = &config.app.name
+            && name.trim().is_empty()
+        {
+            return Err(invalid(line_of(text, "name:"), "`app.name` must not be empty".into()));
         }
         Ok(config)
     }
@@ -153,10 +153,9 @@ mod tests {
 
     #[test]
     fn full_file() {
-        let c = parse(
-            "# comment\napp:\n  name: shop\nsecrets:\n  overrides:\n    FEATURE_TOKEN_TTL: plain\n    INTERNAL_URL: secret\n",
-        )
-        .unwrap();
+        let text = "# comment\napp:\n  name: shop\n\
+                    secrets:\n  overrides:\n    FEATURE_TOKEN_TTL: plain\n    INTERNAL_URL: secret\n";
+        let c = parse(text).unwrap();
         assert_eq!(c.app_name(), "shop");
         assert_eq!(c.secrets.overrides.get("FEATURE_TOKEN_TTL"), Some(&SecretOverride::Plain));
         assert_eq!(c.secrets.overrides.get("INTERNAL_URL"), Some(&SecretOverride::Secret));

@@ -210,7 +210,7 @@ impl VaultEnvelope {
         if digits.is_empty() {
             return Err(EnvelopeErrorKind::EmptyBody.into());
         }
-        if digits.len() % 2 != 0 {
+        if !digits.len().is_multiple_of(2) {
             return Err(EnvelopeError { line: Some(last_line), kind: EnvelopeErrorKind::OddLength });
         }
         let inner = hex::decode(&digits).map_err(|_| EnvelopeError::from(EnvelopeErrorKind::NotHex))?;
@@ -228,7 +228,7 @@ impl VaultEnvelope {
         if hmac.len() != HMAC_LEN {
             return Err(EnvelopeErrorKind::BadHmacLength(hmac.len()).into());
         }
-        if ciphertext.is_empty() || ciphertext.len() % BLOCK_LEN != 0 {
+        if ciphertext.is_empty() || !ciphertext.len().is_multiple_of(BLOCK_LEN) {
             return Err(EnvelopeErrorKind::BadCiphertextLength(ciphertext.len()).into());
         }
         Ok(VaultEnvelope { version, cipher: fields[2].to_string(), vault_id, salt, hmac, ciphertext })
@@ -250,8 +250,10 @@ impl VaultEnvelope {
         let mut buf = self.ciphertext.clone();
         apply_ctr(keys.aes_key(), keys.iv(), &mut buf);
         let pad = usize::from(*buf.last().ok_or(DecryptError::BadPadding)?);
-        if pad == 0 || pad > BLOCK_LEN || pad > buf.len() || !buf[buf.len() - pad..].iter().all(|&b| usize::from(b) == pad)
-        {
+        let padding_ok = (1..=BLOCK_LEN).contains(&pad)
+            && pad <= buf.len()
+            && buf[buf.len() - pad..].iter().all(|&b| usize::from(b) == pad);
+        if !padding_ok {
             wipe(&mut buf);
             return Err(DecryptError::BadPadding);
         }
@@ -376,7 +378,11 @@ pub struct VaultPassword {
 impl VaultPassword {
     /// A password given directly (tests, or a caller that has it already).
     pub fn new(vault_id: impl Into<String>, password: impl Into<Vec<u8>>) -> VaultPassword {
-        VaultPassword { vault_id: vault_id.into(), secret: Sensitive::new(password.into()), source: PasswordSource::Given }
+        VaultPassword {
+            vault_id: vault_id.into(),
+            secret: Sensitive::new(password.into()),
+            source: PasswordSource::Given,
+        }
     }
 
     /// Reads a password from `path` as Ansible does: an executable file is run
@@ -523,7 +529,8 @@ impl VaultPasswords {
     pub fn add_vault_id(&mut self, spec: &str) -> Result<(), VaultError> {
         let (id, source) = split_vault_id(spec);
         if source == "prompt" || source == "prompt_ask_vault_pass" {
-            return Err(VaultError::Password { path: PathBuf::from(source), problem: PasswordProblem::PromptUnsupported });
+            let problem = PasswordProblem::PromptUnsupported;
+            return Err(VaultError::Password { path: PathBuf::from(source), problem });
         }
         self.push(VaultPassword::from_file(id, Path::new(source))?);
         Ok(())
@@ -795,7 +802,10 @@ mod tests {
         let err = pw.decrypt_node("group_vars/all/vars.yml", node).unwrap_err();
         assert_eq!(
             err.to_string(),
-            format!("`group_vars/all/vars.yml:{}`: vault password does not decrypt this value (HMAC mismatch)", node.line)
+            format!(
+                "`group_vars/all/vars.yml:{}`: vault password does not decrypt this value (HMAC mismatch)",
+                node.line
+            )
         );
         assert!(node.line >= 1);
     }
@@ -936,8 +946,8 @@ mod tests {
         assert!(matches!(pw.source(), PasswordSource::Script(_)));
 
         let client = dir.path().join("vault-client.sh");
-        std::fs::write(&client, "#!/bin/sh\n[ \"$1\" = --vault-id ] || exit 9\n[ \"$2\" = prod ] || exit 2\necho p-$2\n")
-            .unwrap();
+        let body = "#!/bin/sh\n[ \"$1\" = --vault-id ] || exit 9\n[ \"$2\" = prod ] || exit 2\necho p-$2\n";
+        std::fs::write(&client, body).unwrap();
         std::fs::set_permissions(&client, std::fs::Permissions::from_mode(0o755)).unwrap();
         let pw = VaultPassword::from_file("prod", &client).unwrap();
         assert_eq!(pw.secret.expose().as_slice(), b"p-prod");
