@@ -772,6 +772,7 @@ mod tests {
         ("REQUEST_NAMESPACE", "6f1c2a7e-9b3d-4c5e-8f7a-1b2c3d4e5f60", false,
             NONE),
         ("GIT_SHA", "da39a3ee5e6b4b0d3255bfef95601890afd80709", false, NONE),
+        ("wp_sha256sum", "4e7a27a9e5fd05a0ee47d3e2f8e36e43ec5e0cb5ab0e5f5fd8ddee3cd4ac9a53", false, NONE),
         ("IMAGE_DIGEST", "sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08", false,
             NONE),
         ("CLIENT_ID", "8f14e45fceea167a5a36dedd4bea2543", false, NONE),
