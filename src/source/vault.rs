@@ -610,8 +610,8 @@ impl VaultPasswords {
         let plain = self.decrypt_file(path, text)?;
         let text = std::str::from_utf8(plain.expose())
             .map_err(|_| VaultError::NotText { path: path.to_string(), line: 0, inline: false })?;
-        // YAML errors carry a line and the parser's message, never the content.
-        yaml::parse(text).map_err(|e| VaultError::Yaml { path: path.to_string(), line: e.line, message: e.message })
+        // Only the line: a parser message may quote a character of the plaintext.
+        yaml::parse(text).map_err(|e| VaultError::Yaml { path: path.to_string(), line: e.line })
     }
 
     /// Decrypts an inline `!vault |` value. `path` and the node's line go into errors.
@@ -691,8 +691,8 @@ pub enum VaultError {
     NoPassword { path: String, line: u32, inline: bool },
     #[error("`{}`: the decrypted {} is not UTF-8 text", at(path, *line), what(*inline))]
     NotText { path: String, line: u32, inline: bool },
-    #[error("`{path}`: the decrypted file is not valid YAML (line {line} of the plaintext): {message}")]
-    Yaml { path: String, line: u32, message: String },
+    #[error("`{path}`: the decrypted file is not valid YAML (line {line} of the plaintext)")]
+    Yaml { path: String, line: u32 },
     #[error("vault password source `{}` {problem}", path.display())]
     Password { path: PathBuf, problem: PasswordProblem },
 }
@@ -786,6 +786,20 @@ mod tests {
         let multi = pw.decrypt_node("x.yml", doc.get("motd").unwrap()).unwrap();
         assert_eq!(multi.expose(), "line one\nline two: ünïcødé ✓\n");
         assert_eq!(doc.get("plain_setting").unwrap().as_str(), Some("not encrypted"));
+    }
+
+    #[test]
+    fn decrypts_and_parses_a_yaml_vault_file() {
+        let pw = passwords(vec![password("default", "password.txt")]);
+        let docs = pw.decrypt_yaml_file("group_vars/all/vault.yml", &fixture("vault-1.1.yml")).unwrap();
+        assert_eq!(docs.docs[0].get("vault_db_password").and_then(Node::as_str), Some("s3cr3t-Pa55"));
+        let not_yaml = encrypt_with_salt(b"a: [1,\n\"secret-ish", &pw.passwords[0], &[2u8; 32], None);
+        let err = pw.decrypt_yaml_file("v.yml", &not_yaml).unwrap_err();
+        assert!(matches!(err, VaultError::Yaml { .. }), "{err:?}");
+        assert!(!err.to_string().contains("secret-ish"), "{err}");
+        let binary = encrypt_with_salt(&[0xff, 0xfe, 0x00], &pw.passwords[0], &[2u8; 32], None);
+        let err = pw.decrypt_yaml_file("v.yml", &binary).unwrap_err();
+        assert_eq!(err.to_string(), "`v.yml`: the decrypted file is not UTF-8 text");
     }
 
     #[test]
