@@ -29,8 +29,10 @@
 
 pub mod cli;
 pub mod commands;
+pub mod config;
 pub mod diagnostics;
 pub mod model;
+pub mod rules;
 pub mod sensitive;
 pub mod source;
 

@@ -8,6 +8,7 @@
 //!
 //! It knows file formats, not Ansible: what a file *means* is the model's job.
 
+pub mod vault;
 pub mod yaml;
 
 use std::collections::BTreeMap;

@@ -2,3 +2,4 @@
 //! holds the helpers (the binary under test, test tools, temp repos).
 
 mod support;
+mod vault;
