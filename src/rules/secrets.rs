@@ -45,10 +45,38 @@ const RULES_TEXT: &str = include_str!("../../rules/secrets.yaml");
 
 /// Names that Jinja or Ansible provide, not variables of the repo.
 const NOT_VARIABLES: &[&str] = &[
-    "lookup", "query", "q", "range", "dict", "namespace", "lipsum", "cycler", "joiner", "now", "omit", "undef",
-    "hostvars", "groups", "group_names", "inventory_hostname", "inventory_hostname_short", "inventory_dir",
-    "inventory_file", "playbook_dir", "role_path", "role_name", "ansible_facts", "ansible_env", "item", "loop",
-    "true", "false", "none", "True", "False", "None",
+    "lookup",
+    "query",
+    "q",
+    "range",
+    "dict",
+    "namespace",
+    "lipsum",
+    "cycler",
+    "joiner",
+    "now",
+    "omit",
+    "undef",
+    "hostvars",
+    "groups",
+    "group_names",
+    "inventory_hostname",
+    "inventory_hostname_short",
+    "inventory_dir",
+    "inventory_file",
+    "playbook_dir",
+    "role_path",
+    "role_name",
+    "ansible_facts",
+    "ansible_env",
+    "item",
+    "loop",
+    "true",
+    "false",
+    "none",
+    "True",
+    "False",
+    "None",
 ];
 
 // ---------------------------------------------------------------- file schema
@@ -564,11 +592,7 @@ pub fn shannon_entropy(data: &str) -> f64 {
 fn hex_entropy(run: &str) -> f64 {
     let entropy = shannon_entropy(run);
     let len = run.chars().count();
-    if len > 1 && run.bytes().all(|b| b.is_ascii_digit()) {
-        entropy - 1.2 / (len as f64).log2()
-    } else {
-        entropy
-    }
+    if len > 1 && run.bytes().all(|b| b.is_ascii_digit()) { entropy - 1.2 / (len as f64).log2() } else { entropy }
 }
 
 fn round2(x: f64) -> f64 {
@@ -719,10 +743,18 @@ mod tests {
         // Neutralised keywords.
         ("FEATURE_TOKEN_TTL", "3600", false, "name keyword `token` allowed by `ttl`"),
         ("PASSWORD_MIN_LENGTH", "12", false, "name keyword `password` allowed by `min`"),
-        ("SSH_PUBLIC_KEY", "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGqNlTJ8Rf5dE1vYk2x9Q8hP3sWbZc7tLmUoV4yXa0Kj", false,
-            "name keyword `key` allowed by `public key`"),
-        ("STRIPE_PUBLISHABLE_KEY", "pk_live_51H8abcdEFGHijklMNOP", false,
-            "name keyword `key` allowed by `publishable key`"),
+        (
+            "SSH_PUBLIC_KEY",
+            "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGqNlTJ8Rf5dE1vYk2x9Q8hP3sWbZc7tLmUoV4yXa0Kj",
+            false,
+            "name keyword `key` allowed by `public key`",
+        ),
+        (
+            "STRIPE_PUBLISHABLE_KEY",
+            "pk_live_51H8abcdEFGHijklMNOP",
+            false,
+            "name keyword `key` allowed by `publishable key`",
+        ),
         ("AUTH_ENABLED", "true", false, "name keyword `auth` allowed by `enabled`"),
         ("AUTH_SERVICE_URL", "https://auth.internal", false, "name keyword `auth` allowed by `url`"),
         ("SECRET_NAME", "prod/db/password", false, "name keyword `secret` allowed by `name`"),
@@ -735,53 +767,81 @@ mod tests {
         ("TLS_KEY_PATH", "{{ tls_dir }}/server.key", false, NONE),
         ("PASSWORD_SALT_ROUNDS", "12", false, "name keyword `password` allowed by `rounds`"),
         // A path qualifier with content that is not a path keeps the keyword.
-        ("SSL_PRIVATE_KEY_FILE", "-----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----", true,
-            "name keyword `private key`"),
+        (
+            "SSL_PRIVATE_KEY_FILE",
+            "-----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----",
+            true,
+            "name keyword `private key`",
+        ),
         // Keywords in the name are allowed, but the value is a real secret.
         ("PUBLIC_KEY", "-----BEGIN RSA PRIVATE KEY-----\nMIIE\n", true, "value matches `private-key`"),
         // Value patterns.
         ("UPLOAD_ID", "AKIAIOSFODNN7EXAMPLE", true, "value matches `aws-access-key-id`"),
         ("AWS_SECRET", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", true, "name keyword `secret`"),
-        ("AWS_S3_SIGNING_MATERIAL", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", true,
-            "value matches `aws-secret-access-key`"),
-        ("SESSION", "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U",
-            true, "value matches `jwt`"),
+        (
+            "AWS_S3_SIGNING_MATERIAL",
+            "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+            true,
+            "value matches `aws-secret-access-key`",
+        ),
+        (
+            "SESSION",
+            "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U",
+            true,
+            "value matches `jwt`",
+        ),
         ("GH", "ghp_abcdefghijklmnopqrstuvwxyz0123456789", true, "value matches `github-token`"),
-        ("SLACK_HOOK", "https://hooks.slack.com/services/T000/B000/XXXXXXXXXXXXXXXXXXXXXXXX", true,
-            "value matches `slack-webhook`"),
+        (
+            "SLACK_HOOK",
+            "https://hooks.slack.com/services/T000/B000/XXXXXXXXXXXXXXXXXXXXXXXX",
+            true,
+            "value matches `slack-webhook`",
+        ),
         ("NOTIFY", "xoxb-123456789012-abcdefghijkl", true, "value matches `slack-token`"),
         ("STRIPE", "sk_live_abcdefghijklmnop1234", true, "value matches `stripe-secret-key`"),
         ("DATABASE_URL", "postgres://app:s3cret@db.internal:5432/app", true, "value matches `url-with-credentials`"),
         ("REDIS_URL", "redis://:hunter2@cache:6379/0", true, "value matches `url-with-credentials`"),
-        ("DATABASE_URL", "postgres://{{ db_user }}:{{ db_pass }}@{{ db_host }}/app", true,
-            "value matches `url-with-credentials`"),
-        ("UPSTREAM", "{{ lookup('community.hashi_vault.hashi_vault', 'secret=kv/data/app:token') }}", true,
-            "value matches `secret-store-lookup`"),
+        (
+            "DATABASE_URL",
+            "postgres://{{ db_user }}:{{ db_pass }}@{{ db_host }}/app",
+            true,
+            "value matches `url-with-credentials`",
+        ),
+        (
+            "UPSTREAM",
+            "{{ lookup('community.hashi_vault.hashi_vault', 'secret=kv/data/app:token') }}",
+            true,
+            "value matches `secret-store-lookup`",
+        ),
         ("GENERATED", "{{ lookup('password', '/tmp/pw length=20') }}", true, "value matches `secret-store-lookup`"),
         ("HOME_DIR", "{{ lookup('env', 'HOME') }}", false, NONE),
         // Entropy.
-        ("SIGNING_MATERIAL", "Zm9vYmFyYmF6cXV4MTIzNDU2Nzg5MEFCQ0RFRkdISUpLTE1OT1BR", true,
-            "entropy 5.0 (base64, limit 4.5)"),
-        ("UPSTREAM_HMAC", "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08", true,
-            "entropy 3.8 (hex, limit 3.0)"),
+        (
+            "SIGNING_MATERIAL",
+            "Zm9vYmFyYmF6cXV4MTIzNDU2Nzg5MEFCQ0RFRkdISUpLTE1OT1BR",
+            true,
+            "entropy 5.0 (base64, limit 4.5)",
+        ),
+        (
+            "UPSTREAM_HMAC",
+            "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+            true,
+            "entropy 3.8 (hex, limit 3.0)",
+        ),
         // Plain config.
         ("LOG_LEVEL", "debug", false, NONE),
         ("WORKERS", "4", false, NONE),
         ("DATABASE_HOST", "db.internal", false, NONE),
         ("DATABASE_URL", "postgres://db.internal:5432/app", false, NONE),
-        ("REQUEST_NAMESPACE", "6f1c2a7e-9b3d-4c5e-8f7a-1b2c3d4e5f60", false,
-            NONE),
+        ("REQUEST_NAMESPACE", "6f1c2a7e-9b3d-4c5e-8f7a-1b2c3d4e5f60", false, NONE),
         ("GIT_SHA", "da39a3ee5e6b4b0d3255bfef95601890afd80709", false, NONE),
         ("wp_sha256sum", "4e7a27a9e5fd05a0ee47d3e2f8e36e43ec5e0cb5ab0e5f5fd8ddee3cd4ac9a53", false, NONE),
-        ("IMAGE_DIGEST", "sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08", false,
-            NONE),
+        ("IMAGE_DIGEST", "sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08", false, NONE),
         ("CLIENT_ID", "8f14e45fceea167a5a36dedd4bea2543", false, NONE),
         ("KEY_PREFIX", "app:", false, NONE),
         ("BYPASS_CACHE", "yes", false, NONE),
-        ("ALLOWED_HOSTS", "example.com,www.example.com,api.example.com", false,
-            NONE),
-        ("JAVA_OPTS", "-Xms512m -Xmx2048m -XX:+UseG1GC -Dfile.encoding=UTF-8", false,
-            NONE),
+        ("ALLOWED_HOSTS", "example.com,www.example.com,api.example.com", false, NONE),
+        ("JAVA_OPTS", "-Xms512m -Xmx2048m -XX:+UseG1GC -Dfile.encoding=UTF-8", false, NONE),
         ("ALPHABET", "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789", false, NONE),
         ("PLACEHOLDER", "${SOME_UPSTREAM_VALUE_THAT_IS_LONG}", false, NONE),
     ];

@@ -608,8 +608,11 @@ impl VaultPasswords {
     /// are plaintext: treat every value in them as vault-encrypted.
     pub fn decrypt_yaml_file(&self, path: &str, text: &str) -> Result<Documents, VaultError> {
         let plain = self.decrypt_file(path, text)?;
-        let text = std::str::from_utf8(plain.expose())
-            .map_err(|_| VaultError::NotText { path: path.to_string(), line: 0, inline: false })?;
+        let text = std::str::from_utf8(plain.expose()).map_err(|_| VaultError::NotText {
+            path: path.to_string(),
+            line: 0,
+            inline: false,
+        })?;
         // Only the line: a parser message may quote a character of the plaintext.
         yaml::parse(text).map_err(|e| VaultError::Yaml { path: path.to_string(), line: e.line })
     }
@@ -632,9 +635,11 @@ impl VaultPasswords {
             problem,
         })?;
         let plain = self.decrypt_at(&envelope, path, line, true)?;
-        String::from_utf8(plain.into_exposed())
-            .map(Sensitive::new)
-            .map_err(|_| VaultError::NotText { path: path.to_string(), line, inline: true })
+        String::from_utf8(plain.into_exposed()).map(Sensitive::new).map_err(|_| VaultError::NotText {
+            path: path.to_string(),
+            line,
+            inline: true,
+        })
     }
 
     fn decrypt_at(
@@ -650,9 +655,7 @@ impl VaultPasswords {
         }
         match self.decrypt(envelope) {
             Ok((plain, _)) => Ok(plain),
-            Err(DecryptError::HmacMismatch) => {
-                Err(VaultError::WrongPassword { path, line, inline, tried: self.len() })
-            }
+            Err(DecryptError::HmacMismatch) => Err(VaultError::WrongPassword { path, line, inline, tried: self.len() }),
             Err(DecryptError::BadPadding) => Err(VaultError::BadPadding { path, line, inline }),
         }
     }
@@ -990,8 +993,7 @@ mod tests {
             ENV_PASSWORD_FILE => Some(env_file.clone()),
             _ => None,
         };
-        let loaded =
-            VaultPasswords::load(&[format!("prod@{}", p("b").display())], &[p("c")], env).unwrap();
+        let loaded = VaultPasswords::load(&[format!("prod@{}", p("b").display())], &[p("c")], env).unwrap();
         let ids: Vec<&str> = loaded.iter().map(VaultPassword::vault_id).collect();
         assert_eq!(ids, ["listed", "prod", "default", "default"]);
         let err = VaultPasswords::load(&["dev@prompt".into()], &[], |_| None).unwrap_err();

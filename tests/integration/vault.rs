@@ -62,11 +62,7 @@ impl Sandbox {
         pipe.write_all(stdin.unwrap_or(b"")).expect("write stdin");
         drop(pipe);
         let out = child.wait_with_output().expect("ansible-vault finishes");
-        assert!(
-            out.status.success(),
-            "ansible-vault {args:?} failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        assert!(out.status.success(), "ansible-vault {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
         out
     }
 
