@@ -78,7 +78,8 @@ mod tests {
 
     #[test]
     fn spans_become_lines_and_text() {
-        let file = parse("# c\nsource \"amazon-ebs\" \"vm\" {\n  region = var.region\n\n  tags = {\n    a = 1\n  }\n}\n").unwrap();
+        let text = "# c\nsource \"amazon-ebs\" \"vm\" {\n  region = var.region\n\n  tags = {\n    a = 1\n  }\n}\n";
+        let file = parse(text).unwrap();
         let block = file.body.blocks().next().unwrap();
         assert_eq!(file.line_of(block), 2);
         let attrs: Vec<_> = block.body.attributes().collect();

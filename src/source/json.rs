@@ -65,7 +65,8 @@ pub fn parse(text: &str) -> Result<JsonDoc, JsonError> {
         };
         JsonError { line: e.line() as u32, col: e.column() as u32, message }
     })?;
-    let mut indexer = Indexer { bytes: text.as_bytes(), pos: 0, line: 1, lines: HashMap::new(), duplicates: Vec::new() };
+    let mut indexer =
+        Indexer { bytes: text.as_bytes(), pos: 0, line: 1, lines: HashMap::new(), duplicates: Vec::new() };
     let mut pointer = String::new();
     // The text is valid JSON, so the indexer cannot fail on it; should it ever,
     // lines fall back to 0 ("whole file") rather than the load failing.
@@ -295,7 +296,8 @@ mod tests {
 
     #[test]
     fn every_value_has_its_line() {
-        let doc = parse("{\n  \"a\": 1,\n  \"b\": [\n    {\"c\": \"x\"},\n\t\"y\"\n  ],\n  \"d/e~f\": null\n}\n").unwrap();
+        let text = "{\n  \"a\": 1,\n  \"b\": [\n    {\"c\": \"x\"},\n\t\"y\"\n  ],\n  \"d/e~f\": null\n}\n";
+        let doc = parse(text).unwrap();
         let root = doc.root();
         assert_eq!(root.line(), 1);
         assert_eq!(root.get("a").unwrap().line(), 2);

@@ -114,7 +114,8 @@ mod tests {
 
     #[test]
     fn unknown_fields_are_refused() {
-        let err = BaseImageTable::parse("images:\n  - distro: x\n    match: x\n    image: x\n    tag: y\n").unwrap_err();
+        let text = "images:\n  - distro: x\n    match: x\n    image: x\n    tag: y\n";
+        let err = BaseImageTable::parse(text).unwrap_err();
         assert!(err.contains("tag"), "{err}");
         assert!(BaseImageTable::parse("images:\n  - distro: x\n    match: '('\n    image: x\n").is_err());
     }

@@ -32,6 +32,10 @@ use crate::source::hcl::{self as hcl_source, HclFile};
 static AMI_DATA_REF: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^data\.amazon-ami\.([A-Za-z0-9_-]+)\.id$").expect("constant regex"));
 
+/// How deep locals may refer to locals that refer to locals; deeper chains
+/// (or cycles) are kept as written. Real templates stay under five.
+const MAX_REFERENCE_DEPTH: usize = 32;
+
 /// One parsed file with its repository path.
 struct Parsed<'s> {
     path: Arc<str>,
@@ -314,8 +318,13 @@ fn load_group(
                     if let Some((kind, name)) = l.two_labels(at, b, "source") {
                         let settings = l.settings(at, &b.body);
                         let mut sink = l.findings.borrow_mut();
-                        let builder =
-                            Shapes { findings: &mut sink }.builder(kind, name, at.origin(b), settings, TemplateFormat::Hcl2);
+                        let builder = Shapes { findings: &mut sink }.builder(
+                            kind,
+                            name,
+                            at.origin(b),
+                            settings,
+                            TemplateFormat::Hcl2,
+                        );
                         drop(sink);
                         template.builders.push(builder);
                     }
@@ -385,7 +394,8 @@ fn link_ami_data_sources(template: &mut PackerTemplate, l: &Loader<'_>) {
         let entries = data.settings.iter().map(|s| (s.key.clone(), s.value.clone())).collect();
         let body = Setting { key: "amazon-ami".into(), value: Value::Map(entries), origin: data.origin.clone() };
         let mut sink = l.findings.borrow_mut();
-        amazon.source_ami_filter = Shapes { findings: &mut sink }.ami_filter(&body, Some(format!("amazon-ami.{name}", name = name.as_str())));
+        let data_source = Some(format!("amazon-ami.{}", name.as_str()));
+        amazon.source_ami_filter = Shapes { findings: &mut sink }.ami_filter(&body, data_source);
     }
 }
 
@@ -421,7 +431,8 @@ impl<'p> Loader<'p> {
 
     fn declare_variable(&mut self, at: At<'_>, b: &Block) {
         let [label] = b.labels.as_slice() else {
-            self.warn(codes::UNEXPECTED_SHAPE, &at.origin(b), "`variable` block needs one label (its name); ignored".into());
+            let message = "`variable` block needs one label (its name); ignored".to_string();
+            self.warn(codes::UNEXPECTED_SHAPE, &at.origin(b), message);
             return;
         };
         let origin = at.origin(b);
@@ -508,7 +519,8 @@ impl<'p> Loader<'p> {
                     return;
                 };
                 let Some(expr) = b.body.get_attribute("expression") else {
-                    self.warn(codes::UNEXPECTED_SHAPE, &at.origin(b), "`local` block without `expression`; ignored".into());
+                    let message = "`local` block without `expression`; ignored".to_string();
+                    self.warn(codes::UNEXPECTED_SHAPE, &at.origin(b), message);
                     return;
                 };
                 let sensitive = b
@@ -544,9 +556,11 @@ impl<'p> Loader<'p> {
     fn settings(&self, at: At<'_>, body: &Body) -> Vec<Setting> {
         body.iter()
             .map(|s| match s {
-                Structure::Attribute(a) => {
-                    Setting { key: a.key.as_str().to_string(), value: self.eval(at, &a.value, false), origin: at.origin(a) }
-                }
+                Structure::Attribute(a) => Setting {
+                    key: a.key.as_str().to_string(),
+                    value: self.eval(at, &a.value, false),
+                    origin: at.origin(a),
+                },
                 Structure::Block(b) => Setting {
                     key: b.ident.as_str().to_string(),
                     value: Value::Map(
@@ -701,7 +715,9 @@ impl<'p> Loader<'p> {
             }
             Expression::Array(items) => Value::List(items.iter().map(|e| self.eval(at, e, constant)).collect()),
             Expression::Object(obj) => Value::Map(
-                obj.iter().map(|(k, v)| (self.object_key(at, k, constant), self.eval(at, v.expr(), constant))).collect(),
+                obj.iter()
+                    .map(|(k, v)| (self.object_key(at, k, constant), self.eval(at, v.expr(), constant)))
+                    .collect(),
             ),
             Expression::Parenthesis(p) => self.eval(at, p.inner(), constant),
             Expression::Traversal(t) if !constant => self.traversal(at, t, expr),
@@ -785,7 +801,9 @@ impl<'p> Loader<'p> {
                 Ok(v) => v,
                 Err(text) => return Value::Expr(self.opaque_text(at, expr, text)),
             },
-            "path" if rest.is_empty() && (first == "root" || first == "cwd") => Value::Str(Text::literal(".", at.origin(expr))),
+            "path" if rest.is_empty() && (first == "root" || first == "cwd") => {
+                Value::Str(Text::literal(".", at.origin(expr)))
+            }
             _ => return self.opaque(at, expr, false),
         };
         let mut value = base;
@@ -837,9 +855,12 @@ impl<'p> Loader<'p> {
             return Some(v.clone());
         }
         let &i = self.local_index.get(name)?;
-        if self.local_busy.borrow().iter().any(|n| n == name) {
+        // A cycle, or a chain of locals deep enough to threaten the stack.
+        let busy = self.local_busy.borrow();
+        if busy.len() >= MAX_REFERENCE_DEPTH || busy.iter().any(|n| n == name) {
             return None;
         }
+        drop(busy);
         self.local_busy.borrow_mut().push(name.to_string());
         let d = &self.locals[i];
         let value = self.eval(d.at, d.expr, false);
@@ -875,7 +896,7 @@ impl<'p> Loader<'p> {
             RefNote::Cycle(r) => self.warn(
                 codes::UNRESOLVED_REFERENCE,
                 origin,
-                format!("`{r}` refers to itself; kept as written"),
+                format!("`{r}` refers to itself (or nests too deep); kept as written"),
             ),
         }
     }
@@ -940,10 +961,11 @@ impl Visit for RefCollector {
     }
 
     fn visit_func_call(&mut self, node: &FuncCall) {
-        if node.name.name.as_str() == "env" && node.name.namespace.is_empty() {
-            if let Some(Expression::String(s)) = node.args.iter().next() {
-                push_unique(&mut self.env, s.value().clone());
-            }
+        if node.name.name.as_str() == "env"
+            && node.name.namespace.is_empty()
+            && let Some(Expression::String(s)) = node.args.iter().next()
+        {
+            push_unique(&mut self.env, s.value().clone());
         }
         visit::visit_func_call(self, node);
     }

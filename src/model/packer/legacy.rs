@@ -21,8 +21,20 @@ use crate::sensitive::Sensitive;
 use crate::source::json::{JsonDoc, JsonNode};
 
 /// Top-level keys Packer's JSON format knows.
-const ROOT_KEYS: &[&str] =
-    &["builders", "description", "min_packer_version", "post-processors", "provisioners", "push", "sensitive-variables", "variables"];
+const ROOT_KEYS: &[&str] = &[
+    "builders",
+    "description",
+    "min_packer_version",
+    "post-processors",
+    "provisioners",
+    "push",
+    "sensitive-variables",
+    "variables",
+];
+
+/// How deep variables may refer to variables; deeper chains (or cycles) are
+/// kept as written, so hostile input cannot exhaust the stack.
+const MAX_REFERENCE_DEPTH: usize = 32;
 
 /// A `{{ … }}` action; `{{-`/`-}}` trim markers allowed.
 static ACTION: LazyLock<Regex> = LazyLock::new(|| {
@@ -232,14 +244,14 @@ impl Loader<'_> {
                 self.warn(
                     codes::UNRESOLVED_REFERENCE,
                     line,
-                    format!("`{written}` refers to variable `{arg}`, which `variables` does not declare; kept as written"),
+                    format!("`{written}` refers to variable `{arg}`, which `variables` does not declare; kept"),
                 );
                 None
-            } else if self.expanding.contains(&arg) {
+            } else if self.expanding.contains(&arg) || self.expanding.len() >= MAX_REFERENCE_DEPTH {
                 self.warn(
                     codes::UNRESOLVED_REFERENCE,
                     line,
-                    format!("variable `{arg}` refers to itself through `{written}`; kept as written"),
+                    format!("variable `{arg}` refers to itself through `{written}` (or nests too deep); kept"),
                 );
                 None
             } else {
@@ -344,7 +356,8 @@ impl Loader<'_> {
             };
             let settings = self.settings(&node, &["type", "name"]);
             let origin = self.origin(node.line());
-            let builder = Shapes { findings: self.findings }.builder(kind, name, origin, settings, TemplateFormat::Json);
+            let builder =
+                Shapes { findings: self.findings }.builder(kind, name, origin, settings, TemplateFormat::Json);
             out.push(builder);
         }
         out

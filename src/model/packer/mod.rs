@@ -725,7 +725,7 @@ impl Shapes<'_> {
     fn bool(&mut self, settings: &[Setting], key: &str) -> Option<bool> {
         let s = setting(settings, key)?;
         let b = s.value.as_bool();
-        if b.is_none() && !matches!(s.value, Value::Expr(_) | Value::Null | Value::Str(_)) {
+        if matches!(s.value, Value::Number(_) | Value::List(_) | Value::Map(_)) {
             self.shape(s, "a boolean");
         }
         b
@@ -865,8 +865,14 @@ impl Shapes<'_> {
             self.shape(s, "a mapping with `filters`, `owners` and `most_recent`");
             return None;
         };
-        let mut filter =
-            AmiFilter { origin: s.origin.clone(), name: None, filters: Vec::new(), owners: Vec::new(), most_recent: None, data_source };
+        let mut filter = AmiFilter {
+            origin: s.origin.clone(),
+            name: None,
+            filters: Vec::new(),
+            owners: Vec::new(),
+            most_recent: None,
+            data_source,
+        };
         match s.value.get("filters") {
             Some(Value::Map(entries)) => {
                 for (k, v) in entries {
@@ -1006,6 +1012,15 @@ fn link_ref(set: &SourceSet, dir: &str, r: &mut FileRef, what: &str, kind: &str,
         return;
     }
     let name = r.text.resolved.replace('\\', "/");
+    if name.trim().is_empty() {
+        findings.push(Finding::warning(
+            codes::UNEXPECTED_SHAPE,
+            origin.path.as_ref(),
+            origin.line,
+            format!("`{kind}` provisioner: empty {what} name; ignored"),
+        ));
+        return;
+    }
     let absolute = name.starts_with('/')
         || name.starts_with('~')
         || (name.len() >= 2 && name.as_bytes()[1] == b':' && name.as_bytes()[0].is_ascii_alphabetic());
@@ -1078,16 +1093,16 @@ fn image_candidates(b: &Builder, findings: &mut Vec<Finding>) -> Vec<(String, Te
         if let Some(ami) = &a.source_ami {
             candidates.push(("source_ami".into(), ami.clone()));
         }
-        if !candidates.iter().any(|(_, t)| t.known) {
-            if let Some((field, text)) = candidates.first() {
-                let why = text.why_unknown().unwrap_or_default();
-                findings.push(Finding::info(
-                    codes::UNRESOLVED_REFERENCE,
-                    text.origin.path.as_ref(),
-                    text.origin.line,
-                    format!("builder `{}`: cannot tell which {field} `{}` is: {why}", b.reference(), text.raw),
-                ));
-            }
+        if !candidates.iter().any(|(_, t)| t.known)
+            && let Some((field, text)) = candidates.first()
+        {
+            let why = text.why_unknown().unwrap_or_default();
+            findings.push(Finding::info(
+                codes::UNRESOLVED_REFERENCE,
+                text.origin.path.as_ref(),
+                text.origin.line,
+                format!("builder `{}`: cannot tell which {field} `{}` is: {why}", b.reference(), text.raw),
+            ));
         }
     } else {
         let mut shapes = Shapes { findings: &mut Vec::new() };
