@@ -8,7 +8,7 @@
 
 use std::sync::OnceLock;
 
-use regex::Regex;
+use regex::{Regex, RegexSet};
 use serde::{Deserialize, Serialize};
 
 /// The table shipped with `migrate`.
@@ -42,6 +42,8 @@ pub struct BaseImageEntry {
 #[derive(Debug, Clone, Default)]
 pub struct BaseImageTable {
     entries: Vec<BaseImageEntry>,
+    /// All patterns at once: one pass over a name finds every matching entry.
+    set: Option<RegexSet>,
 }
 
 /// What the loader suggests as the container base image for one builder.
@@ -66,7 +68,8 @@ impl BaseImageTable {
             let pattern = Regex::new(&e.pattern).map_err(|err| format!("`{}`: {err}", e.distro))?;
             entries.push(BaseImageEntry { distro: e.distro, pattern, image: e.image });
         }
-        Ok(BaseImageTable { entries })
+        let set = RegexSet::new(entries.iter().map(|e| e.pattern.as_str())).map_err(|e| e.to_string())?;
+        Ok(BaseImageTable { entries, set: Some(set) })
     }
 
     /// The table in `rules/base-images.yaml`. Its validity is a unit test, so
@@ -82,7 +85,8 @@ impl BaseImageTable {
 
     /// The first entry whose pattern matches `name`.
     pub fn lookup(&self, name: &str) -> Option<&BaseImageEntry> {
-        self.entries.iter().find(|e| e.pattern.is_match(name))
+        let first = self.set.as_ref()?.matches(name).iter().next()?;
+        self.entries.get(first)
     }
 
     /// The hint for the first candidate `(field, name)` that any entry matches.

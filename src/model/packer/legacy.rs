@@ -212,6 +212,9 @@ impl Loader<'_> {
     /// Expands the Go-template actions Packer evaluates before a build.
     fn expand(&mut self, raw: &str, line: u32) -> Text {
         let mut text = Text::literal(raw, self.origin(line));
+        if !raw.contains("{{") {
+            return text;
+        }
         let mut resolved = String::with_capacity(raw.len());
         // Set when an action stays as written: the value is then not known.
         let mut kept = false;
