@@ -316,6 +316,14 @@ fn load_group(
                 }
                 "source" => {
                     if let Some((kind, name)) = l.two_labels(at, b, "source") {
+                        if let Some(first) = template.builders.iter().find(|x| x.kind == kind && x.name == name) {
+                            let message = format!(
+                                "source `{kind}.{name}` is declared again (first at {}); the first is used",
+                                first.origin
+                            );
+                            l.warn(codes::UNEXPECTED_SHAPE, &at.origin(b), message);
+                            continue;
+                        }
                         let settings = l.settings(at, &b.body);
                         let mut sink = l.findings.borrow_mut();
                         let builder = Shapes { findings: &mut sink }.builder(
@@ -437,7 +445,7 @@ impl<'p> Loader<'p> {
         };
         let origin = at.origin(b);
         let attr = |key: &str| b.body.get_attribute(key);
-        let sensitive = attr("sensitive").is_some_and(|a| matches!(self.eval(at, &a.value, true), Value::Bool(true)));
+        let sensitive = attr("sensitive").is_some_and(|a| self.eval(at, &a.value, true).as_bool() == Some(true));
         let value = match attr("default") {
             None => VarValue::Unset,
             Some(a) => {
@@ -526,7 +534,7 @@ impl<'p> Loader<'p> {
                 let sensitive = b
                     .body
                     .get_attribute("sensitive")
-                    .is_some_and(|a| matches!(self.eval(at, &a.value, true), Value::Bool(true)));
+                    .is_some_and(|a| self.eval(at, &a.value, true).as_bool() == Some(true));
                 add(self, label.as_str().to_string(), at.origin(b), sensitive, &expr.value);
             }
             _ => {}

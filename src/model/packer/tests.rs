@@ -895,6 +895,8 @@ source "null" {}
 whatever {}
 variable "a" {}
 variable "a" {}
+source "null" "n" {}
+source "null" "n" {}
 build {
   provisioner {}
   provisioner "shell" {
@@ -908,7 +910,8 @@ build {
     assert_eq!(t.variables.len(), 1);
     assert_eq!(t.builds[0].provisioners.len(), 2);
     let lines: Vec<u32> = findings.iter().filter(|f| f.code == codes::UNEXPECTED_SHAPE).map(|f| f.line).collect();
-    assert_eq!(lines, [1, 2, 3, 5, 7, 9, 11], "{findings:#?}");
+    assert_eq!(lines, [1, 2, 3, 5, 7, 9, 11, 13], "{findings:#?}");
+    assert_eq!(t.builders.len(), 1);
 }
 
 #[test]
