@@ -148,6 +148,10 @@ pub mod codes {
             "The repository holds no playbook, role or Packer template.";
         UNKNOWN_KEY = "M012", "unknown-key",
             "A play or task key that Ansible does not know; it is kept but not interpreted.";
+        UNRESOLVED_REFERENCE = "M020", "unresolved-reference",
+            "A Packer value refers to an undeclared or unset variable or cannot be worked out; kept as written.";
+        NO_BASE_IMAGE = "M021", "no-base-image",
+            "No container base image is known for a Packer builder's source image; one must be chosen by hand.";
     }
 }
 

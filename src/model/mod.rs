@@ -3,6 +3,8 @@
 //! Built from a [`SourceSet`](crate::source::SourceSet); knows Ansible and
 //! Packer, knows nothing about Docker. Every node carries its [`Origin`].
 
+pub mod packer;
+
 use std::fmt;
 use std::sync::Arc;
 

@@ -8,6 +8,8 @@
 //!
 //! It knows file formats, not Ansible: what a file *means* is the model's job.
 
+pub mod hcl;
+pub mod json;
 pub mod vault;
 pub mod yaml;
 
