@@ -18,7 +18,9 @@ pub enum RefKind {
     Playbook,
     /// `include_tasks`, `import_tasks`, legacy `include`, `tasks_from`.
     Tasks,
-    /// `vars_files`, `include_vars` (file).
+    /// A play's `vars_files` entry (relative to the playbook directory only).
+    VarsFiles,
+    /// `include_vars` (file).
     Vars,
     /// `include_vars: dir=...`.
     VarsDir,
@@ -35,7 +37,7 @@ impl RefKind {
     pub fn role_dir(self) -> &'static str {
         match self {
             RefKind::Playbook | RefKind::Tasks => "tasks",
-            RefKind::Vars | RefKind::VarsDir => "vars",
+            RefKind::VarsFiles | RefKind::Vars | RefKind::VarsDir => "vars",
             RefKind::Template => "templates",
             RefKind::File | RefKind::Script => "files",
         }

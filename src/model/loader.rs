@@ -70,6 +70,8 @@ struct Ctx {
     role: Option<Arc<str>>,
     /// The directory of the playbook (Ansible's "basedir").
     playbook_dir: Arc<str>,
+    /// The play's `collections:` keyword: where short role names may also come from.
+    collections: Arc<[String]>,
 }
 
 /// A node of the include graph.
@@ -91,8 +93,10 @@ pub(crate) struct Loader<'s> {
     findings: Vec<Finding>,
     interned: HashSet<Arc<str>>,
     configs: Vec<AnsibleConfig>,
-    /// Role names listed in Galaxy `requirements.yml` files.
-    requirements: BTreeSet<String>,
+    /// Role and collection names listed in Galaxy `requirements.yml` files.
+    /// Name → the requirements files listing it.
+    requirements: BTreeMap<String, Vec<Arc<str>>>,
+    required_collections: BTreeMap<String, Vec<Arc<str>>>,
     roles: Vec<Role>,
     role_index: HashMap<Arc<str>, usize>,
     used_roles: HashSet<Arc<str>>,
@@ -112,7 +116,8 @@ impl<'s> Loader<'s> {
             findings: set.findings.clone(),
             interned: HashSet::new(),
             configs: Vec::new(),
-            requirements: BTreeSet::new(),
+            requirements: BTreeMap::new(),
+            required_collections: BTreeMap::new(),
             roles: Vec::new(),
             role_index: HashMap::new(),
             used_roles: HashSet::new(),
@@ -210,7 +215,14 @@ impl<'s> Loader<'s> {
                 && let Ok(docs) = f.yaml()
                 && let Some(doc) = docs.docs.first()
             {
-                self.requirements.extend(role::requirement_names(doc));
+                let (roles, collections) = role::requirements(doc);
+                let path = self.intern(&f.rel);
+                for r in roles {
+                    self.requirements.entry(r).or_default().push(path.clone());
+                }
+                for c in collections {
+                    self.required_collections.entry(c).or_default().push(path.clone());
+                }
             }
         }
     }
@@ -306,7 +318,7 @@ impl<'s> Loader<'s> {
         // Insert first: an import of itself then finds it loaded.
         self.playbooks.insert(path.clone(), Playbook { path: path.clone(), entries: Vec::new() });
         let dir = self.intern(source::parent(&path));
-        let ctx = Ctx { role: None, playbook_dir: dir.clone() };
+        let ctx = Ctx { role: None, playbook_dir: dir.clone(), collections: Arc::from([]) };
         let me = GraphNode::Playbook(path.clone());
         for entry in &mut pb.entries {
             match entry {
@@ -326,7 +338,16 @@ impl<'s> Loader<'s> {
                         _ => {}
                     }
                 }
-                PlaybookEntry::Play(play) => self.resolve_play(play, &ctx, &me),
+                PlaybookEntry::Play(play) => {
+                    let collections: Vec<String> = play
+                        .keywords
+                        .get("collections")
+                        .and_then(|v| v.as_list())
+                        .map(|l| l.iter().filter_map(|c| c.as_str().map(String::from)).collect())
+                        .unwrap_or_default();
+                    let ctx = Ctx { collections: Arc::from(collections), ..ctx.clone() };
+                    self.resolve_play(play, &ctx, &me)
+                }
             }
         }
         self.playbooks.insert(path, pb);
@@ -420,7 +441,7 @@ impl<'s> Loader<'s> {
         for p in defaults.into_iter().chain(vars) {
             self.load_vars_file(p);
         }
-        let ctx = Ctx { role: Some(dir.clone()), playbook_dir };
+        let ctx = Ctx { role: Some(dir.clone()), playbook_dir, collections: Arc::from([]) };
         let me = GraphNode::Role(dir.clone());
         if let Some(meta) = &meta {
             let parent = self.intern(source::parent(&dir));
@@ -466,13 +487,21 @@ impl<'s> Loader<'s> {
         from_path: &str,
         origin: &Origin,
     ) -> Option<Arc<str>> {
-        if is_template(name) {
-            self.finding(
-                codes::TEMPLATED_PATH,
-                Severity::Info,
-                origin,
-                format!("role `{name}` is named by a template; known only at run time"),
-            );
+        let (substituted, anchored) = substitute_magic(name, ctx);
+        if is_template(&substituted) {
+            let msg = format!("role `{name}` is named by a template; known only at run time");
+            self.finding(codes::TEMPLATED_PATH, Severity::Info, origin, msg);
+            return None;
+        }
+        if anchored {
+            match source::resolve("", &substituted) {
+                Ok(p) if self.set.is_dir(&p) => return Some(self.intern(&p)),
+                Ok(p) => {
+                    let msg = format!("role `{name}` not found (searched {p})");
+                    self.finding(codes::MISSING_ROLE, Severity::Warning, origin, msg);
+                }
+                Err(_) => self.report_outside("role", name, origin),
+            }
             return None;
         }
         let set = self.set;
@@ -524,22 +553,35 @@ impl<'s> Loader<'s> {
             return Some(r.path.clone());
         }
         let searched = dirs.iter().map(|d| if d.is_empty() { ".".to_string() } else { d.clone() }).collect::<Vec<_>>();
-        let listed = self.requirements.contains(name)
-            || names.iter().any(|n| self.requirements.iter().any(|r| r.rsplit('.').next() == Some(n.as_str())));
-        if listed {
-            self.finding(
-                codes::MISSING_ROLE,
-                Severity::Info,
-                origin,
-                format!("role `{name}` is not in the repository; it is listed in a requirements file (installed by ansible-galaxy)"),
-            );
+        // Installed by ansible-galaxy: a listed role, or a role of a listed collection.
+        // The requirements file nearest to the referencing file is named.
+        let nearest = |files: &[Arc<str>]| -> Option<Arc<str>> {
+            let near = files.iter().find(|f| {
+                let d = source::parent(f);
+                d.is_empty() || from_path.starts_with(&format!("{d}/"))
+            });
+            near.or(files.first()).cloned()
+        };
+        let role_file = names.iter().find_map(|n| {
+            self.requirements
+                .iter()
+                .find(|(r, _)| *r == n || (n != name && r.rsplit('.').next() == Some(n.as_str())))
+                .and_then(|(_, files)| nearest(files))
+        });
+        let collection_of = |n: &str| n.rsplit_once('.').map(|(c, _)| c.to_string()).filter(|c| c.contains('.'));
+        let collection = collection_of(name)
+            .into_iter()
+            .chain(ctx.collections.iter().cloned())
+            .find_map(|c| self.required_collections.get(&c).and_then(|files| nearest(files)).map(|f| (c, f)));
+        if let Some(file) = role_file {
+            let msg = format!("role `{name}` is not in the repository; `{file}` lists it (ansible-galaxy installs it)");
+            self.finding(codes::MISSING_ROLE, Severity::Info, origin, msg);
+        } else if let Some((c, file)) = collection {
+            let msg = format!("role `{name}` is not in the repository; it comes from collection `{c}`, which `{file}` lists");
+            self.finding(codes::MISSING_ROLE, Severity::Info, origin, msg);
         } else {
-            self.finding(
-                codes::MISSING_ROLE,
-                Severity::Warning,
-                origin,
-                format!("role `{name}` not found (searched {})", searched.join(", ")),
-            );
+            let msg = format!("role `{name}` not found (searched {})", searched.join(", "));
+            self.finding(codes::MISSING_ROLE, Severity::Warning, origin, msg);
         }
         None
     }
@@ -614,7 +656,7 @@ impl<'s> Loader<'s> {
                     if !self.role_index.contains_key(&dir) {
                         self.load_role(dir.clone(), ctx.playbook_dir.clone());
                     }
-                    let role_ctx = Ctx { role: Some(dir.clone()), playbook_dir: ctx.playbook_dir.clone() };
+                    let role_ctx = Ctx { role: Some(dir.clone()), ..ctx.clone() };
                     match tasks_from {
                         Some(r) => {
                             self.resolve_in_role(r, &dir, "tasks");
@@ -640,7 +682,7 @@ impl<'s> Loader<'s> {
             self.resolve_ref(f, ctx, dir, loop_.as_ref(), None);
             let files: Vec<Arc<str>> = target_files(&f.target);
             match f.kind {
-                RefKind::Vars => files.into_iter().for_each(|p| self.load_vars_file(p)),
+                RefKind::Vars | RefKind::VarsFiles => files.into_iter().for_each(|p| self.load_vars_file(p)),
                 RefKind::VarsDir => {
                     for d in files {
                         let set = self.set;
@@ -700,13 +742,10 @@ impl<'s> Loader<'s> {
         let what = describe(r.kind);
         match &r.target {
             Target::Missing { searched } => {
-                let msg = format!("{what} `{}` not found (searched {})", r.written, searched.join(", "));
+                let msg = format!("{what} `{}` not found (searched {})", r.written, searched_text(searched));
                 self.finding(codes::MISSING_FILE, Severity::Warning, &origin, msg);
             }
-            Target::OutsideRepo => {
-                let msg = FileProblem::EscapesRoot(r.written.clone()).message();
-                self.finding(codes::PATH_ESCAPES_ROOT, Severity::Error, &origin, format!("{what} {msg}"));
-            }
+            Target::OutsideRepo => self.report_outside(what, &r.written, &origin),
             Target::Templated { candidates } => {
                 let n = candidates.len();
                 let msg = format!(
@@ -717,6 +756,18 @@ impl<'s> Loader<'s> {
                 self.finding(codes::TEMPLATED_PATH, Severity::Info, &origin, msg);
             }
             Target::Found { .. } | Target::Pending => {}
+        }
+    }
+
+    /// A reference outside the repository: an absolute path on the controller
+    /// is not read (warning); a `..` path climbing out is refused (error).
+    fn report_outside(&mut self, what: &str, written: &str, origin: &Origin) {
+        if written.starts_with('/') || written.starts_with('~') {
+            let msg = format!("{what} `{written}` is an absolute path on the controller, outside the repository; not read");
+            self.finding(codes::PATH_ESCAPES_ROOT, Severity::Warning, origin, msg);
+        } else {
+            let msg = FileProblem::EscapesRoot(written.to_string()).message();
+            self.finding(codes::PATH_ESCAPES_ROOT, Severity::Error, origin, format!("{what} {msg}"));
         }
     }
 
@@ -735,8 +786,7 @@ impl<'s> Loader<'s> {
         for c in choices {
             match &c.target {
                 Target::OutsideRepo => {
-                    let msg = FileProblem::EscapesRoot(c.written.clone()).message();
-                    self.finding(codes::PATH_ESCAPES_ROOT, Severity::Error, origin, format!("vars file {msg}"));
+                    self.report_outside("vars file", &c.written, origin);
                     return;
                 }
                 Target::Templated { candidates } => {
@@ -760,7 +810,7 @@ impl<'s> Loader<'s> {
                 _ => Vec::new(),
             })
             .collect();
-        let msg = format!("vars file {} not found (searched {})", names.join(" or "), searched.join(", "));
+        let msg = format!("vars file {} not found (searched {})", names.join(" or "), searched_text(&searched));
         self.finding(codes::MISSING_FILE, Severity::Warning, origin, msg);
     }
 
@@ -768,12 +818,16 @@ impl<'s> Loader<'s> {
     fn lookup(&mut self, r: &mut FileRef, ctx: &Ctx, dir: &str, loop_: Option<&Loop>, this: Option<&Arc<str>>) {
         let set = self.set;
         let (written, anchored) = substitute_magic(&r.written, ctx);
-        let dirs = if anchored { vec![String::new()] } else { search_dirs(r.kind, ctx, dir) };
+        if written.starts_with('/') || written.starts_with('~') {
+            r.target = Target::OutsideRepo;
+            return;
+        }
         if is_template(&written) {
-            let candidates = self.candidates(&written, r.kind, ctx, &dirs, loop_, this);
+            let candidates = self.candidates(&r.written, r.kind, ctx, dir, loop_, this);
             r.target = Target::Templated { candidates };
             return;
         }
+        let dirs = if anchored { vec![String::new()] } else { search_dirs(r.kind, ctx, dir, &written) };
         let mut searched = Vec::new();
         for d in &dirs {
             match source::resolve(d, &written) {
@@ -799,7 +853,7 @@ impl<'s> Loader<'s> {
         written: &str,
         kind: RefKind,
         ctx: &Ctx,
-        dirs: &[String],
+        dir: &str,
         loop_: Option<&Loop>,
         this: Option<&Arc<str>>,
     ) -> Vec<Arc<str>> {
@@ -815,6 +869,14 @@ impl<'s> Loader<'s> {
         }
         let mut out: BTreeSet<String> = BTreeSet::new();
         for pattern in patterns {
+            let (pattern, anchored) = substitute_magic(&pattern, ctx);
+            if pattern.starts_with('/') || pattern.starts_with('~') {
+                continue;
+            }
+            // Only the first existing search directory: where Ansible looks
+            // first is where the author put the files (`vars/`, `templates/`).
+            let dirs = if anchored { vec![String::new()] } else { search_dirs(kind, ctx, dir, &pattern) };
+            let Some(base) = dirs.iter().find(|d| set.is_dir(d)) else { continue };
             let glob = JINJA_SPAN.replace_all(&pattern, "*").into_owned();
             // A pattern that is nothing but wildcards names nothing in particular,
             // except inside a role's own directories.
@@ -822,28 +884,17 @@ impl<'s> Loader<'s> {
             if ctx.role.is_none() && !stem.bytes().any(|b| b.is_ascii_alphanumeric()) {
                 continue;
             }
-            for d in dirs {
-                let Ok(full) = source::resolve(d, &glob) else { continue };
-                for p in glob_files(set, &full) {
-                    if out.len() >= MAX_CANDIDATES {
-                        break;
-                    }
-                    out.insert(p);
+            let Ok(full) = source::resolve(base, &glob) else { continue };
+            for p in glob_files(set, &full) {
+                if out.len() >= MAX_CANDIDATES {
+                    break;
                 }
+                out.insert(p);
             }
         }
         let mut result = Vec::new();
         for p in out {
-            if this.is_some_and(|t| **t == *p) {
-                continue;
-            }
-            // A templated task include never names a playbook.
-            if kind == RefKind::Tasks
-                && set.get(&p).and_then(|f| f.yaml().ok()).and_then(|d| d.docs.first()).is_some_and(playbook::is_playbook)
-            {
-                continue;
-            }
-            if matches!(kind, RefKind::Tasks | RefKind::Vars | RefKind::Playbook) && !is_vars_name(&p) {
+            if this.is_some_and(|t| **t == *p) || !fits(set, kind, &p) {
                 continue;
             }
             result.push(self.intern(&p));
@@ -1144,11 +1195,22 @@ fn target_files(t: &Target) -> Vec<Arc<str>> {
     }
 }
 
+/// The first place searched and how many others, for messages.
+fn searched_text(searched: &[String]) -> String {
+    match searched {
+        [] => "nowhere".into(),
+        [one] => one.clone(),
+        [first, rest @ ..] => {
+            format!("{first} and {} other place{}", rest.len(), if rest.len() == 1 { "" } else { "s" })
+        }
+    }
+}
+
 fn describe(kind: RefKind) -> &'static str {
     match kind {
         RefKind::Playbook => "playbook",
         RefKind::Tasks => "task file",
-        RefKind::Vars => "vars file",
+        RefKind::Vars | RefKind::VarsFiles => "vars file",
         RefKind::VarsDir => "vars directory",
         RefKind::Template => "template",
         RefKind::File => "file",
@@ -1204,6 +1266,22 @@ fn strip_vars_ext(name: &str) -> &str {
     name
 }
 
+/// Whether a candidate file of a templated reference can be what the
+/// reference needs: a list of tasks (not a playbook), a mapping of variables
+/// (or vault ciphertext), a playbook. Templates and files can be anything.
+fn fits(set: &SourceSet, kind: RefKind, p: &str) -> bool {
+    let doc = || set.get(p).and_then(|f| f.yaml().ok()).and_then(|d| d.docs.first());
+    match kind {
+        RefKind::Tasks => is_vars_name(p) && doc().is_some_and(|d| d.as_seq().is_some() && !playbook::is_playbook(d)),
+        RefKind::Playbook => is_vars_name(p) && doc().is_some_and(playbook::is_playbook),
+        RefKind::Vars | RefKind::VarsFiles => {
+            let vault = set.get(p).and_then(|f| f.text().ok()).is_some_and(|t| VaultHeader::parse(t).is_some());
+            is_vars_name(p) && (vault || doc().is_some_and(|d| d.as_map().is_some() || d.is_null()))
+        }
+        RefKind::VarsDir | RefKind::Template | RefKind::File | RefKind::Script => true,
+    }
+}
+
 fn exists(set: &SourceSet, kind: RefKind, p: &str) -> bool {
     match kind {
         RefKind::VarsDir => set.is_dir(p),
@@ -1227,13 +1305,18 @@ fn substitute_magic(written: &str, ctx: &Ctx) -> (String, bool) {
     (join(base, rest), true)
 }
 
-/// Where Ansible looks for a relative path of this kind, in order.
-fn search_dirs(kind: RefKind, ctx: &Ctx, dir: &str) -> Vec<String> {
+/// Where Ansible looks for a relative path of this kind, in order
+/// (`path_dwim_relative_stack`): the role's `<sub>/` and the role, the
+/// including file's directory (and, for a file in a `tasks/` directory, the
+/// directory above it, as Ansible 1 did), then the playbook directory. A
+/// path that already starts with `<sub>/` is not looked up under `<sub>/` again.
+fn search_dirs(kind: RefKind, ctx: &Ctx, dir: &str, written: &str) -> Vec<String> {
     let sub = kind.role_dir();
     let pd: &str = &ctx.playbook_dir;
     let mut dirs = Vec::new();
     match kind {
         RefKind::Playbook => dirs.push(dir.to_string()),
+        RefKind::VarsFiles => dirs.push(pd.to_string()),
         RefKind::Tasks => {
             if let Some(r) = &ctx.role {
                 dirs.push(join(r, "tasks"));
@@ -1245,14 +1328,21 @@ fn search_dirs(kind: RefKind, ctx: &Ctx, dir: &str) -> Vec<String> {
             }
         }
         _ => {
+            let spelled = written.split('/').next() == Some(sub);
+            let add = |base: &str, dirs: &mut Vec<String>| {
+                if !spelled {
+                    dirs.push(join(base, sub));
+                }
+                dirs.push(base.to_string());
+            };
             if let Some(r) = &ctx.role {
-                dirs.push(join(r, sub));
-                dirs.push(r.to_string());
+                add(r, &mut dirs);
             }
-            dirs.push(join(dir, sub));
-            dirs.push(dir.to_string());
-            dirs.push(join(pd, sub));
-            dirs.push(pd.to_string());
+            if dir == "tasks" || dir.ends_with("/tasks") {
+                add(source::parent(dir), &mut dirs);
+            }
+            add(dir, &mut dirs);
+            add(pd, &mut dirs);
         }
     }
     dedup_keep_order(&mut dirs);
@@ -1382,8 +1472,8 @@ mod tests {
 
     #[test]
     fn search_orders() {
-        let role = Ctx { role: Some(Arc::from("roles/web")), playbook_dir: Arc::from("") };
-        assert_eq!(search_dirs(RefKind::Template, &role, "roles/web/tasks"), vec![
+        let role = Ctx { role: Some(Arc::from("roles/web")), playbook_dir: Arc::from(""), collections: Arc::from([]) };
+        assert_eq!(search_dirs(RefKind::Template, &role, "roles/web/tasks", "a.j2"), vec![
             "roles/web/templates",
             "roles/web",
             "roles/web/tasks/templates",
@@ -1391,8 +1481,15 @@ mod tests {
             "templates",
             "",
         ]);
-        let play = Ctx { role: None, playbook_dir: Arc::from("pb") };
-        assert_eq!(search_dirs(RefKind::Tasks, &play, "pb/tasks"), vec!["pb/tasks", "pb"]);
+        assert_eq!(search_dirs(RefKind::Template, &role, "roles/web/tasks", "templates/a.j2"), vec![
+            "roles/web",
+            "roles/web/tasks",
+            "",
+        ]);
+        let play = Ctx { role: None, playbook_dir: Arc::from("pb"), collections: Arc::from([]) };
+        assert_eq!(search_dirs(RefKind::Tasks, &play, "pb/tasks", "x.yml"), vec!["pb/tasks", "pb"]);
+        // A task file in a role's tasks/ directory, included from a playbook.
+        assert_eq!(search_dirs(RefKind::File, &play, "pb/roles/db/tasks", "x")[..2], ["pb/roles/db/files", "pb/roles/db"]);
         let (p, anchored) = substitute_magic("{{ role_path }}/files/x", &role);
         assert_eq!((p.as_str(), anchored), ("roles/web/files/x", true));
         let (p, anchored) = substitute_magic("{{playbook_dir}}/vars.yml", &play);

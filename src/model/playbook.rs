@@ -285,7 +285,7 @@ fn parse_vars_files(node: &Node, cx: &mut Cx<'_>) -> Vec<VarsFilesEntry> {
             return None;
         }
         let origin = cx.origin(n.line);
-        let choices = names.into_iter().map(|w| FileRef::new(RefKind::Vars, w.trim(), origin.clone())).collect();
+        let choices = names.into_iter().map(|w| FileRef::new(RefKind::VarsFiles, w.trim(), origin.clone())).collect();
         Some(VarsFilesEntry { origin, choices })
     };
     match &node.value {

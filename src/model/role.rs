@@ -189,26 +189,39 @@ pub(crate) fn parse_meta(doc: &Node, cx: &mut Cx<'_>) -> (Vec<RoleUse>, Option<G
     (deps, galaxy)
 }
 
-/// The role names listed in a Galaxy `requirements.yml` (a list, or a
-/// mapping with `roles:`), so that a role missing from the repository but
-/// installed by `ansible-galaxy` can be told apart from a typo.
-pub(crate) fn requirement_names(doc: &Node) -> Vec<String> {
-    let list = match &doc.value {
+/// What a Galaxy `requirements.yml` installs: role names (from a plain list
+/// or `roles:`) and collection names (`collections:`; a Git source such as
+/// `git@host:org/repo.git#/ns/coll/` counts as `ns.coll`). Used to tell a
+/// role that `ansible-galaxy` installs apart from a typo.
+pub(crate) fn requirements(doc: &Node) -> (Vec<String>, Vec<String>) {
+    let roles = match &doc.value {
         yaml::Value::Seq(_) => Some(doc),
         yaml::Value::Map(_) => doc.get("roles"),
         _ => None,
     };
-    let mut names = Vec::new();
-    for item in list.and_then(|l| l.as_seq()).unwrap_or(&[]) {
+    let mut role_names = Vec::new();
+    for item in roles.and_then(|l| l.as_seq()).unwrap_or(&[]) {
         if let Some(s) = item.as_str() {
-            names.push(role_name_from_src(s));
+            role_names.push(role_name_from_src(s));
         } else if let Some(name) = item.get("name").and_then(|n| n.as_str()) {
-            names.push(name.trim().to_string());
+            role_names.push(name.trim().to_string());
         } else if let Some(src) = item.get("src").and_then(|n| n.as_str()) {
-            names.push(role_name_from_src(src));
+            role_names.push(role_name_from_src(src));
         }
     }
-    names
+    let mut collections = Vec::new();
+    let items = doc.get("collections").and_then(|c| c.as_seq()).unwrap_or(&[]);
+    for item in items {
+        let Some(name) = item.as_str().or_else(|| item.get("name").and_then(|n| n.as_str())) else { continue };
+        let name = match name.split_once('#') {
+            Some((_, sub)) => sub.trim_matches('/').replace('/', "."),
+            None => name.trim().to_string(),
+        };
+        if name.split('.').count() == 2 {
+            collections.push(name);
+        }
+    }
+    (role_names, collections)
 }
 
 #[cfg(test)]
@@ -269,12 +282,16 @@ mod tests {
 
     #[test]
     fn requirements_files() {
-        let doc = yaml::parse("roles:\n  - name: geerlingguy.mysql\n  - src: geerlingguy.php\ncollections: [x.y]\n")
-            .unwrap()
-            .docs
-            .remove(0);
-        assert_eq!(requirement_names(&doc), vec!["geerlingguy.mysql", "geerlingguy.php"]);
+        let doc = yaml::parse(
+            "roles:\n  - name: geerlingguy.mysql\n  - src: geerlingguy.php\ncollections:\n  - x.y\n  - name: git@github.com:o/c.git#/ch/base/\n    type: git\n",
+        )
+        .unwrap()
+        .docs
+        .remove(0);
+        let (roles, collections) = requirements(&doc);
+        assert_eq!(roles, vec!["geerlingguy.mysql", "geerlingguy.php"]);
+        assert_eq!(collections, vec!["x.y", "ch.base"]);
         let doc = yaml::parse("- src: https://github.com/a/b.git\n  name: b_role\n- geerlingguy.git\n").unwrap().docs.remove(0);
-        assert_eq!(requirement_names(&doc), vec!["b_role", "geerlingguy.git"]);
+        assert_eq!(requirements(&doc).0, vec!["b_role", "geerlingguy.git"]);
     }
 }
