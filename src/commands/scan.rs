@@ -52,6 +52,8 @@ fn write_text(out: &mut impl Write, s: &Summary) -> io::Result<()> {
             what.push_str(&format!(", {}", plural(pb.imports.len(), "import", "imports")));
         }
         writeln!(out, "  {} ({what})", pb.path)?;
+        // Plays and imports in file order.
+        let mut lines: Vec<(u32, String)> = Vec::new();
         for p in &pb.plays {
             let name = p.name.as_deref().map(|n| format!("\"{n}\"")).unwrap_or_else(|| "(unnamed)".into());
             let mut line = format!(
@@ -64,11 +66,15 @@ fn write_text(out: &mut impl Write, s: &Summary) -> io::Result<()> {
             if p.handlers > 0 {
                 line.push_str(&format!("  handlers: {}", p.handlers));
             }
-            writeln!(out, "{line}")?;
+            lines.push((p.line, line));
         }
         for i in &pb.imports {
             let to = i.resolved.as_deref().map(|r| format!(" -> {r}")).unwrap_or_else(|| " (not resolved)".into());
-            writeln!(out, "    :{} import {}{to}", i.line, i.file)?;
+            lines.push((i.line, format!("    :{} import {}{to}", i.line, i.file)));
+        }
+        lines.sort();
+        for (_, line) in lines {
+            writeln!(out, "{line}")?;
         }
     }
 

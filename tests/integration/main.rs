@@ -2,3 +2,7 @@
 //! holds the helpers (the binary under test, test tools, temp repos).
 
 mod support;
+
+// The loader and `migrate scan`.
+mod bad_input;
+mod scan;

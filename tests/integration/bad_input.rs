@@ -1,0 +1,1 @@
+//! Bad input: one broken file never stops the scan of the rest.
