@@ -245,6 +245,14 @@ fn parse_play(item: &Node, cx: &mut Cx<'_>) -> Play {
             "hosts" => {
                 has_hosts = true;
                 play.hosts = string_list(v);
+                let bad = v.as_seq().unwrap_or(&[]).iter().find(|h| h.scalar_text().is_none());
+                if let Some(h) = bad.or_else(|| (v.as_map().is_some()).then_some(v)) {
+                    cx.warning(
+                        codes::UNEXPECTED_SHAPE,
+                        h.line,
+                        format!("a host pattern must be a string, found {}; ignored", h.kind()),
+                    );
+                }
             }
             "gather_facts" => play.gather_facts = Some(Flag::from_node(v)),
             "vars" => play.vars = parse_vars(v, cx),

@@ -344,14 +344,12 @@ pub(crate) fn parse_environment(node: &Node, cx: &mut Cx<'_>) -> Environment {
     let add = |n: &Node, env: &mut Environment, cx: &mut Cx<'_>| match &n.value {
         yaml::Value::Map(_) => env.vars.extend(vars_of_map(n, &cx.path)),
         yaml::Value::Null => {}
-        _ => match n.as_str() {
-            Some(s) => env.templated.push(s.to_string()),
-            None => cx.warning(
-                codes::UNEXPECTED_SHAPE,
-                n.line,
-                format!("`environment` must be a mapping or a template, found {}", n.kind()),
-            ),
-        },
+        yaml::Value::Str(s) => env.templated.push(s.clone()),
+        _ => cx.warning(
+            codes::UNEXPECTED_SHAPE,
+            n.line,
+            format!("`environment` must be a mapping or a template, found {}", n.kind()),
+        ),
     };
     match &node.value {
         yaml::Value::Seq(items) => items.iter().for_each(|i| add(i, &mut env, cx)),
