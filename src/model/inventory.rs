@@ -61,7 +61,9 @@ impl Host {
 
 impl Inventory {
     fn group_mut(&mut self, name: &str, origin: Origin) -> &mut Group {
-        let pos = match self.groups.iter().position(|g| g.name == name) {
+        // Host lines come in runs under one group: look at the last group first.
+        let last = self.groups.len().checked_sub(1).filter(|&i| self.groups[i].name == name);
+        let pos = match last.or_else(|| self.groups.iter().position(|g| g.name == name)) {
             Some(p) => p,
             None => {
                 self.groups.push(Group {

@@ -629,7 +629,7 @@ impl<'s> Loader<'s> {
         let from_path = me_path(from);
         let task_origin = t.origin.clone();
         let Some(action) = t.action_mut() else { return };
-        match &mut action.include {
+        match action.include.as_deref_mut() {
             Some(Include::Tasks { file, .. }) => {
                 self.resolve_ref(file, ctx, dir, loop_.as_ref(), this);
                 let origin = file.origin.clone();

@@ -51,7 +51,7 @@ pub struct Playbook {
 impl Playbook {
     pub fn plays(&self) -> impl Iterator<Item = &Play> {
         self.entries.iter().filter_map(|e| match e {
-            PlaybookEntry::Play(p) => Some(p),
+            PlaybookEntry::Play(p) => Some(&**p),
             PlaybookEntry::Import(_) => None,
         })
     }
@@ -67,7 +67,7 @@ impl Playbook {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum PlaybookEntry {
-    Play(Play),
+    Play(Box<Play>),
     Import(PlaybookImport),
 }
 
@@ -157,7 +157,7 @@ pub(crate) fn parse_playbook(doc: &Node, cx: &mut Cx<'_>) -> Playbook {
                             entries.push(PlaybookEntry::Import(i));
                         }
                     }
-                    None => entries.push(PlaybookEntry::Play(parse_play(item, cx))),
+                    None => entries.push(PlaybookEntry::Play(Box::new(parse_play(item, cx)))),
                 }
             }
         }
@@ -267,6 +267,13 @@ fn parse_play(item: &Node, cx: &mut Cx<'_>) -> Play {
             "become" | "sudo" => play.become_ = Some(Flag::from_node(v)),
             "become_user" | "sudo_user" => play.become_user = v.scalar_text().map(|c| c.into_owned()),
             "tags" => play.tags = tags(v),
+            // Ansible 1 spellings, normalised: `user` is `remote_user`, `su` is a become method.
+            "user" => play.keywords.insert("remote_user", Value::from_node(v)),
+            "su" => {
+                play.become_ = Some(Flag::from_node(v));
+                play.keywords.insert("become_method", Value::Str("su".into()));
+            }
+            "su_user" => play.become_user = v.scalar_text().map(|c| c.into_owned()),
             k2 if PLAY_KEYWORDS.contains(&k2) || LEGACY_PLAY_KEYWORDS.contains(&k2) => {
                 play.keywords.insert(key, Value::from_node(v));
             }
@@ -388,6 +395,7 @@ mod tests {
     fn imports_old_and_new() {
         let (pb, f) = book("- import_playbook: web.yml\n  when: x\n- include: db.yml a=1\n  vars: {b: 2}\n- hosts: all\n  user: root\n");
         assert!(f.is_empty(), "{f:?}");
+        assert_eq!(pb.plays().next().unwrap().keywords.str("remote_user"), Some("root"));
         let imports: Vec<&PlaybookImport> = pb.imports().collect();
         assert_eq!(imports[0].file.written, "web.yml");
         assert_eq!(imports[0].when, vec!["x"]);

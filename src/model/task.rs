@@ -108,7 +108,7 @@ pub struct Action {
     /// words as `_raw_params` (and a bare `{{ var }}` as `_variable_params`).
     pub args: Map,
     /// For includes and imports: what they bring in.
-    pub include: Option<Include>,
+    pub include: Option<Box<Include>>,
     /// Files from the repository the module reads: `template`/`copy` sources,
     /// `script`, `include_vars`. Resolved by the loader.
     pub files: Vec<FileRef>,
@@ -302,7 +302,11 @@ fn common_keyword(key: &str, v: &Node, task: &mut Task, cx: &mut Cx<'_>) -> bool
         "delegate_to" => task.delegate_to = v.scalar_text().map(|c| c.into_owned()),
         "run_once" => task.run_once = Some(Flag::from_node(v)),
         "become" | "sudo" => task.become_ = Some(Flag::from_node(v)),
-        "become_user" | "sudo_user" => task.become_user = v.scalar_text().map(|c| c.into_owned()),
+        "become_user" | "sudo_user" | "su_user" => task.become_user = v.scalar_text().map(|c| c.into_owned()),
+        "su" => {
+            task.become_ = Some(Flag::from_node(v));
+            task.keywords.insert("become_method", Value::Str("su".into()));
+        }
         "environment" => task.environment = Some(parse_environment(v, cx)),
         "no_log" => task.no_log = Some(Flag::from_node(v)),
         "ignore_errors" => task.ignore_errors = Some(Flag::from_node(v)),
@@ -626,7 +630,7 @@ fn check_raw_params(module: &ModuleName, args: &mut Map, line: u32, cx: &mut Cx<
 }
 
 /// The include or import a module call stands for, if any.
-fn include_of(module: &ModuleName, args: &Map, origin: &Origin, cx: &mut Cx<'_>) -> Option<Include> {
+fn include_of(module: &ModuleName, args: &Map, origin: &Origin, cx: &mut Cx<'_>) -> Option<Box<Include>> {
     let builtin = module.builtin()?;
     match builtin {
         "include_tasks" | "import_tasks" | "include" => {
@@ -635,10 +639,10 @@ fn include_of(module: &ModuleName, args: &Map, origin: &Origin, cx: &mut Cx<'_>)
                 cx.warning(codes::UNEXPECTED_SHAPE, origin.line, format!("`{}` names no file", module.written));
                 return None;
             };
-            Some(Include::Tasks {
+            Some(Box::new(Include::Tasks {
                 is_static: builtin == "import_tasks",
                 file: FileRef::new(RefKind::Tasks, file, origin.clone()),
-            })
+            }))
         }
         "include_role" | "import_role" => {
             let Some(name) = args.str("name").or_else(|| args.str("role")).map(str::trim) else {
@@ -646,7 +650,7 @@ fn include_of(module: &ModuleName, args: &Map, origin: &Origin, cx: &mut Cx<'_>)
                 return None;
             };
             let from = |key: &str| args.str(key).map(str::trim).filter(|s| !s.is_empty());
-            Some(Include::Role {
+            Some(Box::new(Include::Role {
                 is_static: builtin == "import_role",
                 name: name.to_string(),
                 role: None,
@@ -654,7 +658,7 @@ fn include_of(module: &ModuleName, args: &Map, origin: &Origin, cx: &mut Cx<'_>)
                 handlers_from: from("handlers_from").map(|f| FileRef::new(RefKind::Tasks, f, origin.clone())),
                 vars_from: from("vars_from").map(String::from),
                 defaults_from: from("defaults_from").map(String::from),
-            })
+            }))
         }
         _ => None,
     }
@@ -812,20 +816,20 @@ pub(crate) mod tests {
     #[test]
     fn includes_and_imports() {
         let t = one("- include_tasks: setup.yml\n");
-        let Some(Include::Tasks { is_static: false, file }) = &action(&t).include else { panic!() };
+        let Some(Include::Tasks { is_static: false, file }) = action(&t).include.as_deref() else { panic!() };
         assert_eq!(file.written, "setup.yml");
         let t = one("- ansible.builtin.import_tasks:\n    file: x.yml\n");
-        let Some(Include::Tasks { is_static: true, file }) = &action(&t).include else { panic!() };
+        let Some(Include::Tasks { is_static: true, file }) = action(&t).include.as_deref() else { panic!() };
         assert_eq!(file.written, "x.yml");
         let t = one("- include: legacy.yml a=1\n");
-        let Some(Include::Tasks { file, .. }) = &action(&t).include else { panic!() };
+        let Some(Include::Tasks { file, .. }) = action(&t).include.as_deref() else { panic!() };
         assert_eq!(file.written, "legacy.yml");
         assert_eq!(action(&t).args.str("a"), Some("1"));
         let t = one("- include_role:\n    name: nginx\n    tasks_from: vhost\n");
-        let Some(Include::Role { is_static: false, name, tasks_from, .. }) = &action(&t).include else { panic!() };
+        let Some(Include::Role { is_static: false, name, tasks_from, .. }) = action(&t).include.as_deref() else { panic!() };
         assert_eq!((name.as_str(), tasks_from.as_ref().unwrap().written.as_str()), ("nginx", "vhost"));
         let t = one("- import_role: name=common\n");
-        let Some(Include::Role { is_static: true, name, .. }) = &action(&t).include else { panic!() };
+        let Some(Include::Role { is_static: true, name, .. }) = action(&t).include.as_deref() else { panic!() };
         assert_eq!(name, "common");
     }
 
