@@ -1451,6 +1451,104 @@ fn glob_match(pattern: &str, text: &str) -> bool {
 mod tests {
     use super::*;
 
+    /// Builds the model of a repository written to a temp directory.
+    fn project(files: &[(&str, &str)]) -> Project {
+        let dir = tempfile::tempdir().unwrap();
+        for (rel, text) in files {
+            let p = dir.path().join(rel);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, text).unwrap();
+        }
+        let set = SourceSet::load(dir.path()).unwrap();
+        super::super::build(&set)
+    }
+
+    fn lines(p: &Project) -> Vec<String> {
+        p.findings.iter().map(|f| f.to_string()).collect()
+    }
+
+    #[test]
+    fn role_layouts_main_yaml_and_main_directories() {
+        let p = project(&[
+            ("site.yml", "- hosts: all\n  roles: [db]\n"),
+            ("roles/db/tasks/main.yaml", "- package: name=postgresql\n"),
+            ("roles/db/handlers/main.yml", "- name: restart db\n  service: name=postgresql state=restarted\n"),
+            ("roles/db/defaults/main/a.yml", "a: 1\n"),
+            ("roles/db/defaults/main/b.yml", "b: 2\n"),
+            ("roles/db/vars/main.yml", "v: 3\n"),
+            ("roles/db/meta/main.yml", "dependencies:\n  - role: base\n    when: x\n"),
+            ("roles/base/tasks/main.yml", "- ping:\n"),
+        ]);
+        assert!(p.findings.is_empty(), "{:?}", lines(&p));
+        let db = p.role("roles/db").unwrap();
+        assert_eq!(db.tasks.as_deref(), Some("roles/db/tasks/main.yaml"));
+        assert_eq!(db.handlers.as_deref(), Some("roles/db/handlers/main.yml"));
+        assert_eq!(db.defaults.len(), 2);
+        assert_eq!(db.vars.len(), 1);
+        assert_eq!(db.dependencies[0].role.as_deref(), Some("roles/base"));
+        assert_eq!(db.dependencies[0].when, vec!["x"]);
+        assert!(p.role("roles/base").unwrap().used);
+        assert_eq!(p.vars_files["roles/db/defaults/main/b.yml"].vars[0].name, "b");
+        assert_eq!(p.task_files["roles/db/handlers/main.yml"].role.as_deref(), Some("roles/db"));
+    }
+
+    #[test]
+    fn include_role_tasks_from_and_collection_roles() {
+        let p = project(&[
+            (
+                "site.yml",
+                "- hosts: all\n  tasks:\n    - include_role: name=web tasks_from=vhost\n    - import_role:\n        name: acme.tools.lint\n",
+            ),
+            ("roles/web/tasks/main.yml", "- ping:\n"),
+            ("roles/web/tasks/vhost.yml", "- template: src=vhost.j2 dest=/etc/vhost\n"),
+            ("roles/web/templates/vhost.j2", "x\n"),
+            ("collections/ansible_collections/acme/tools/roles/lint/tasks/main.yml", "- command: lint\n"),
+        ]);
+        assert!(p.findings.is_empty(), "{:?}", lines(&p));
+        let play = p.playbooks[0].plays().next().unwrap();
+        let Some(Include::Role { role, tasks_from, .. }) = play.tasks[0].action().unwrap().include.as_deref() else {
+            panic!()
+        };
+        assert_eq!(role.as_deref(), Some("roles/web"));
+        assert_eq!(tasks_from.as_ref().unwrap().target.path().map(|p| &**p), Some("roles/web/tasks/vhost.yml"));
+        let Some(Include::Role { role, .. }) = play.tasks[1].action().unwrap().include.as_deref() else { panic!() };
+        assert_eq!(role.as_deref(), Some("collections/ansible_collections/acme/tools/roles/lint"));
+        let vhost = &p.task_files["roles/web/tasks/vhost.yml"];
+        let src = &vhost.tasks[0].action().unwrap().files[0];
+        assert_eq!(src.target.path().map(|p| &**p), Some("roles/web/templates/vhost.j2"));
+    }
+
+    #[test]
+    fn a_task_file_is_loaded_once_however_often_included() {
+        let p = project(&[
+            (
+                "site.yml",
+                "- hosts: all\n  tasks:\n    - include_tasks: common.yml\n    - include_tasks: common.yml\n    - import_tasks: ./common.yml\n",
+            ),
+            ("common.yml", "- debug: msg=hi\n"),
+        ]);
+        assert!(p.findings.is_empty(), "{:?}", lines(&p));
+        assert_eq!(p.task_files.len(), 1);
+    }
+
+    #[test]
+    fn vars_files_first_found_and_ansible_cfg_roles_path() {
+        let p = project(&[
+            ("ansible.cfg", "[defaults]\nroles_path = ../shared-roles:vendor\n"),
+            (
+                "site.yml",
+                "- hosts: all\n  vars_files:\n    - [\"vars/{{ env }}.yml\", vars/default.yml]\n    - [vars/none.yml, vars/also-none.yml]\n  roles: [ntp]\n",
+            ),
+            ("vars/default.yml", "a: 1\n"),
+            ("vendor/ntp/tasks/main.yml", "- service: name=ntp state=started\n"),
+        ]);
+        assert_eq!(lines(&p), vec![
+            "site.yml:4 M005 warning: vars file `vars/none.yml` or `vars/also-none.yml` not found (searched vars/none.yml and 1 other place)",
+        ]);
+        assert!(p.role("vendor/ntp").unwrap().used);
+        assert_eq!(p.configs[0].roles_path, vec!["vendor"]);
+    }
+
     #[test]
     fn globbing() {
         assert!(glob_match("setup-*.yml", "setup-Debian.yml"));
