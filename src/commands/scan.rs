@@ -100,7 +100,7 @@ fn write_text(out: &mut impl Write, s: &Summary) -> io::Result<()> {
         writeln!(out, "{line}")?;
     }
 
-    writeln!(out, "Tasks: {} in {}", s.tasks.total, plural(s.tasks.task_files, "task file", "task files"))?;
+    writeln!(out, "Tasks: {} in plays and {}", s.tasks.total, plural(s.tasks.task_files, "task file", "task files"))?;
     let width = s.tasks.by_module.first().map(|m| m.count.to_string().len()).unwrap_or(1);
     for m in &s.tasks.by_module {
         writeln!(out, "  {:>width$} {}", m.count, m.module)?;

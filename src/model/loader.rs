@@ -34,8 +34,8 @@ use super::value::{VaultHeader, is_template};
 use super::vars::{self, Scope, ScopedVars, Secret, VarsFile};
 use super::{Cx, Origin, Project, TaskFile};
 
-/// Subdirectories that make a directory a role.
-const ROLE_SUBDIRS: &[&str] = &["tasks", "handlers", "defaults", "vars", "meta", "templates", "files", "library"];
+/// Role subdirectories whose `main` file Ansible loads.
+const MAIN_SUBDIRS: &[&str] = &["tasks", "handlers", "defaults", "vars", "meta"];
 
 /// Names Ansible tries for a role's `main` file, in order.
 const MAIN_NAMES: &[&str] = &["main.yml", "main.yaml", "main", "main.json"];
@@ -243,15 +243,20 @@ impl<'s> Loader<'s> {
 
     fn discover_roles(&mut self) {
         let set = self.set;
+        // A role is a directory under `roles/` (at any depth: `roles/wazuh/indexer`)
+        // holding a `main` file that Ansible loads. Directories that only group
+        // roles or hold loose files are not roles.
         let mut found: BTreeMap<String, String> = BTreeMap::new();
         for f in set.files() {
             let parts: Vec<&str> = f.rel.split('/').collect();
-            for i in 0..parts.len() {
-                if parts[i] == "roles" && i + 3 < parts.len() && ROLE_SUBDIRS.contains(&parts[i + 2]) {
-                    let dir = parts[..=i + 1].join("/");
+            let Some(i) = parts.iter().position(|p| *p == "roles") else { continue };
+            for j in i + 2..parts.len().saturating_sub(1) {
+                if is_role_main(parts[j], parts[j + 1], j + 2 == parts.len()) {
+                    let dir = parts[..j].join("/");
                     if !is_payload(&format!("{dir}/")) {
                         found.entry(dir).or_insert_with(|| parts[..i].join("/"));
                     }
+                    break;
                 }
             }
         }
@@ -259,7 +264,10 @@ impl<'s> Loader<'s> {
             for rp in &cfg.roles_path {
                 for sub in set.subdirs(rp) {
                     let dir = join(rp, sub);
-                    if ROLE_SUBDIRS.iter().any(|s| set.is_dir(&join(&dir, s))) {
+                    let has_main = MAIN_SUBDIRS.iter().any(|s| {
+                        MAIN_NAMES.iter().any(|m| set.is_file(&join(&join(&dir, s), m))) || set.is_dir(&join(&dir, &format!("{s}/main")))
+                    });
+                    if has_main {
                         found.entry(dir).or_insert_with(|| cfg.dir().to_string());
                     }
                 }
@@ -1170,6 +1178,12 @@ impl<'s> Loader<'s> {
 }
 
 // ---- helpers ------------------------------------------------------------------------------
+
+/// `tasks/main.yml`, `defaults/main/x.yml`, ...: a file that makes its
+/// grandparent directory a role. `last` is true when `name` is the file itself.
+fn is_role_main(sub: &str, name: &str, last: bool) -> bool {
+    MAIN_SUBDIRS.contains(&sub) && (MAIN_NAMES.contains(&name) && last || name == "main" && !last)
+}
 
 fn join(dir: &str, name: &str) -> String {
     if dir.is_empty() { name.to_string() } else if name.is_empty() { dir.to_string() } else { format!("{dir}/{name}") }

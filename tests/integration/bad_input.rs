@@ -122,7 +122,7 @@ fn task_file_including_itself() {
     assert_eq!(finding_lines(&out), vec![
         "tasks/again.yml:2 M007 warning: include cycle tasks/again.yml → tasks/again.yml; not followed again",
     ]);
-    assert!(out.contains("Tasks: 4 in 2 task files"), "{out}");
+    assert!(out.contains("Tasks: 4 in plays and 2 task files"), "{out}");
     assert_healthy_part_read(&out);
 }
 

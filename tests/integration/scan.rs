@@ -107,7 +107,7 @@ Roles: 5 (1 unused)
   nginx                   roles/nginx  2 tasks, 1 handler, 1 template, 1 file
   unused                  roles/unused  1 task, 0 handlers, 0 templates, 0 files  (unused)
   geerlingguy.postgresql  vendor/geerlingguy.postgresql  1 task, 0 handlers, 0 templates, 0 files
-Tasks: 15 in 9 task files
+Tasks: 15 in plays and 9 task files
   3 apt
   1 command
   1 copy
