@@ -1189,9 +1189,17 @@ fn join(dir: &str, name: &str) -> String {
     if dir.is_empty() { name.to_string() } else if name.is_empty() { dir.to_string() } else { format!("{dir}/{name}") }
 }
 
+/// Drops repeated entries, keeping the first. The lists are a handful of
+/// search directories, so a linear scan beats hashing.
 fn dedup_keep_order(v: &mut Vec<String>) {
-    let mut seen = HashSet::new();
-    v.retain(|x| seen.insert(x.clone()));
+    let mut i = 0;
+    while i < v.len() {
+        if v[..i].contains(&v[i]) {
+            v.remove(i);
+        } else {
+            i += 1;
+        }
+    }
 }
 
 fn me_path(n: &GraphNode) -> String {
