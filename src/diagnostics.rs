@@ -148,6 +148,8 @@ pub mod codes {
             "The repository holds no playbook, role or Packer template.";
         UNKNOWN_KEY = "M012", "unknown-key",
             "A play or task key that Ansible does not know; it is kept but not interpreted.";
+        TEMPLATED_PATH = "M013", "templated-path",
+            "A file or role is named by a Jinja expression, known only at run time; matching files are candidates.";
         UNRESOLVED_REFERENCE = "M020", "unresolved-reference",
             "A Packer value refers to an undeclared or unset variable or cannot be worked out; kept as written.";
         NO_BASE_IMAGE = "M021", "no-base-image",

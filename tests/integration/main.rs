@@ -2,4 +2,10 @@
 //! holds the helpers (the binary under test, test tools, temp repos).
 
 mod support;
+
+// Ansible Vault decryption against the real ansible-vault.
 mod vault;
+
+// The loader and `migrate scan`.
+mod bad_input;
+mod scan;
