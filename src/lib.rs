@@ -35,5 +35,6 @@ pub mod model;
 pub mod rules;
 pub mod sensitive;
 pub mod source;
+pub mod spec;
 
 pub use commands::{ExitStatus, run};

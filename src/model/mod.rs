@@ -24,6 +24,7 @@ mod loader;
 pub mod module_name;
 pub mod packer;
 pub mod playbook;
+pub mod resolved;
 pub mod role;
 pub mod summary;
 pub mod task;
