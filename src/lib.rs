@@ -32,6 +32,7 @@ pub mod commands;
 pub mod config;
 pub mod diagnostics;
 pub mod model;
+pub mod render;
 pub mod rules;
 pub mod sensitive;
 pub mod source;
