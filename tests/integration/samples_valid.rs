@@ -100,12 +100,28 @@ fn assert_success(output: &Output, what: &str, show_stdout: bool) {
     }
 }
 
+/// The sample's playbooks: top-level `.yml` files with a play (`hosts:`) or an `import_playbook:`.
+fn playbooks(sample: &Path) -> Vec<String> {
+    let play = Regex::new(r"(?m)^\s*(-\s+)?(hosts|import_playbook|ansible\.builtin\.import_playbook):")
+        .expect("valid regex");
+    let found: Vec<String> = files(sample)
+        .into_iter()
+        .filter(|rel| rel.components().count() == 1 && rel.extension().is_some_and(|e| e == "yml"))
+        .filter(|rel| fs::read_to_string(sample.join(rel)).is_ok_and(|text| play.is_match(&text)))
+        .map(|rel| rel.to_string_lossy().into_owned())
+        .collect();
+    assert!(found.iter().any(|p| p == "site.yml"), "{}: site.yml holds no play", sample.display());
+    found
+}
+
 #[test]
 fn sample_playbooks_pass_ansible_syntax_check() {
     for sample in samples() {
+        let playbooks = playbooks(&sample);
         for inventory in inventories(&sample) {
             let inventory = inventory.to_string_lossy();
-            let args = ["--syntax-check", "-i", &inventory, "site.yml", "--vault-password-file", PASSWORD_FILE];
+            let mut args = vec!["--syntax-check", "-i", &inventory, "--vault-password-file", PASSWORD_FILE];
+            args.extend(playbooks.iter().map(String::as_str));
             let output = ansible(&sample, "ansible-playbook", &args);
             assert_success(&output, &format!("{}: ansible-playbook {}", sample_name(&sample), args.join(" ")), true);
         }
