@@ -1,6 +1,7 @@
 //! The one integration-test binary. Each module covers one area; `support`
 //! holds the helpers (the binary under test, test tools, temp repos).
 
+mod samples_valid;
 mod support;
 
 // Ansible Vault decryption against the real ansible-vault.
