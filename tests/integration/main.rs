@@ -1,12 +1,15 @@
 //! The one integration-test binary. Each module covers one area; `support`
 //! holds the helpers (the binary under test, test tools, temp repos).
 
-mod samples_valid;
 mod support;
+
+// The bundled samples are valid Ansible and Packer (checked with the real tools).
+mod samples_valid;
 
 // Ansible Vault decryption against the real ansible-vault.
 mod vault;
 
 // The loader and `migrate scan`.
 mod bad_input;
+mod samples_scan;
 mod scan;

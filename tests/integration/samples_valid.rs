@@ -102,8 +102,8 @@ fn assert_success(output: &Output, what: &str, show_stdout: bool) {
 
 /// The sample's playbooks: top-level `.yml` files with a play (`hosts:`) or an `import_playbook:`.
 fn playbooks(sample: &Path) -> Vec<String> {
-    let play = Regex::new(r"(?m)^\s*(-\s+)?(hosts|import_playbook|ansible\.builtin\.import_playbook):")
-        .expect("valid regex");
+    let play =
+        Regex::new(r"(?m)^\s*(-\s+)?(hosts|import_playbook|ansible\.builtin\.import_playbook):").expect("valid regex");
     let found: Vec<String> = files(sample)
         .into_iter()
         .filter(|rel| rel.components().count() == 1 && rel.extension().is_some_and(|e| e == "yml"))

@@ -350,18 +350,7 @@ fn load_group(
         }
     }
 
-    template.variables = l
-        .vars
-        .drain(..)
-        .map(|v| Variable {
-            name: v.name,
-            origin: v.origin,
-            type_expr: v.type_expr,
-            description: v.description,
-            sensitive: v.sensitive,
-            value: v.value,
-        })
-        .collect();
+    // Locals first: evaluating them reads `l.vars`, which the variables step drains.
     template.locals = l
         .locals
         .iter()
@@ -378,6 +367,18 @@ fn load_group(
                     VarValue::Plain { value, origin }
                 },
             }
+        })
+        .collect();
+    template.variables = l
+        .vars
+        .drain(..)
+        .map(|v| Variable {
+            name: v.name,
+            origin: v.origin,
+            type_expr: v.type_expr,
+            description: v.description,
+            sensitive: v.sensitive,
+            value: v.value,
         })
         .collect();
     findings.extend(l.findings.into_inner());

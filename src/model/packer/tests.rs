@@ -982,3 +982,17 @@ fn missing_scripts_are_one_finding_per_provisioner() {
         ]
     );
 }
+
+/// Regression: locals were evaluated after the variables had been moved out of
+/// the loader, so `local.x = "${var.y}"` indexed an empty list and panicked.
+#[test]
+fn hcl_locals_referencing_variables_resolve() {
+    let (templates, findings) = load_files(&[(
+        "packer/t.pkr.hcl",
+        "variable \"region\" {\n  default = \"eu-west-1\"\n}\nlocals {\n  where = \"${var.region}-a\"\n}\n\
+         source \"amazon-ebs\" \"base\" {\n  region = local.where\n}\nbuild {\n  sources = [\"source.amazon-ebs.base\"]\n}\n",
+    )]);
+    let t = only(&templates);
+    assert_eq!(t.locals.len(), 1, "{findings:?}");
+    assert_eq!(resolved(plain(&t.locals[0].value)), "eu-west-1-a");
+}
