@@ -33,5 +33,6 @@ pub mod diagnostics;
 pub mod model;
 pub mod sensitive;
 pub mod source;
+pub mod spec;
 
 pub use commands::{ExitStatus, run};
