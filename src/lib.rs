@@ -34,5 +34,6 @@ pub mod model;
 pub mod sensitive;
 pub mod source;
 pub mod spec;
+pub mod ssm;
 
 pub use commands::{ExitStatus, run};
