@@ -40,7 +40,7 @@ fn plan_detail(item: &PlanItem) -> String {
     match item.action {
         Action::Create | Action::Update | Action::Delete => {
             if let Some(k) = kind {
-                parts.push(k.to_string());
+                parts.push(format!("{:<12}", k.as_str()));
             }
         }
         _ => {}
@@ -177,9 +177,9 @@ mod tests {
         let text = render_plan(&plan);
         assert_eq!(
             text,
-            "~ update    /a/e/HOST   String  \"db1\" -> \"db2\"\n\
+            "~ update    /a/e/HOST   String        \"db1\" -> \"db2\"\n\
              + create    /a/e/PW     SecureString  = (sensitive value)  tier Advanced\n\
-             ~ update    /a/e/TOKEN  String  (sensitive value)  (type SecureString -> String)\n\
+             ~ update    /a/e/TOKEN  String        (sensitive value)  (type SecureString -> String)\n\
              Plan for /a/e/: 1 to create, 2 to update, 0 unchanged, 0 to delete, 0 conflicts, 0 extra.\n"
         );
         assert!(!text.contains("hunter2") && !text.contains("token-value"));

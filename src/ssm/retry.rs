@@ -118,6 +118,8 @@ impl std::fmt::Display for GaveUp {
     }
 }
 
+impl std::error::Error for GaveUp {}
+
 /// Runs an idempotent call (a read, a tag, a delete) until it succeeds, fails for
 /// good or runs out of attempts. `limiter`, if any, paces every attempt.
 pub async fn retry<T, F, Fut>(
