@@ -16,7 +16,7 @@ pub enum Command {
     /// Show what a repository holds: playbooks, roles, tasks, inventories, Packer templates, findings.
     Scan(ScanArgs),
     /// Push environment values and secrets to SSM Parameter Store, or pull them back as a dotenv file.
-    Ssm(SsmArgs),
+    Ssm(Box<SsmArgs>),
 }
 
 #[derive(Debug, clap::Args)]

@@ -20,7 +20,7 @@ use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region};
 use aws_sdk_ssm::Client;
-use aws_sdk_ssm::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_ssm::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_ssm::types::{
     ParameterStringFilter, ParameterTier, ParameterType as SdkType, ResourceTypeForTagging, Tag as SdkTag,
 };
@@ -146,11 +146,14 @@ fn redact_echo(message: &str) -> String {
         Regex::new(r"(?s)[Vv]alue '.*' at '").unwrap_or_else(|_| unreachable!())
     });
     let out = ECHO.replace_all(message, "Value (redacted) at '").into_owned();
-    match out.char_indices().nth(400) {
+    match out.char_indices().nth(MAX_MESSAGE_CHARS) {
         Some((cut, _)) => format!("{}…", &out[..cut]),
         None => out,
     }
 }
+
+/// Longest error message kept.
+const MAX_MESSAGE_CHARS: usize = 600;
 
 const THROTTLING_CODES: &[&str] = &[
     "ThrottlingException",
@@ -176,6 +179,22 @@ fn classify(code: Option<&str>, status: Option<u16>) -> ErrorKind {
             _ => ErrorKind::Rejected,
         },
     }
+}
+
+/// An error and its sources, `: `-separated (Display only: the SDK's Debug output
+/// holds whole requests).
+fn chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = err.to_string();
+    let mut next = err.source();
+    while let Some(e) = next {
+        let s = e.to_string();
+        if !out.ends_with(&s) {
+            out.push_str(": ");
+            out.push_str(&s);
+        }
+        next = e.source();
+    }
+    out
 }
 
 /// SDK error → [`StoreError`], without request content.
@@ -205,14 +224,14 @@ where
                     _ => ErrorKind::Rejected,
                 }
             };
-            StoreError::new(kind, None, redact_echo(&DisplayErrorContext(&err).to_string()))
+            StoreError::new(kind, None, redact_echo(&chain(&err)))
         }
         SdkError::ResponseError(_) => {
             let kind = if status.is_some_and(|s| s >= 500) { ErrorKind::Server } else { ErrorKind::Connection };
             let code = status.map(|s| format!("HTTP {s}"));
             StoreError { kind, code, message: "the answer could not be read".into() }
         }
-        _ => StoreError::new(ErrorKind::Rejected, None, redact_echo(&DisplayErrorContext(&err).to_string())),
+        _ => StoreError::new(ErrorKind::Rejected, None, redact_echo(&chain(&err))),
     }
 }
 
@@ -362,7 +381,7 @@ mod tests {
         assert!(out.contains("at 'value' failed"), "{out}");
         let two = "2 validation errors detected: Value 'a'b' at 'name' failed; value 'hunter2' at 'value' failed";
         assert!(!redact_echo(two).contains("hunter2"));
-        assert_eq!(redact_echo(&"x".repeat(1000)).chars().count(), 401);
+        assert_eq!(redact_echo(&"x".repeat(1000)).chars().count(), MAX_MESSAGE_CHARS + 1);
     }
 
     #[test]

@@ -387,7 +387,7 @@ impl<S: ParameterStore> Engine<S> {
         for item in plan.items {
             let version = item.current.as_ref().map(|c| c.version);
             match item.action {
-                Action::Create | Action::Update => jobs.push(Job::Write(item)),
+                Action::Create | Action::Update => jobs.push(Job::Write(Box::new(item))),
                 Action::Delete => deletes.push(item),
                 Action::Unchanged => entries.push(entry(&item.name, Action::Unchanged, version, Outcome::Ok)),
                 Action::Conflict | Action::Extra => {
@@ -454,7 +454,7 @@ fn scrub_gave_up(scrubber: &Scrubber, mut g: GaveUp) -> GaveUp {
 }
 
 enum Job {
-    Write(PlanItem),
+    Write(Box<PlanItem>),
     Delete(Vec<PlanItem>),
 }
 
@@ -505,7 +505,7 @@ fn landing(current: Option<CurrentParameter>, request: &PutRequest, base: Option
 impl<S: ParameterStore> Inner<S> {
     async fn run(&self, job: Job, scrubber: &Scrubber) -> Vec<ReportEntry> {
         match job {
-            Job::Write(item) => vec![self.write(item, scrubber).await],
+            Job::Write(item) => vec![self.write(*item, scrubber).await],
             Job::Delete(items) => self.delete(items, scrubber).await,
         }
     }

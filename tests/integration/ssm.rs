@@ -229,7 +229,7 @@ fn faults_by_name() -> impl FnMut(&str, u64, &serde_json::Value) -> Option<Fault
             match *a {
                 1 => Some(kinds[i % kinds.len()]),
                 // Every third parameter fails twice.
-                2 if i % 3 == 0 => Some(kinds[(i + 1) % kinds.len()]),
+                2 if i.is_multiple_of(3) => Some(kinds[(i + 1) % kinds.len()]),
                 _ => None,
             }
         }

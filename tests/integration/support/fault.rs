@@ -203,13 +203,12 @@ fn handle(mut conn: TcpStream, upstream: u16, state: &Mutex<State>) {
         Err(_) => None,
     };
     match fault {
-        None => match forward(&req, upstream) {
-            Some(answer) => {
+        None => {
+            // If moto is gone, nothing is written: the client sees a dropped connection.
+            if let Some(answer) = forward(&req, upstream) {
                 let _ = conn.write_all(&answer);
             }
-            // moto is gone: the client sees a dropped connection.
-            None => {}
-        },
+        }
         Some(Fault::Throttle) => {
             respond(&mut conn, "400 Bad Request", r#"{"__type":"ThrottlingException","message":"Rate exceeded"}"#)
         }
