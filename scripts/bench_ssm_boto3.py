@@ -3,6 +3,8 @@
   bench_ssm_boto3.py generate COUNT FILE     write a dotenv file with COUNT variables
   bench_ssm_boto3.py put URL PREFIX FILE     put them with a plain sequential boto3 loop,
                                              print the elapsed seconds
+  bench_ssm_boto3.py warmup URL              one put with tags of each type, then delete
+                                             (moto's first PutParameter takes about a second)
 """
 
 import sys
@@ -39,9 +41,23 @@ def put(url, prefix, path):
     print(f"{elapsed:.3f}")
 
 
+def warmup(url):
+    import boto3
+
+    client = boto3.client("ssm", endpoint_url=url, region_name="us-east-1")
+    names = ["/warmup/plain", "/warmup/secret"]
+    for name, kind in zip(names, ["String", "SecureString"]):
+        client.put_parameter(Name=name, Value="x", Type=kind, Tags=[{"Key": "k", "Value": "v"}])
+        client.list_tags_for_resource(ResourceType="Parameter", ResourceId=name)
+    client.get_parameters_by_path(Path="/warmup", WithDecryption=True)
+    client.delete_parameters(Names=names)
+
+
 if __name__ == "__main__":
     if sys.argv[1] == "generate":
         generate(int(sys.argv[2]), sys.argv[3])
+    elif sys.argv[1] == "warmup":
+        warmup(sys.argv[2])
     elif sys.argv[1] == "put":
         put(sys.argv[2], sys.argv[3], sys.argv[4])
     else:
