@@ -537,3 +537,31 @@ fn values_over_4_kb_go_to_the_advanced_tier_with_a_warning() {
     assert!(text(&out.stdout).contains("tier Advanced  (stays Advanced"), "{}", text(&out.stdout));
     assert_ok(&push(dir.path(), &moto.url(), &env, &[]));
 }
+
+#[test]
+fn kms_key_and_tier_flags_reach_ssm() {
+    let moto = Moto::start();
+    let dir = tempfile::tempdir().unwrap();
+    let env = write(dir.path(), "app.env", "DB_PASSWORD=pw\nHOST=h\n");
+    let out = push(dir.path(), &moto.url(), &env, &["--kms-key-id", "alias/shop-params", "--tier", "Advanced"]);
+    assert_ok(&out);
+    let filter = json!([{ "Key": "Name", "Option": "Equals", "Values": [name("DB_PASSWORD"), name("HOST")] }]);
+    let v = moto.ok("DescribeParameters", json!({ "ParameterFilters": filter }));
+    let mut seen: Vec<String> = v["Parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| format!("{} {} {} {}", p["Name"], p["Type"], p["Tier"], p.get("KeyId").unwrap_or(&json!("-"))))
+        .collect();
+    seen.sort();
+    assert_eq!(
+        seen,
+        [
+            r#""/shop/dev/web/DB_PASSWORD" "SecureString" "Advanced" "alias/shop-params""#,
+            r#""/shop/dev/web/HOST" "String" "Advanced" "-""#,
+        ]
+    );
+    let out = push(dir.path(), &moto.url(), &env, &["--kms-key-id", "not a key"]);
+    assert_exit_1(&out);
+    assert!(text(&out.stderr).contains("KMS key id `not a key` is not valid"), "{}", text(&out.stderr));
+}
