@@ -19,6 +19,8 @@ pub struct Cli {
 pub enum Command {
     /// Show what a repository holds: playbooks, roles, tasks, inventories, Packer templates, findings.
     Scan(ScanArgs),
+    /// Push environment values and secrets to SSM Parameter Store, or pull them back as a dotenv file.
+    Ssm(Box<SsmArgs>),
 }
 
 #[derive(Debug, clap::Args)]
@@ -34,4 +36,116 @@ pub struct ScanArgs {
 pub enum Format {
     Text,
     Json,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct SsmArgs {
+    #[command(subcommand)]
+    pub command: SsmCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SsmCommand {
+    /// Write the desired values under /{app}/{env}/{service}/: only what differs, never a secret on screen.
+    Push(SsmPushArgs),
+    /// Export the values under /{app}/{env}/{service}/ as a dotenv file (secrets masked unless asked).
+    Pull(SsmPullArgs),
+}
+
+/// Which parameters: the name template and what fills it.
+#[derive(Debug, clap::Args)]
+pub struct SsmTargetArgs {
+    /// Environment name (fills `{env}`).
+    #[arg(long)]
+    pub env: String,
+    /// Application name (fills `{app}`; default: the repository's directory name, or no level).
+    #[arg(long)]
+    pub app: Option<String>,
+    /// Service name (fills `{service}`; without it that level is left out).
+    #[arg(long)]
+    pub service: Option<String>,
+    /// Parameter name template; its last level must be `{NAME}`.
+    #[arg(long, env = "MIGRATE_SSM_NAME_TEMPLATE", default_value = crate::spec::parameter::DEFAULT_NAME_TEMPLATE)]
+    pub name_template: crate::spec::parameter::NameTemplate,
+}
+
+/// Where and as whom to talk to AWS.
+#[derive(Debug, clap::Args)]
+pub struct AwsArgs {
+    /// AWS profile (default: the standard credential chain).
+    #[arg(long)]
+    pub profile: Option<String>,
+    /// AWS region (default: AWS_REGION or the profile's region).
+    #[arg(long)]
+    pub region: Option<String>,
+    /// SSM endpoint (default: AWS_ENDPOINT_URL_SSM, AWS_ENDPOINT_URL, or the AWS one).
+    #[arg(long, value_name = "URL")]
+    pub endpoint_url: Option<String>,
+    /// Attempts per call before giving up (throttling, 5xx, timeouts, dropped connections, TooManyUpdates).
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=50))]
+    pub max_attempts: u32,
+    /// First retry backoff in milliseconds (doubles per attempt, jittered). For tests.
+    #[arg(long, hide = true, env = "MIGRATE_SSM_RETRY_BASE_MS", default_value_t = 500)]
+    pub retry_base_ms: u64,
+    /// Longest retry backoff in milliseconds. For tests.
+    #[arg(long, hide = true, env = "MIGRATE_SSM_RETRY_MAX_MS", default_value_t = 20_000)]
+    pub retry_max_ms: u64,
+    /// Longest wait for one attempt of one call, in milliseconds. For tests.
+    #[arg(long, hide = true, env = "MIGRATE_SSM_ATTEMPT_TIMEOUT_MS", default_value_t = 30_000)]
+    pub attempt_timeout_ms: u64,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct SsmPushArgs {
+    /// The repository to read values from (not available yet: use --from-env-file).
+    pub repo: Option<PathBuf>,
+    /// Push the values of this dotenv file.
+    #[arg(long, value_name = "FILE")]
+    pub from_env_file: Option<PathBuf>,
+    #[command(flatten)]
+    pub target: SsmTargetArgs,
+    /// Show what would change; write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Also overwrite values that were changed outside migrate (and, with --prune, delete them).
+    #[arg(long, overrides_with = "no_overwrite")]
+    pub overwrite: bool,
+    /// Leave values changed outside migrate alone and report them (the default).
+    #[arg(long, overrides_with = "overwrite")]
+    pub no_overwrite: bool,
+    /// Delete parameters directly under the prefix that are no longer desired.
+    #[arg(long)]
+    pub prune: bool,
+    /// KMS key for SecureString values (key id, key ARN, alias/NAME or alias ARN).
+    #[arg(long, value_name = "KEY")]
+    pub kms_key_id: Option<String>,
+    /// Tier for new and updated values: Standard, Advanced or Intelligent-Tiering (values over 4 KB always
+    /// go to Advanced).
+    #[arg(long, default_value = "Standard")]
+    pub tier: crate::spec::parameter::Tier,
+    /// Tag every written parameter (repeatable).
+    #[arg(long = "tag", value_name = "KEY=VALUE")]
+    pub tags: Vec<crate::spec::parameter::Tag>,
+    /// Parallel writers.
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub concurrency: u16,
+    /// Most PutParameter/DeleteParameters calls per second (0: no limit). SSM's default write quota is low.
+    #[arg(long, default_value_t = 3.0)]
+    pub writes_per_second: f64,
+    #[command(flatten)]
+    pub aws: AwsArgs,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct SsmPullArgs {
+    #[command(flatten)]
+    pub target: SsmTargetArgs,
+    /// Export SecureString values in clear text (otherwise they are left out, as comments).
+    #[arg(long)]
+    pub with_decryption: bool,
+    /// Write to this file (mode 0600) instead of stdout.
+    #[arg(long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    #[command(flatten)]
+    pub aws: AwsArgs,
 }

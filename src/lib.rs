@@ -37,5 +37,6 @@ pub mod rules;
 pub mod sensitive;
 pub mod source;
 pub mod spec;
+pub mod ssm;
 
 pub use commands::{ExitStatus, run};

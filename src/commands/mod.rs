@@ -2,6 +2,7 @@
 //! Commands own no domain logic.
 
 mod scan;
+mod ssm;
 
 use std::process::ExitCode;
 
@@ -28,5 +29,6 @@ impl From<ExitStatus> for ExitCode {
 pub fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
     match cli.command {
         Command::Scan(args) => scan::run(&args),
+        Command::Ssm(args) => ssm::run(&args),
     }
 }

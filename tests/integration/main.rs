@@ -13,3 +13,6 @@ mod vault;
 mod bad_input;
 mod samples_scan;
 mod scan;
+
+// SSM push and pull against a real moto_server and a fault-injecting proxy.
+mod ssm;

@@ -41,3 +41,6 @@ pub fn tool(name: &str) -> PathBuf {
     );
     path
 }
+
+pub mod fault;
+pub mod moto;

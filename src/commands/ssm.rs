@@ -1,0 +1,286 @@
+//! `migrate ssm push` and `migrate ssm pull`: wiring only.
+//!
+//! Push: desired values (an env file now, a repository once discovery lands) →
+//! `spec::parameter` (naming, SSM's rules) → `ssm::push` (plan, apply) → report.
+//! Pull: `ssm::read` → `ssm::pull` (dotenv) → stdout or a 0600 file.
+//! The tokio runtime is built here, at the edge; nothing else in the crate is async
+//! except `ssm`. Secrets are never printed: only names, actions and masked values.
+
+use std::io::Write as _;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, anyhow, bail};
+
+use super::ExitStatus;
+use crate::cli::{AwsArgs, SsmArgs, SsmCommand, SsmPullArgs, SsmPushArgs, SsmTargetArgs};
+use crate::model::Origin;
+use crate::spec::parameter::{DesiredValue, NameContext, ParameterValue, build_specs, check_kms_key_id};
+use crate::ssm::aws::{self, AwsOptions, AwsStore};
+use crate::ssm::push::{Engine, PushOptions};
+use crate::ssm::retry::{RetryPolicy, RetryStats};
+use crate::ssm::{dotenv, progress, pull, read, report};
+
+/// Env files bigger than this are refused (SSM values are at most 8 KB each).
+const MAX_ENV_FILE_BYTES: u64 = 16 * 1024 * 1024;
+
+pub fn run(args: &SsmArgs) -> anyhow::Result<ExitStatus> {
+    match &args.command {
+        SsmCommand::Push(a) => push(a),
+        SsmCommand::Pull(a) => pull(a),
+    }
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+}
+
+fn retry_policy(aws: &AwsArgs) -> RetryPolicy {
+    RetryPolicy {
+        max_attempts: aws.max_attempts,
+        base_delay: Duration::from_millis(aws.retry_base_ms),
+        max_delay: Duration::from_millis(aws.retry_max_ms.max(aws.retry_base_ms)),
+    }
+}
+
+fn aws_options(aws: &AwsArgs) -> AwsOptions {
+    AwsOptions {
+        profile: aws.profile.clone(),
+        region: aws.region.clone(),
+        endpoint_url: aws.endpoint_url.clone(),
+        attempt_timeout: Duration::from_millis(aws.attempt_timeout_ms.max(1)),
+        ..AwsOptions::default()
+    }
+}
+
+async fn connect(aws: &AwsArgs) -> anyhow::Result<AwsStore> {
+    aws::connect(&aws_options(aws)).await.map_err(|e| anyhow!(e))
+}
+
+fn prefix(target: &SsmTargetArgs, default_app: Option<String>) -> anyhow::Result<String> {
+    let ctx = NameContext {
+        app: target.app.clone().or(default_app),
+        env: target.env.clone(),
+        service: target.service.clone(),
+    };
+    target.name_template.prefix(&ctx).map_err(|e| anyhow!(e))
+}
+
+/// SEAM(lead): stand-in for the real secret classifier (`crate::rules::secrets`, being
+/// written in parallel). Replace this function's callers with it when it is merged.
+/// Until then: a keyword match on the name only, leaning towards "secret".
+fn looks_secret(key: &str) -> bool {
+    const KEYWORDS: &[&str] = &[
+        "password",
+        "passwd",
+        "pwd",
+        "pass",
+        "secret",
+        "token",
+        "apikey",
+        "api_key",
+        "private",
+        "credential",
+        "creds",
+        "auth",
+        "access_key",
+        "signature",
+        "salt",
+        "dsn",
+        "cert",
+    ];
+    let key = key.to_ascii_lowercase();
+    KEYWORDS.iter().any(|k| key.contains(k))
+}
+
+/// The values of a dotenv file, each with its origin (file:line).
+fn env_file_values(path: &Path) -> anyhow::Result<Vec<DesiredValue>> {
+    let shown = path.display().to_string();
+    let meta = std::fs::metadata(path).with_context(|| format!("cannot read `{shown}`"))?;
+    if meta.len() > MAX_ENV_FILE_BYTES {
+        bail!("`{shown}` is {} bytes; env files over {MAX_ENV_FILE_BYTES} bytes are refused", meta.len());
+    }
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read `{shown}`"))?;
+    let Ok(text) = String::from_utf8(bytes) else {
+        bail!("`{shown}` is not UTF-8 text");
+    };
+    let parsed = dotenv::parse(&shown, &text)?;
+    for w in &parsed.warnings {
+        eprintln!("warning: {w}");
+    }
+    let origin_path: Arc<str> = shown.into();
+    Ok(parsed
+        .entries
+        .into_iter()
+        .map(|e| DesiredValue {
+            value: if looks_secret(&e.key) { ParameterValue::secret(e.value) } else { ParameterValue::Plain(e.value) },
+            key: e.key,
+            description: None,
+            origin: Some(Origin::new(origin_path.clone(), e.line)),
+        })
+        .collect())
+}
+
+/// SEAM(lead): the values discovered in a repository for `env`. Discovery is being
+/// written in parallel; its `Vec<DesiredValue>` (or `Vec<ParameterSpec>`) goes here.
+fn repo_values(repo: &Path, _env: &str) -> anyhow::Result<Vec<DesiredValue>> {
+    bail!(
+        "reading environment values from a repository (`{}`) is not available yet; push a dotenv file with \
+         --from-env-file FILE",
+        repo.display()
+    )
+}
+
+fn push(args: &SsmPushArgs) -> anyhow::Result<ExitStatus> {
+    if let Some(k) = &args.kms_key_id {
+        check_kms_key_id(k).map_err(|e| anyhow!(e))?;
+    }
+    if !(args.writes_per_second.is_finite() && args.writes_per_second >= 0.0) {
+        bail!("--writes-per-second must be a number >= 0 (0: no limit)");
+    }
+    let values = match (&args.repo, &args.from_env_file) {
+        (Some(_), Some(_)) => bail!("give either a REPO or --from-env-file FILE, not both"),
+        (None, Some(file)) => env_file_values(file)?,
+        (Some(repo), None) => repo_values(repo, &args.target.env)?,
+        (None, None) => bail!("nothing to push: give a REPO or --from-env-file FILE"),
+    };
+    let default_app = args
+        .repo
+        .as_deref()
+        .and_then(|r| r.canonicalize().ok())
+        .and_then(|r| r.file_name().map(|n| n.to_string_lossy().into_owned()));
+    let prefix = prefix(&args.target, default_app)?;
+    if args.prune && values.is_empty() {
+        bail!("refusing --prune with no values to push: it would delete everything under {prefix}");
+    }
+    let opts = PushOptions {
+        overwrite: args.overwrite && !args.no_overwrite,
+        prune: args.prune,
+        kms_key_id: args.kms_key_id.clone(),
+        tags: args.tags.clone(),
+        concurrency: usize::from(args.concurrency),
+        writes_per_second: args.writes_per_second,
+        retry: retry_policy(&args.aws),
+    };
+    runtime()?.block_on(push_async(args, values, prefix, opts))
+}
+
+async fn push_async(
+    args: &SsmPushArgs,
+    values: Vec<DesiredValue>,
+    prefix: String,
+    opts: PushOptions,
+) -> anyhow::Result<ExitStatus> {
+    let store = connect(&args.aws).await?;
+    let set = build_specs(values, &prefix, args.tier, Some(store.region()));
+    for w in &set.warnings {
+        eprintln!("warning: {w}");
+    }
+    if !set.errors.is_empty() {
+        for e in &set.errors {
+            eprintln!("error: {e}");
+        }
+        bail!("{} invalid parameter(s); nothing was written", set.errors.len());
+    }
+    eprintln!("{} parameter(s) for {prefix} in {}", set.specs.len(), store.region());
+    let engine = Engine::new(store, opts);
+    let plan = engine.plan(&prefix, set.specs).await.map_err(|g| anyhow!("cannot read {prefix}: {g}"))?;
+    let mut out = std::io::stdout().lock();
+    if args.dry_run {
+        write!(out, "{}", report::render_plan(&plan))?;
+        writeln!(out, "Dry run: nothing was written.")?;
+        return Ok(ExitStatus::Success);
+    }
+    let progress = progress::for_stderr();
+    let report = engine.apply(plan, progress.as_ref()).await;
+    write!(out, "{}", report::render_report(&report))?;
+    out.flush()?;
+    if report.retries > 0 || report.reconciled > 0 {
+        eprintln!("{} call(s) retried, {} write(s) checked before resending", report.retries, report.reconciled);
+    }
+    let conflicts: Vec<&str> = report.conflicts().map(|e| e.name.as_str()).collect();
+    if !conflicts.is_empty() {
+        eprintln!(
+            "error: {} parameter(s) changed outside migrate were left alone (--overwrite replaces them): {}",
+            conflicts.len(),
+            conflicts.join(", ")
+        );
+    }
+    let failed: Vec<&str> = report.failed().map(|e| e.name.as_str()).collect();
+    if !failed.is_empty() {
+        eprintln!(
+            "error: {} parameter(s) failed (re-run to finish; finished ones are not written again): {}",
+            failed.len(),
+            failed.join(", ")
+        );
+    }
+    Ok(if failed.is_empty() && conflicts.is_empty() { ExitStatus::Success } else { ExitStatus::Failure })
+}
+
+fn pull(args: &SsmPullArgs) -> anyhow::Result<ExitStatus> {
+    let prefix = prefix(&args.target, None)?;
+    let policy = retry_policy(&args.aws);
+    let params = runtime()?.block_on(async {
+        let store = connect(&args.aws).await?;
+        let stats = RetryStats::default();
+        read::read_prefix(&store, &prefix, args.with_decryption, &policy, &stats)
+            .await
+            .map_err(|g| anyhow!("cannot read {prefix}: {g}"))
+    })?;
+    let (text, counts) = pull::render_env(&prefix, &params, args.with_decryption);
+    match &args.output {
+        Some(path) => write_private(path, &text)?,
+        None => {
+            let mut out = std::io::stdout().lock();
+            out.write_all(text.as_bytes())?;
+            out.flush()?;
+        }
+    }
+    eprintln!(
+        "{} value(s) from {prefix}: {} plain, {} secret, {} secret(s) left out (masked)",
+        counts.plain + counts.secrets,
+        counts.plain,
+        counts.secrets,
+        counts.masked
+    );
+    Ok(ExitStatus::Success)
+}
+
+/// Writes `text` to `path` atomically, readable by the owner only (it may hold secrets).
+fn write_private(path: &Path, text: &str) -> anyhow::Result<()> {
+    let shown = path.display();
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let mut file = tempfile::NamedTempFile::new_in(dir).with_context(|| format!("cannot write `{shown}`"))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        file.as_file().set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    }
+    file.write_all(text.as_bytes()).with_context(|| format!("cannot write `{shown}`"))?;
+    file.as_file().sync_all()?;
+    file.persist(path).map_err(|e| anyhow!("cannot write `{shown}`: {}", e.error))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stand_in_classifier_leans_secret() {
+        for k in ["DB_PASSWORD", "api_key", "GITHUB_TOKEN", "AWS_SECRET_ACCESS_KEY", "SENTRY_DSN", "SmtpPass"] {
+            assert!(looks_secret(k), "{k}");
+        }
+        for k in ["PORT", "LOG_LEVEL", "DATABASE_HOST", "FEATURE_FLAGS"] {
+            assert!(!looks_secret(k), "{k}");
+        }
+    }
+}
