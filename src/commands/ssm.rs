@@ -6,6 +6,7 @@
 //! The tokio runtime is built here, at the edge; nothing else in the crate is async
 //! except `ssm`. Secrets are never printed: only names, actions and masked values.
 
+use std::collections::BTreeMap;
 use std::io::Write as _;
 use std::path::Path;
 use std::sync::Arc;
@@ -15,7 +16,9 @@ use anyhow::{Context, anyhow, bail};
 
 use super::ExitStatus;
 use crate::cli::{AwsArgs, SsmArgs, SsmCommand, SsmPullArgs, SsmPushArgs, SsmTargetArgs};
+use crate::config::SecretOverride;
 use crate::model::Origin;
+use crate::rules::secrets::{Classifier, Provenance, SecretRules};
 use crate::spec::parameter::{DesiredValue, NameContext, ParameterValue, build_specs, check_kms_key_id};
 use crate::ssm::aws::{self, AwsOptions, AwsStore};
 use crate::ssm::push::{Engine, PushOptions};
@@ -71,35 +74,12 @@ fn prefix(target: &SsmTargetArgs, default_app: Option<String>) -> anyhow::Result
     target.name_template.prefix(&ctx).map_err(|e| anyhow!(e))
 }
 
-/// SEAM(lead): stand-in for the real secret classifier (`crate::rules::secrets`, being
-/// written in parallel). Replace this function's callers with it when it is merged.
-/// Until then: a keyword match on the name only, leaning towards "secret".
-fn looks_secret(key: &str) -> bool {
-    const KEYWORDS: &[&str] = &[
-        "password",
-        "passwd",
-        "pwd",
-        "pass",
-        "secret",
-        "token",
-        "apikey",
-        "api_key",
-        "private",
-        "credential",
-        "creds",
-        "auth",
-        "access_key",
-        "signature",
-        "salt",
-        "dsn",
-        "cert",
-    ];
-    let key = key.to_ascii_lowercase();
-    KEYWORDS.iter().any(|k| key.contains(k))
-}
-
-/// The values of a dotenv file, each with its origin (file:line).
-fn env_file_values(path: &Path) -> anyhow::Result<Vec<DesiredValue>> {
+/// The values of a dotenv file, each with its origin (file:line), classified as
+/// secret or plain by `rules/secrets.yaml` (dotenv values are used verbatim:
+/// no Jinja) with the per-key overrides of `migrate.yaml` when one is given.
+fn env_file_values(path: &Path, overrides: &BTreeMap<String, SecretOverride>) -> anyhow::Result<Vec<DesiredValue>> {
+    let rules = SecretRules::builtin().map_err(|e| anyhow!(e))?;
+    let classifier = Classifier::new(rules, overrides);
     let shown = path.display().to_string();
     let meta = std::fs::metadata(path).with_context(|| format!("cannot read `{shown}`"))?;
     if meta.len() > MAX_ENV_FILE_BYTES {
@@ -118,7 +98,11 @@ fn env_file_values(path: &Path) -> anyhow::Result<Vec<DesiredValue>> {
         .entries
         .into_iter()
         .map(|e| DesiredValue {
-            value: if looks_secret(&e.key) { ParameterValue::secret(e.value) } else { ParameterValue::Plain(e.value) },
+            value: if classifier.classify(&e.key, &e.value, Provenance::Verbatim).secret {
+                ParameterValue::secret(e.value)
+            } else {
+                ParameterValue::Plain(e.value)
+            },
             key: e.key,
             description: None,
             origin: Some(Origin::new(origin_path.clone(), e.line)),
@@ -145,7 +129,7 @@ fn push(args: &SsmPushArgs) -> anyhow::Result<ExitStatus> {
     }
     let values = match (&args.repo, &args.from_env_file) {
         (Some(_), Some(_)) => bail!("give either a REPO or --from-env-file FILE, not both"),
-        (None, Some(file)) => env_file_values(file)?,
+        (None, Some(file)) => env_file_values(file, &BTreeMap::new())?,
         (Some(repo), None) => repo_values(repo, &args.target.env)?,
         (None, None) => bail!("nothing to push: give a REPO or --from-env-file FILE"),
     };
@@ -268,19 +252,4 @@ fn write_private(path: &Path, text: &str) -> anyhow::Result<()> {
     file.as_file().sync_all()?;
     file.persist(path).map_err(|e| anyhow!("cannot write `{shown}`: {}", e.error))?;
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn stand_in_classifier_leans_secret() {
-        for k in ["DB_PASSWORD", "api_key", "GITHUB_TOKEN", "AWS_SECRET_ACCESS_KEY", "SENTRY_DSN", "SmtpPass"] {
-            assert!(looks_secret(k), "{k}");
-        }
-        for k in ["PORT", "LOG_LEVEL", "DATABASE_HOST", "FEATURE_FLAGS"] {
-            assert!(!looks_secret(k), "{k}");
-        }
-    }
 }
