@@ -8,6 +8,8 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
+pub mod template;
+
 /// Where a model node came from: repo-relative path and 1-based line.
 /// Paths are shared (`Arc<str>`) since thousands of nodes point at one file.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
