@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, LazyLock, Mutex};
 
 use minijinja::syntax::SyntaxConfig;
-use minijinja::value::{Value, ValueKind};
+use minijinja::value::Value;
 use minijinja::{AutoEscape, Environment, Error, ErrorKind, Expression, Output, State, UndefinedBehavior};
 
 use super::preprocess::Delims;
@@ -72,6 +72,22 @@ impl Engine {
         env.get_template(&name)?.render(ctx)
     }
 
+    /// Renders and also returns the native value when the whole output is the
+    /// text of exactly one `{{ }}` value (Ansible's native templating then
+    /// keeps that value's type: `{% set x = 1 %}{{ x }}` is the integer 1).
+    pub fn render_native(&self, dialect: &Dialect, source: &str, ctx: Value) -> Result<(String, Option<Value>), Error> {
+        let env = self.env(dialect)?;
+        let mut name = String::with_capacity(source.len() + 1);
+        name.push(SOURCE_PREFIX);
+        name.push_str(source);
+        let captured = env.get_template(&name)?.render_captured(ctx)?;
+        let native = captured.state().get_extension::<NativeCapture>().and_then(|c| match &c.only {
+            Some((value, text)) if c.calls == 1 && text == captured.output() => Some(value.clone()),
+            _ => None,
+        });
+        Ok((captured.into_output(), native))
+    }
+
     /// Evaluates an already preprocessed expression.
     pub fn eval(&self, expr: &str, ctx: Value) -> Result<Value, Error> {
         let compiled = {
@@ -128,6 +144,13 @@ fn build_env(dialect: &Dialect) -> Result<Environment<'static>, Error> {
     Ok(env)
 }
 
+/// The values a render printed, to recognise a single-value output.
+#[derive(Default)]
+struct NativeCapture {
+    calls: usize,
+    only: Option<(Value, String)>,
+}
+
 /// Prints values as Python's `str()` does, with Ansible's finaliser: a bare
 /// `None` prints nothing, `omit` prints nothing, undefined is an error.
 fn python_formatter(out: &mut Output, state: &mut State, value: &Value) -> Result<(), Error> {
@@ -135,15 +158,17 @@ fn python_formatter(out: &mut Output, state: &mut State, value: &Value) -> Resul
         // Produces minijinja's "`name` is undefined" error with the origin.
         minijinja::value::StringInput::new(state, value)?;
     }
-    if scope::is_omit(value) {
-        return Ok(());
-    }
-    if value.kind() == ValueKind::Plain {
-        if let Some(text) = scope::render_special(state, value)? {
-            return out.write_str(&text).map_err(Error::from);
+    let text = if scope::is_omit(value) {
+        String::new()
+    } else {
+        match scope::render_special(state, value)? {
+            Some(text) => text,
+            None => pyfmt::to_python_str(value),
         }
-    }
-    let text = pyfmt::to_python_str(value);
+    };
+    let capture = state.get_or_insert_extension(NativeCapture::default());
+    capture.calls += 1;
+    capture.only = if capture.calls == 1 { Some((value.clone(), text.clone())) } else { None };
     out.write_str(&text).map_err(Error::from)
 }
 

@@ -136,6 +136,10 @@ type FilterFn = fn(&State, Value, Rest<ValueOrKwargs>) -> Result<Value, Error>;
 
 pub fn register(env: &mut Environment<'static>) {
     let filters: &[(&str, FilterFn)] = &[
+        ("default", default),
+        ("d", default),
+        ("urlencode", urlencode),
+        ("truncate", truncate),
         ("bool", bool_filter),
         ("int", int_filter),
         ("float", float_filter),
@@ -229,6 +233,23 @@ pub fn register(env: &mut Environment<'static>) {
 }
 
 // ---- type conversion -------------------------------------------------------
+
+/// Ansible's `default(default_value='', boolean=False)`: only an undefined
+/// value (or a falsy one with `boolean`) is replaced; `None` is a value.
+fn default(_state: &State, v: Value, args: Rest<ValueOrKwargs>) -> Result<Value, Error> {
+    let args = args.into_values();
+    let b = bind("default", &args, &["default_value", "boolean"])?;
+    let fallback = b.get(0).cloned().unwrap_or_else(|| Value::from(""));
+    if let Some(flag) = b.get(1) {
+        if flag.kind() != ValueKind::Bool {
+            return Err(invalid("the 'boolean' argument of default must be a bool"));
+        }
+    }
+    if v.is_undefined() || (b.bool_or(1, false) && !v.is_true()) {
+        return Ok(fallback);
+    }
+    Ok(v)
+}
 
 /// Ansible `bool`: yes/on/true/1 (any case) are true, no/off/false/0 false;
 /// anything else is `value == 1` with a deprecation warning in Ansible.
@@ -1437,6 +1458,72 @@ fn trim(state: &State, v: Value, args: Rest<ValueOrKwargs>) -> Result<Value, Err
     }))
 }
 
+/// Python `urllib.parse.quote(s, safe)`: UTF-8 bytes, `%XX` upper case.
+fn url_quote(s: &str, safe: &str) -> String {
+    let mut out = String::new();
+    for b in s.bytes() {
+        let c = b as char;
+        if b.is_ascii_alphanumeric() || "_.-~".contains(c) || (b.is_ascii() && safe.contains(c)) {
+            out.push(c);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// Jinja `urlencode`: strings keep `/`; dicts and pair lists become a query
+/// string with `+` for spaces.
+fn urlencode(state: &State, v: Value, _args: Rest<ValueOrKwargs>) -> Result<Value, Error> {
+    require(state, &v)?;
+    let qs = |x: &Value| url_quote(&pyfmt::to_python_str_keep_none(x), "").replace("%20", "+");
+    let pairs: Option<Vec<(Value, Value)>> = match v.kind() {
+        ValueKind::Map => Some(dict_items(&v)?),
+        ValueKind::Seq | ValueKind::Iterable => {
+            let mut out = Vec::new();
+            for item in v.try_iter()? {
+                let parts: Vec<Value> = item.try_iter()?.collect();
+                if parts.len() != 2 {
+                    return Err(invalid("urlencode needs a string, a dict or a list of pairs"));
+                }
+                out.push((parts[0].clone(), parts[1].clone()));
+            }
+            Some(out)
+        }
+        _ => None,
+    };
+    Ok(Value::from(match pairs {
+        Some(p) => p.iter().map(|(k, val)| format!("{}={}", qs(k), qs(val))).collect::<Vec<_>>().join("&"),
+        None => url_quote(&text_of(state, &v)?, "/"),
+    }))
+}
+
+/// Jinja `truncate(length=255, killwords=False, end='...', leeway=5)`.
+fn truncate(state: &State, v: Value, args: Rest<ValueOrKwargs>) -> Result<Value, Error> {
+    let args = args.into_values();
+    let s = text_of(state, &v)?;
+    let b = bind("truncate", &args, &["length", "killwords", "end", "leeway"])?;
+    let length = b.int(0)?.unwrap_or(255).max(0) as usize;
+    let end = b.str_or(2, "...");
+    let leeway = b.int(3)?.unwrap_or(5).max(0) as usize;
+    let chars: Vec<char> = s.chars().collect();
+    if length < end.chars().count() {
+        return Err(invalid("expected length >= len(end)"));
+    }
+    if chars.len() <= length + leeway {
+        return Ok(Value::from(s));
+    }
+    let head: String = chars[..length - end.chars().count()].iter().collect();
+    if b.bool_or(1, false) {
+        return Ok(Value::from(format!("{head}{end}")));
+    }
+    let cut = match head.rfind(' ') {
+        Some(i) => head[..i].to_string(),
+        None => head,
+    };
+    Ok(Value::from(format!("{cut}{end}")))
+}
+
 /// Python `str.center(width)`.
 fn center(state: &State, v: Value, args: Rest<ValueOrKwargs>) -> Result<Value, Error> {
     let args = args.into_values();
@@ -1459,8 +1546,19 @@ fn round(state: &State, v: Value, args: Rest<ValueOrKwargs>) -> Result<Value, Er
     require(state, &v)?;
     let b = bind("round", &args, &["precision", "method"])?;
     let precision = b.int(0)?.unwrap_or(0);
-    let x = f64::try_from(v.clone()).map_err(|_| invalid("round() needs a number"))?;
     let method = b.str_or(1, "common");
+    if method == "common" && v.is_integer() {
+        // Python's round() of an int is an int.
+        if precision >= 0 {
+            return Ok(v);
+        }
+        let n = i128::try_from(v.clone()).map_err(|_| invalid("round() needs a number"))?;
+        let m = 10i128.pow((-precision).min(30) as u32);
+        let (q, r) = (n.div_euclid(m), n.rem_euclid(m));
+        let q = if r * 2 > m || (r * 2 == m && q % 2 != 0) { q + 1 } else { q };
+        return Ok(int_value(q * m));
+    }
+    let x = f64::try_from(v.clone()).map_err(|_| invalid("round() needs a number"))?;
     let factor = 10f64.powi(precision as i32);
     let r = match method.as_str() {
         "common" => {

@@ -370,6 +370,9 @@ fn subelements_lookup(obj: &Value, key: &Value, skip: bool) -> Result<Vec<Value>
         if missing {
             continue;
         }
+        if !matches!(values.kind(), ValueKind::Seq | ValueKind::Iterable) {
+            return Err(failure(format!("the key {} should point to a list", text(key))));
+        }
         for v in values.try_iter()? {
             out.push(Value::from(vec![el.clone(), v]));
         }

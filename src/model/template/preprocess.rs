@@ -290,6 +290,18 @@ fn rewrite_tokens(src: &str, toks: &[Token], escape_strings: bool, out: &mut Str
                 }
             }
         }
+        if t.kind == Tok::Str {
+            if let Some((args, after)) = percent_operand(src, toks, i) {
+                // Python's `'fmt' % args`, which minijinja lacks: `('fmt' | format(args))`.
+                out.push('(');
+                out.push_str(&if escape_strings { escape_literal(text(src, &t)) } else { text(src, &t).to_string() });
+                out.push_str(" | format(");
+                rewrite_tokens(src, &toks[args.0..args.1], escape_strings, out);
+                out.push_str("))");
+                i = after;
+                continue;
+            }
+        }
         if t.kind == Tok::Str && escape_strings {
             out.push_str(&escape_literal(text(src, &t)));
         } else {
@@ -297,6 +309,66 @@ fn rewrite_tokens(src: &str, toks: &[Token], escape_strings: bool, out: &mut Str
         }
         i += 1;
     }
+}
+
+/// For a string literal at `i` followed by `% operand`, the token range of
+/// the format arguments and the index after the operand. The operand is a
+/// parenthesised group (a tuple gives several arguments), a literal, or a
+/// variable path with calls; anything followed by a filter is left alone.
+fn percent_operand(src: &str, toks: &[Token], i: usize) -> Option<((usize, usize), usize)> {
+    let pct = next_non_ws(toks, i + 1)?;
+    if toks[pct].kind != Tok::Punct || text(src, &toks[pct]) != "%" {
+        return None;
+    }
+    let start = next_non_ws(toks, pct + 1)?;
+    let first = toks[start];
+    let (mut args, mut end) = match (first.kind, text(src, &first)) {
+        (Tok::Punct, "(") => {
+            let close = matching(src, toks, start)?;
+            ((start + 1, close), close + 1)
+        }
+        (Tok::Str | Tok::Number, _) => ((start, start + 1), start + 1),
+        (Tok::Ident, name) if !KEYWORDS.contains(&name) => ((start, start + 1), start + 1),
+        _ => return None,
+    };
+    // Postfix parts of a variable operand: `.attr`, `[key]`, `(args)`.
+    if first.kind == Tok::Ident {
+        loop {
+            match toks.get(end).map(|t| text(src, t)) {
+                Some(".") if toks.get(end + 1).is_some_and(|t| t.kind == Tok::Ident || t.kind == Tok::Number) => end += 2,
+                Some("[") | Some("(") => end = matching(src, toks, end)? + 1,
+                _ => break,
+            }
+        }
+        args = (start, end);
+    }
+    if let Some(n) = next_non_ws(toks, end) {
+        if matches!(text(src, &toks[n]), "|" | "." | "[" | "(") {
+            return None;
+        }
+    }
+    Some((args, end))
+}
+
+/// The index of the bracket closing the one at `open`.
+fn matching(src: &str, toks: &[Token], open: usize) -> Option<usize> {
+    let mut depth = 0usize;
+    for (m, tok) in toks.iter().enumerate().skip(open) {
+        if tok.kind != Tok::Punct {
+            continue;
+        }
+        match text(src, tok) {
+            "[" | "(" | "{" => depth += 1,
+            "]" | ")" | "}" => {
+                depth = depth.checked_sub(1)?;
+                if depth == 0 {
+                    return Some(m);
+                }
+            }
+            _ => {}
+        }
+    }
+    None
 }
 
 /// Prefix of the names that stand for collection filters and tests
@@ -334,7 +406,7 @@ fn qualified_name(src: &str, toks: &[Token], i: usize) -> Option<(String, usize)
 
 /// Rewrites a bare expression (a `when:` condition, the inside of `{{ }}`).
 pub fn rewrite_expression(expr: &str, escape_strings: bool) -> Cow<'_, str> {
-    if !expr.contains('.') && !expr.contains('[') && !(escape_strings && expr.contains('\\')) {
+    if !expr.contains(['.', '[', '%']) && !(escape_strings && expr.contains('\\')) {
         return Cow::Borrowed(expr);
     }
     let Some((toks, _)) = tokenize(expr, 0, None) else { return Cow::Borrowed(expr) };
@@ -494,6 +566,14 @@ mod tests {
         // Blocks and file templates are left alone.
         assert_eq!(tpl(r"{% set a = '\n' %}", true), r"{% set a = '\n' %}");
         assert_eq!(tpl(r"{{ '\n' }}", false), r"{{ '\n' }}");
+    }
+
+    #[test]
+    fn python_percent_formatting_becomes_the_format_filter() {
+        assert_eq!(tpl("{{ 'x=%s' % y }}", false), "{{ ('x=%s' | format(y)) }}");
+        assert_eq!(tpl("{{ '%s-%s' % (a, b.c) }}", false), "{{ ('%s-%s' | format(a, b.c)) }}");
+        assert_eq!(tpl("{{ '%d' % x.y[0] * 2 }}", false), "{{ ('%d' | format(x.y[0])) * 2 }}");
+        assert_eq!(tpl("{{ '%s' % x | upper }}", false), "{{ '%s' % x | upper }}");
     }
 
     #[test]

@@ -598,20 +598,21 @@ impl Scope {
                 return Ok(v);
             }
         }
-        let text = self.render_text(body, &dialect, true)?;
-        Ok(Value::from(text))
+        let source = preprocess::rewrite_template(body, &dialect.delims, true);
+        let (text, native) = ENGINE.render_native(&dialect, &source, Value::from_dyn_object(self.clone()))?;
+        if let Some(v) = native {
+            if v.kind() != ValueKind::String {
+                return Ok(v);
+            }
+        }
+        Ok(Value::from(keep_trailing_newlines(body, text)))
     }
 
     /// Renders template text to a string, keeping trailing newlines as Ansible does.
     pub fn render_text(self: &Arc<Self>, body: &str, dialect: &Dialect, from_yaml: bool) -> Result<String, Error> {
         let source = preprocess::rewrite_template(body, &dialect.delims, from_yaml);
-        let mut out = ENGINE.render(dialect, &source, Value::from_dyn_object(self.clone()))?;
-        let want = body.len() - body.trim_end_matches('\n').len();
-        let have = out.len() - out.trim_end_matches('\n').len();
-        for _ in have..want {
-            out.push('\n');
-        }
-        Ok(out)
+        let out = ENGINE.render(dialect, &source, Value::from_dyn_object(self.clone()))?;
+        Ok(keep_trailing_newlines(body, out))
     }
 
     /// A template file's text rendered like the `template` module (or lookup).
@@ -641,6 +642,17 @@ impl Scope {
         let out = self.render_text(body, &dialect, false)?;
         Ok(if newline == "\n" { out } else { out.replace('\n', &newline) })
     }
+}
+
+/// Jinja drops one trailing newline of the source; Ansible adds back as many
+/// as the source had beyond those of the output.
+fn keep_trailing_newlines(source: &str, mut out: String) -> String {
+    let want = source.len() - source.trim_end_matches('\n').len();
+    let have = out.len() - out.trim_end_matches('\n').len();
+    for _ in have..want {
+        out.push('\n');
+    }
+    out
 }
 
 fn note_scope(scope: &Scope, text: String) {
