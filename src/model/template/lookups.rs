@@ -259,7 +259,7 @@ pub fn run_plugin(
                 let var = text(&t);
                 match scope.lookup(&var) {
                     Some(v) if !v.is_undefined() => out.push(v),
-                    _ => match kw("default") {
+                    _ => match kw("default").filter(|d| !d.is_none()) {
                         Some(d) => out.push(d),
                         None => {
                             return Err(Error::new(ErrorKind::UndefinedError, format!("`{var}` is undefined")));

@@ -304,24 +304,3 @@ fn site_guesses_role_and_playbook_dirs() {
 }
 
 
-/// Scratch comparison harness (not committed): MIGRATE_PROBES=in.jsonl MIGRATE_OUT=out.jsonl
-#[test]
-#[ignore]
-fn probe_dump() {
-    let Ok(input) = std::env::var("MIGRATE_PROBES") else { return };
-    let vars: Json = serde_json::from_str(&std::fs::read_to_string("/tmp/ansplay/vars.json").unwrap()).unwrap();
-    let mut out = String::new();
-    for line in std::fs::read_to_string(input).unwrap().lines() {
-        let rec: Json = serde_json::from_str(line).unwrap();
-        let t = rec["t"].as_str().unwrap();
-        let templar = templar(vars.clone());
-        let r = templar.resolve_value(&Json::from(t), &site());
-        let (ok, v) = match &r.output {
-            Output::Value(v) => (true, v.clone()),
-            _ => (false, serde_json::to_value(&r.report).unwrap()),
-        };
-        out.push_str(&serde_json::to_string(&json!({"t": t, "ok": ok, "v": v})).unwrap());
-        out.push('\n');
-    }
-    std::fs::write(std::env::var("MIGRATE_OUT").unwrap(), out).unwrap();
-}
