@@ -166,12 +166,11 @@ fn is_blankz(c: Option<char>) -> bool {
     }
 }
 
-/// libyaml `IS_PRINTABLE`: no tabs, no astral plane, no BOM.
+/// libyaml `IS_PRINTABLE`: no tabs, no NEL, no astral plane, no BOM.
 fn is_printable(c: char) -> bool {
     let u = c as u32;
     u == 0x0A
         || (0x20..=0x7E).contains(&u)
-        || u == 0x85
         || (0xA0..=0xD7FF).contains(&u)
         || ((0xE000..=0xFFFD).contains(&u) && u != 0xFEFF)
 }
@@ -648,12 +647,33 @@ mod tests {
             ("a\u{0}b", "\"a\\0b\"\n"),
             ("x\n y", "\"x\\n y\"\n"),
             ("a\u{2028}b", "'a\u{2028}  b'\n"),
+            ("a\u{85}b", "\"a\\Nb\"\n"),
             ("\u{7f}", "\"\\x7F\"\n"),
             ("tab\there", "\"tab\\there\"\n"),
         ];
         for (input, want) in cases {
             assert_eq!(s(input), want, "input {input:?}");
         }
+    }
+
+    // Same source as above, with `default_flow_style=False, indent=4` for TO_NICE_YAML.
+    #[test]
+    fn collections_nest_like_libyaml() {
+        let v = |j: serde_json::Value| super::super::scope::json_to_value(&j);
+        let nested = v(serde_json::json!({"nested": {"deep": {"deeper": ["x", {"y": 1}]}}}));
+        assert_eq!(dump(&nested, YamlStyle::TO_YAML).unwrap(), "nested:\n  deep:\n    deeper:\n    - x\n    - {y: 1}\n");
+        assert_eq!(
+            dump(&nested, YamlStyle::TO_NICE_YAML).unwrap(),
+            "nested:\n    deep:\n        deeper:\n        - x\n        -   y: 1\n"
+        );
+        let list = v(serde_json::json!([[1, 2], {"a": "b"}]));
+        assert_eq!(dump(&list, YamlStyle::TO_YAML).unwrap(), "- [1, 2]\n- {a: b}\n");
+        assert_eq!(dump(&list, YamlStyle::TO_NICE_YAML).unwrap(), "-   - 1\n    - 2\n-   a: b\n");
+        let empty = v(serde_json::json!({"a": [], "b": {}, "f": 1.0, "g": 1e20, "i": null, "j": true}));
+        assert_eq!(
+            dump(&empty, YamlStyle::TO_NICE_YAML).unwrap(),
+            "a: []\nb: {}\nf: 1.0\ng: 1.0e+20\ni: null\nj: true\n"
+        );
     }
 
     #[test]

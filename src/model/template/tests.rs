@@ -304,3 +304,4 @@ fn site_guesses_role_and_playbook_dirs() {
 }
 
 
+
