@@ -69,7 +69,8 @@ impl Engine {
         let mut name = String::with_capacity(source.len() + 1);
         name.push(SOURCE_PREFIX);
         name.push_str(source);
-        env.get_template(&name)?.render(ctx)
+        let tmpl = env.get_template(&name)?;
+        tmpl.render(ctx.clone()).map_err(|e| name_the_undefined(e, || tmpl.undeclared_variables(false), &ctx, env))
     }
 
     /// Renders and also returns the native value when the whole output is the
@@ -80,7 +81,10 @@ impl Engine {
         let mut name = String::with_capacity(source.len() + 1);
         name.push(SOURCE_PREFIX);
         name.push_str(source);
-        let captured = env.get_template(&name)?.render_captured(ctx)?;
+        let tmpl = env.get_template(&name)?;
+        let captured = tmpl
+            .render_captured(ctx.clone())
+            .map_err(|e| name_the_undefined(e, || tmpl.undeclared_variables(false), &ctx, env))?;
         let native = captured.state().get_extension::<NativeCapture>().and_then(|c| match &c.only {
             Some((value, text)) if c.calls == 1 && text == captured.output() => Some(value.clone()),
             _ => None,
@@ -103,8 +107,45 @@ impl Engine {
                 cache.entry(expr.to_string()).or_insert(c).clone()
             }
         };
-        compiled.eval(ctx)
+        let env = self.env(&Dialect::yaml())?;
+        compiled.eval(ctx.clone()).map_err(|e| name_the_undefined(e, || compiled.undeclared_variables(false), &ctx, env))
     }
+}
+
+/// Some minijinja failures caused by an undefined value do not name it
+/// (`x | list`: "cannot convert value to list"). When an error has an
+/// undefined cause but no name, the variables the template uses that do not
+/// exist are named instead, so the report says what is missing.
+fn name_the_undefined(
+    err: Error,
+    used: impl FnOnce() -> std::collections::HashSet<String>,
+    ctx: &Value,
+    env: &Environment<'static>,
+) -> Error {
+    let mut undefined_cause = false;
+    let mut named = false;
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(&err);
+    while let Some(e) = cur {
+        if let Some(mj) = e.downcast_ref::<Error>() {
+            undefined_cause |= mj.kind() == ErrorKind::UndefinedError;
+            named |= mj.detail().is_some_and(|d| d.contains("` is undefined"));
+        }
+        cur = e.source();
+    }
+    if !undefined_cause || named {
+        return err;
+    }
+    let globals: std::collections::HashSet<&str> = env.globals().map(|(k, _)| k).collect();
+    let mut missing: Vec<String> = used()
+        .into_iter()
+        .filter(|n| !globals.contains(n.as_str()) && ctx.get_attr(n).map(|v| v.is_undefined()).unwrap_or(true))
+        .collect();
+    if missing.is_empty() {
+        return err;
+    }
+    missing.sort();
+    let detail = missing.iter().map(|n| format!("`{n}` is undefined")).collect::<Vec<_>>().join(", ");
+    Error::new(ErrorKind::UndefinedError, detail).with_source(err)
 }
 
 fn build_env(dialect: &Dialect) -> Result<Environment<'static>, Error> {

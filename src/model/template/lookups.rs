@@ -102,13 +102,20 @@ fn call(state: &State, args: Rest<ValueOrKwargs>, always_list: bool) -> Result<V
     let mut kwargs: BTreeMap<String, Value> = kw.into_iter().collect();
     let wantlist = always_list || kwargs.remove("wantlist").is_some_and(|v| v.is_true());
     let errors = kwargs.remove("errors").and_then(|v| v.as_str().map(str::to_string)).unwrap_or("strict".into());
-    let terms = &pos[1..];
-    for t in terms {
+    let mut terms = Vec::with_capacity(pos.len().saturating_sub(1));
+    for t in &pos[1..] {
         if t.is_undefined() {
             minijinja::value::StringInput::new(state, t)?;
         }
+        // Ansible templates lookup terms once more: `lookup('file', '{{ role_path }}/x')`.
+        match t.as_str() {
+            Some(s) if crate::model::template::preprocess::is_template(s, &Default::default()) => {
+                terms.push(scope.eval_yaml_string(s)?);
+            }
+            _ => terms.push(t.clone()),
+        }
     }
-    let result = match run_plugin(&scope, &name, terms, &kwargs) {
+    let result = match run_plugin(&scope, &name, &terms, &kwargs) {
         Ok(r) => r,
         Err(e) if is_marked(&e) || errors == "strict" => return Err(e),
         Err(_) => {
@@ -609,15 +616,22 @@ pub fn find_file(scope: &Scope, subdir: &str, name: &str) -> Result<(String, Str
     let Some(reader) = scope.lookups().files.clone() else {
         return Err(FindError::Refused(format!("reading {name} needs access to the repository files")));
     };
+    // Ansible's search path for a task: the role, the task file's directory,
+    // then the playbook directory; in each `<dir>/<subdir>/name` (unless the
+    // name already starts with `<subdir>/`) and `<dir>/name`.
     let site = scope.site();
     let mut bases: Vec<&str> = Vec::new();
     if let Some(role) = &site.role_dir {
         bases.push(role);
     }
+    bases.push(crate::source::parent(&site.origin.path));
     bases.push(&site.playbook_dir);
+    bases.dedup();
+    let names_subdir = name.split('/').next() == Some(subdir);
     let mut tried = Vec::new();
     for base in bases {
-        for dir in [crate::source::resolve(base, subdir), Ok(base.to_string())] {
+        let with_subdir = if names_subdir { None } else { Some(crate::source::resolve(base, subdir)) };
+        for dir in with_subdir.into_iter().chain([Ok(base.to_string())]) {
             let Ok(dir) = dir else { continue };
             match crate::source::resolve(&dir, name) {
                 Ok(path) => {
@@ -630,6 +644,13 @@ pub fn find_file(scope: &Scope, subdir: &str, name: &str) -> Result<(String, Str
                 }
                 Err(_) => return Err(FindError::Refused(format!("{name} climbs out of the repository"))),
             }
+        }
+    }
+    // `role_path` and `playbook_dir` are repo-relative here (absolute in
+    // Ansible), so `{{ role_path }}/files/x` names a path from the repo root.
+    if let Ok(path) = crate::source::resolve("", name) {
+        if let Ok(Some(text)) = reader.read_text(&path) {
+            return Ok((path, text));
         }
     }
     Err(FindError::Missing(format!("could not find {name:?} (looked in {})", tried.join(", "))))

@@ -27,7 +27,7 @@ mod engine;
 mod facts;
 mod filters;
 mod lookups;
-mod preprocess;
+pub(crate) mod preprocess;
 mod pyfmt;
 mod pyyaml;
 mod scope;
@@ -87,10 +87,15 @@ impl Site {
     }
 }
 
+/// `x/roles/web/tasks/main.yml` is in role `x/roles/web`; a role may sit in a
+/// subdirectory (`roles/configure/adcs/tasks/...`): it ends where one of the
+/// role's own directories starts.
 fn role_dir_of(path: &str) -> Option<String> {
+    const ROLE_DIRS: &[&str] = &["tasks", "handlers", "templates", "files", "vars", "defaults", "meta", "library"];
     let parts: Vec<&str> = path.split('/').collect();
     let idx = parts.iter().rposition(|p| *p == "roles")?;
-    if idx + 2 < parts.len() { Some(parts[..idx + 2].join("/")) } else { None }
+    let end = (idx + 2..parts.len()).find(|&j| ROLE_DIRS.contains(&parts[j]))?;
+    Some(parts[..end].join("/"))
 }
 
 /// A variable as the caller hands it over. Plain values are JSON; strings in

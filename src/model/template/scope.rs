@@ -57,8 +57,9 @@ pub fn is_omit(v: &Value) -> bool {
     v.downcast_object_ref::<Omit>().is_some()
 }
 
-/// A value that exists but is only known at run time. Reading its
-/// attributes, printing or testing it is recorded as unknown.
+/// A value that exists but is only known at run time. It is recorded as
+/// unknown when created, so whatever a template then does with it (iterate,
+/// test, read attributes) may go on quietly: the result is discarded anyway.
 #[derive(Debug)]
 pub struct Unknown {
     pub what: String,
@@ -66,7 +67,11 @@ pub struct Unknown {
 
 impl Object for Unknown {
     fn repr(self: &Arc<Self>) -> ObjectRepr {
-        ObjectRepr::Plain
+        ObjectRepr::Iterable
+    }
+
+    fn enumerate(self: &Arc<Self>) -> Enumerator {
+        Enumerator::Empty
     }
 
     fn get_value(self: &Arc<Self>, _key: &Value) -> Option<Value> {
@@ -353,6 +358,15 @@ impl Scope {
             }
             "playbook_dir" => Some(Value::from(self.site.playbook_dir.clone())),
             "role_path" => self.site.role_dir.clone().map(Value::from),
+            // Inventory membership: the caller knows it for the chosen environment.
+            "groups" | "group_names" | "ansible_play_hosts" | "ansible_play_hosts_all" | "play_hosts"
+            | "ansible_play_batch" => {
+                let what = format!("{name} (inventory membership; not provided)");
+                self.touch(|t| {
+                    t.unknown.insert(what.clone());
+                });
+                Some(Value::from_object(Unknown { what }))
+            }
             "role_name" => self
                 .site
                 .role_dir
@@ -554,10 +568,10 @@ impl Scope {
     /// The undefined names an error is about, following recorded chains:
     /// `a` undefined because its template needed `b` reports `b` via `a`.
     fn undefined_in(&self, e: &Error) -> Vec<Undefined> {
-        if e.kind() != ErrorKind::UndefinedError {
+        let names = undefined_names(e);
+        if names.is_empty() {
             return Vec::new();
         }
-        let names = undefined_names(e);
         let st = lock(&self.state);
         let mut deferred: BTreeMap<&str, &BTreeSet<Undefined>> = BTreeMap::new();
         for t in st.frames.iter().map(|f| &f.touched).chain(std::iter::once(&st.root)) {
@@ -712,7 +726,7 @@ fn undefined_names(e: &Error) -> Vec<String> {
         }
         cur = err.source();
     }
-    if names.is_empty() {
+    if names.is_empty() && e.kind() == ErrorKind::UndefinedError {
         names.push("(an undefined value)".to_string());
     }
     names.sort();
@@ -1024,7 +1038,7 @@ impl Call {
         }
         let mut errors: BTreeSet<String> = t.errors.clone();
         if let Some(e) = err {
-            if e.kind() != ErrorKind::UndefinedError {
+            if undefined_names(e).is_empty() {
                 if let Some(m) = error_message(e) {
                     errors.insert(m);
                 }

@@ -305,3 +305,20 @@ fn site_guesses_role_and_playbook_dirs() {
 
 
 
+
+
+#[test]
+fn unnamed_undefined_failures_name_the_missing_variable() {
+    let t = templar(json!({"known": [1]}));
+    let r = t.render_str("{{ __java_packages | list }}", &site());
+    assert_eq!(r.output, Output::Failed);
+    assert_eq!(undefined_names(&r.report), vec!["__java_packages".to_string()], "{:#?}", r.report);
+    let r = t.render_str("{% for k, v in instances.items() %}{% endfor %}", &site());
+    assert_eq!(undefined_names(&r.report), vec!["instances".to_string()], "{:#?}", r.report);
+}
+
+#[test]
+fn lookup_terms_are_templated_once_more() {
+    let t = file_templar();
+    assert_eq!(text(&t, "{{ lookup('file', '{{ role_path }}/files/motd') }}"), "hello");
+}
