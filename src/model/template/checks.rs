@@ -132,11 +132,10 @@ fn convert_bool(v: &Value) -> Value {
             _ => {}
         }
     }
-    if let Some(i) = v.as_i64() {
-        if i == 0 || i == 1 {
+    if let Some(i) = v.as_i64()
+        && (i == 0 || i == 1) {
             return Value::from(i == 1);
         }
-    }
     v.clone()
 }
 
@@ -199,7 +198,7 @@ fn result_of(state: &State, v: &Value, test: &str) -> Result<Value, Error> {
 }
 
 fn flag(r: &Value, key: &str) -> bool {
-    get_opt(&r, &Value::from(key)).is_some_and(|v| v.is_true())
+    get_opt(r, &Value::from(key)).is_some_and(|v| v.is_true())
 }
 
 fn failed(state: &State, v: Value, _args: Rest<ValueOrKwargs>) -> Result<bool, Error> {
@@ -215,11 +214,10 @@ fn changed(state: &State, v: Value, _args: Rest<ValueOrKwargs>) -> Result<bool, 
     if let Some(c) = get_opt(&r, &Value::from("changed")) {
         return Ok(c.is_true());
     }
-    if let Some(results) = get_opt(&r, &Value::from("results")) {
-        if let Ok(items) = results.try_iter() {
+    if let Some(results) = get_opt(&r, &Value::from("results"))
+        && let Ok(items) = results.try_iter() {
             return Ok(items.into_iter().any(|i| flag(&i, "changed")));
         }
-    }
     Ok(false)
 }
 

@@ -108,7 +108,9 @@ impl Engine {
             }
         };
         let env = self.env(&Dialect::yaml())?;
-        compiled.eval(ctx.clone()).map_err(|e| name_the_undefined(e, || compiled.undeclared_variables(false), &ctx, env))
+        compiled
+            .eval(ctx.clone())
+            .map_err(|e| name_the_undefined(e, || compiled.undeclared_variables(false), &ctx, env))
     }
 }
 
@@ -262,7 +264,9 @@ pub fn parse_header(text: &str) -> Result<(Overrides, &str), String> {
         let parsed = match value {
             "True" | "true" => OverrideValue::Bool(true),
             "False" | "false" => OverrideValue::Bool(false),
-            v if v.len() >= 2 && ((v.starts_with('\'') && v.ends_with('\'')) || (v.starts_with('"') && v.ends_with('"'))) => {
+            v if v.len() >= 2
+                && ((v.starts_with('\'') && v.ends_with('\'')) || (v.starts_with('"') && v.ends_with('"'))) =>
+            {
                 let inner = &v[1..v.len() - 1];
                 OverrideValue::Str(inner.replace("\\n", "\n").replace("\\r", "\r"))
             }

@@ -240,11 +240,10 @@ fn default(_state: &State, v: Value, args: Rest<ValueOrKwargs>) -> Result<Value,
     let args = args.into_values();
     let b = bind("default", &args, &["default_value", "boolean"])?;
     let fallback = b.get(0).cloned().unwrap_or_else(|| Value::from(""));
-    if let Some(flag) = b.get(1) {
-        if flag.kind() != ValueKind::Bool {
+    if let Some(flag) = b.get(1)
+        && flag.kind() != ValueKind::Bool {
             return Err(invalid("the 'boolean' argument of default must be a bool"));
         }
-    }
     if v.is_undefined() || (b.bool_or(1, false) && !v.is_true()) {
         return Ok(fallback);
     }
@@ -397,21 +396,33 @@ fn join(state: &State, v: Value, args: Rest<ValueOrKwargs>) -> Result<Value, Err
 
 // ---- JSON and YAML ---------------------------------------------------------
 
-fn json_style(b: &Bound, indent_i: usize, sort_i: usize, ascii_i: usize, default_indent: Option<usize>, default_sort: bool)
--> Result<JsonStyle, Error> {
-    let indent = match b.int(indent_i)? {
-        Some(n) if n >= 0 => Some(n as usize),
-        Some(_) => Some(0),
+const JSON_PARAMS: &[&str] =
+    &["indent", "sort_keys", "ensure_ascii", "separators", "profile", "vault_to_text", "preprocess_unsafe"];
+
+/// `indent`, `sort_keys`, `ensure_ascii` (positions 0, 1, 2 of `JSON_PARAMS`).
+fn json_style(b: &Bound, default_indent: Option<usize>, default_sort: bool) -> Result<JsonStyle, Error> {
+    let indent = match b.int(0)? {
+        Some(n) => Some(bounded(n, "indent")?),
         None => default_indent,
     };
-    Ok(JsonStyle { indent, sort_keys: b.bool_or(sort_i, default_sort), ensure_ascii: b.bool_or(ascii_i, true) })
+    Ok(JsonStyle { indent, sort_keys: b.bool_or(1, default_sort), ensure_ascii: b.bool_or(2, true) })
+}
+
+/// A width or count from a template, refused when absurd (it would only
+/// exhaust memory).
+fn bounded(n: i64, what: &str) -> Result<usize, Error> {
+    const MAX: i64 = 10_000;
+    if n > MAX {
+        return Err(invalid(format!("{what} {n} is larger than {MAX}")));
+    }
+    Ok(n.max(0) as usize)
 }
 
 fn to_json(state: &State, v: Value, args: Rest<ValueOrKwargs>) -> Result<Value, Error> {
     let args = args.into_values();
     require(state, &v)?;
-    let b = bind("to_json", &args, &["indent", "sort_keys", "ensure_ascii", "separators", "profile", "vault_to_text", "preprocess_unsafe"])?;
-    let style = json_style(&b, 0, 1, 2, None, false)?;
+    let b = bind("to_json", &args, JSON_PARAMS)?;
+    let style = json_style(&b, None, false)?;
     check_serialisable(state, &v)?;
     pyfmt::json_dumps(&v, style).map(Value::from).map_err(invalid)
 }
@@ -419,8 +430,8 @@ fn to_json(state: &State, v: Value, args: Rest<ValueOrKwargs>) -> Result<Value, 
 fn to_nice_json(state: &State, v: Value, args: Rest<ValueOrKwargs>) -> Result<Value, Error> {
     let args = args.into_values();
     require(state, &v)?;
-    let b = bind("to_nice_json", &args, &["indent", "sort_keys", "ensure_ascii", "separators", "profile", "vault_to_text", "preprocess_unsafe"])?;
-    let style = json_style(&b, 0, 1, 2, Some(4), true)?;
+    let b = bind("to_nice_json", &args, JSON_PARAMS)?;
+    let style = json_style(&b, Some(4), true)?;
     check_serialisable(state, &v)?;
     pyfmt::json_dumps(&v, style).map(Value::from).map_err(invalid)
 }
@@ -445,13 +456,13 @@ fn check_serialisable(state: &State, v: &Value) -> Result<(), Error> {
 fn yaml_style(b: &Bound, base: YamlStyle) -> Result<YamlStyle, Error> {
     let mut style = base;
     if let Some(n) = b.int(0)? {
-        style.indent = n.max(1) as usize;
+        style.indent = bounded(n, "indent")?.max(1);
     }
     if let Some(v) = b.get(1) {
         style.default_flow_style = if v.is_none() { None } else { Some(v.is_true()) };
     }
     if let Some(n) = b.int(2)? {
-        style.width = n.max(1) as usize;
+        style.width = bounded(n, "width")?.max(1);
     }
     style.sort_keys = b.bool_or(3, true);
     style.explicit_start = b.bool_or(4, false);
@@ -495,7 +506,8 @@ fn from_yaml(state: &State, v: Value, _args: Rest<ValueOrKwargs>) -> Result<Valu
     if v.kind() != ValueKind::String {
         return Ok(v);
     }
-    let docs = crate::source::yaml::parse(v.as_str().unwrap_or_default()).map_err(|e| invalid(format!("from_yaml: {e}")))?;
+    let docs = crate::source::yaml::parse(v.as_str().unwrap_or_default())
+        .map_err(|e| invalid(format!("from_yaml: {e}")))?;
     Ok(docs.docs.first().map(|d| json_to_value(&d.to_json())).unwrap_or_else(|| Value::from(())))
 }
 
@@ -514,7 +526,8 @@ fn from_yaml_all(state: &State, v: Value, _args: Rest<ValueOrKwargs>) -> Result<
 /// Compiles a Python `re` pattern. Look-around and back-references have no
 /// equivalent in Rust's regex engine: those are "unsupported", not errors.
 pub fn py_regex(state: &State, pattern: &str, ignorecase: bool, multiline: bool) -> Result<Regex, Error> {
-    let translated = pattern.replace("\\Z", "\\z").replace("(?P=", "(?P=");
+    // Python's `\Z` is the regex crate's `\z`; `(?P<name>...)` is the same.
+    let translated = pattern.replace("\\Z", "\\z");
     let mut builder = regex::RegexBuilder::new(&translated);
     builder.case_insensitive(ignorecase).multi_line(multiline);
     builder.build().map_err(|e| {
@@ -615,16 +628,16 @@ fn py_replacement(repl: &str) -> Result<String, Error> {
 fn regex_replace(state: &State, v: Value, args: Rest<ValueOrKwargs>) -> Result<Value, Error> {
     let args = args.into_values();
     let text = text_of(state, &v)?;
-    let b = bind("regex_replace", &args, &["pattern", "replacement", "ignorecase", "multiline", "count", "mandatory_count"])?;
+    let params = ["pattern", "replacement", "ignorecase", "multiline", "count", "mandatory_count"];
+    let b = bind("regex_replace", &args, &params)?;
     let re = py_regex(state, &b.str_or(0, ""), b.bool_or(2, false), b.bool_or(3, false))?;
     let repl = py_replacement(&b.str_or(1, ""))?;
     let count = b.int(4)?.unwrap_or(0).max(0) as usize;
     let subs = if count == 0 { re.find_iter(&text).count() } else { re.find_iter(&text).count().min(count) };
-    if let Some(want) = b.int(5)? {
-        if want != 0 && want as usize != subs {
+    if let Some(want) = b.int(5)?
+        && want != 0 && want as usize != subs {
             return Err(invalid(format!("'{}' should match {want} times, but matches {subs} times", b.str_or(0, ""))));
         }
-    }
     Ok(Value::from(re.replacen(&text, count, repl.as_str()).into_owned()))
 }
 
@@ -742,7 +755,11 @@ fn basename(state: &State, v: Value, _args: Rest<ValueOrKwargs>) -> Result<Value
 pub fn py_dirname(p: &str) -> String {
     let i = p.rfind('/').map(|i| i + 1).unwrap_or(0);
     let head = &p[..i];
-    if !head.is_empty() && head.chars().any(|c| c != '/') { head.trim_end_matches('/').to_string() } else { head.to_string() }
+    if !head.is_empty() && head.chars().any(|c| c != '/') {
+        head.trim_end_matches('/').to_string()
+    } else {
+        head.to_string()
+    }
 }
 
 fn dirname(state: &State, v: Value, _args: Rest<ValueOrKwargs>) -> Result<Value, Error> {
@@ -755,7 +772,9 @@ fn splitext(state: &State, v: Value, _args: Rest<ValueOrKwargs>) -> Result<Value
     let sep = p.rfind('/').map(|i| i + 1).unwrap_or(0);
     let name = &p[sep..];
     let (root, ext) = match name.rfind('.') {
-        Some(dot) if name[..dot].chars().any(|c| c != '.') => (format!("{}{}", &p[..sep], &name[..dot]), name[dot..].to_string()),
+        Some(dot) if name[..dot].chars().any(|c| c != '.') => {
+            (format!("{}{}", &p[..sep], &name[..dot]), name[dot..].to_string())
+        }
         _ => (p.clone(), String::new()),
     };
     Ok(Value::from(vec![Value::from(root), Value::from(ext)]))
@@ -859,7 +878,8 @@ fn b64decode(state: &State, v: Value, args: Rest<ValueOrKwargs>) -> Result<Value
         return Err(unsupported_error(state, &format!("b64decode with encoding {enc:?}")));
     }
     let (a, bb) = if urlsafe { ('-', '_') } else { ('+', '/') };
-    let clean: String = text.chars().filter(|c| c.is_ascii_alphanumeric() || *c == a || *c == bb || *c == '=').collect();
+    let clean: String =
+        text.chars().filter(|c| c.is_ascii_alphanumeric() || *c == a || *c == bb || *c == '=').collect();
     let bytes = b64_engine(urlsafe).decode(clean.as_bytes()).map_err(|e| invalid(format!("b64decode: {e}")))?;
     String::from_utf8(bytes).map(Value::from).map_err(|_| invalid("b64decode: the decoded bytes are not UTF-8"))
 }
@@ -911,7 +931,10 @@ fn merge_hash(x: &Value, y: &Value, recursive: bool, list_merge: &str) -> Result
 }
 
 fn unreachable_list_merge() -> Result<Vec<Value>, Error> {
-    Err(invalid("merge_hash: 'list_merge' argument can only be equal to 'replace', 'keep', 'append', 'prepend', 'append_rp' or 'prepend_rp'"))
+    Err(invalid(
+        "merge_hash: 'list_merge' argument can only be equal to 'replace', 'keep', 'append', 'prepend', \
+         'append_rp' or 'prepend_rp'",
+    ))
 }
 
 /// `combine(*dicts, recursive=False, list_merge='replace')`; lists of dicts
@@ -1064,7 +1087,8 @@ fn zip(state: &State, v: Value, args: Rest<ValueOrKwargs>) -> Result<Value, Erro
         lists.push(items_of(state, a)?);
     }
     let n = lists.iter().map(Vec::len).min().unwrap_or(0);
-    Ok(Value::from((0..n).map(|i| Value::from(lists.iter().map(|l| l[i].clone()).collect::<Vec<_>>())).collect::<Vec<_>>()))
+    let row = |i: usize| Value::from(lists.iter().map(|l| l[i].clone()).collect::<Vec<_>>());
+    Ok(Value::from((0..n).map(row).collect::<Vec<_>>()))
 }
 
 fn zip_longest(state: &State, v: Value, args: Rest<ValueOrKwargs>) -> Result<Value, Error> {
@@ -1083,11 +1107,9 @@ fn zip_longest(state: &State, v: Value, args: Rest<ValueOrKwargs>) -> Result<Val
         lists.push(items_of(state, a)?);
     }
     let n = lists.iter().map(Vec::len).max().unwrap_or(0);
-    Ok(Value::from(
-        (0..n)
-            .map(|i| Value::from(lists.iter().map(|l| l.get(i).cloned().unwrap_or_else(|| fill.clone())).collect::<Vec<_>>()))
-            .collect::<Vec<_>>(),
-    ))
+    let row =
+        |i: usize| Value::from(lists.iter().map(|l| l.get(i).cloned().unwrap_or(fill.clone())).collect::<Vec<_>>());
+    Ok(Value::from((0..n).map(row).collect::<Vec<_>>()))
 }
 
 fn product(state: &State, v: Value, args: Rest<ValueOrKwargs>) -> Result<Value, Error> {
@@ -1097,6 +1119,7 @@ fn product(state: &State, v: Value, args: Rest<ValueOrKwargs>) -> Result<Value, 
     for (k, val) in kw {
         if k == "repeat" {
             repeat = val.as_usize().ok_or_else(|| invalid("repeat must be a non-negative integer"))?;
+            bounded(repeat as i64, "repeat")?;
         } else {
             return Err(invalid(format!("product() got an unexpected keyword argument '{k}'")));
         }
@@ -1383,16 +1406,16 @@ fn py_splitlines(s: &str) -> Vec<&str> {
     let mut start = 0;
     let mut iter = s.char_indices().peekable();
     while let Some((i, c)) = iter.next() {
-        let is_break = matches!(c, '\n' | '\r' | '\x0b' | '\x0c' | '\x1c' | '\x1d' | '\x1e' | '\u{85}' | '\u{2028}' | '\u{2029}');
+        let is_break =
+            matches!(c, '\n' | '\r' | '\x0b' | '\x0c' | '\x1c'..='\x1e' | '\u{85}' | '\u{2028}' | '\u{2029}');
         if is_break {
             out.push(&s[start..i]);
             let mut next = i + c.len_utf8();
-            if c == '\r' {
-                if let Some((_, '\n')) = iter.peek() {
+            if c == '\r'
+                && let Some((_, '\n')) = iter.peek() {
                     iter.next();
                     next += 1;
                 }
-            }
             start = next;
         }
     }
@@ -1409,7 +1432,7 @@ fn indent(state: &State, v: Value, args: Rest<ValueOrKwargs>) -> Result<Value, E
     let b = bind("indent", &args, &["width", "first", "blank"])?;
     let indention = match b.get(0) {
         Some(w) if w.kind() == ValueKind::String => w.as_str().unwrap_or_default().to_string(),
-        _ => " ".repeat(b.int(0)?.unwrap_or(4).max(0) as usize),
+        _ => " ".repeat(bounded(b.int(0)?.unwrap_or(4), "width")?),
     };
     let s = format!("{text}\n");
     let lines = py_splitlines(&s);
@@ -1529,7 +1552,7 @@ fn center(state: &State, v: Value, args: Rest<ValueOrKwargs>) -> Result<Value, E
     let args = args.into_values();
     let text = text_of(state, &v)?;
     let b = bind("center", &args, &["width"])?;
-    let width = b.int(0)?.unwrap_or(80).max(0) as usize;
+    let width = bounded(b.int(0)?.unwrap_or(80), "width")?;
     let len = text.chars().count();
     if width <= len {
         return Ok(Value::from(text));
@@ -1553,7 +1576,7 @@ fn round(state: &State, v: Value, args: Rest<ValueOrKwargs>) -> Result<Value, Er
             return Ok(v);
         }
         let n = i128::try_from(v.clone()).map_err(|_| invalid("round() needs a number"))?;
-        let m = 10i128.pow((-precision).min(30) as u32);
+        let m = 10i128.pow(precision.saturating_neg().min(30) as u32);
         let (q, r) = (n.div_euclid(m), n.rem_euclid(m));
         let q = if r * 2 > m || (r * 2 == m && q % 2 != 0) { q + 1 } else { q };
         return Ok(int_value(q * m));
@@ -1565,7 +1588,8 @@ fn round(state: &State, v: Value, args: Rest<ValueOrKwargs>) -> Result<Value, Er
             if precision >= 0 {
                 format!("{:.*}", precision as usize, x).parse::<f64>().unwrap_or(x)
             } else {
-                (x / 10f64.powi((-precision) as i32)).round_ties_even() * 10f64.powi((-precision) as i32)
+                let p = 10f64.powi(precision.saturating_neg().min(300) as i32);
+                (x / p).round_ties_even() * p
             }
         }
         "floor" => (x * factor).floor() / factor,
@@ -1635,7 +1659,9 @@ pub fn subelements_of(state: &State, obj: &Value, path: &Value, skip_missing: bo
                     missing = true;
                     break;
                 }
-                None => return Err(invalid(format!("could not find {} key in iterated item", pyfmt::to_python_repr(k)))),
+                None => {
+                    return Err(invalid(format!("could not find {} key in iterated item", pyfmt::to_python_repr(k))));
+                }
             }
         }
         if missing {

@@ -247,14 +247,13 @@ pub fn run_plugin(
             for t in flatten_one(terms) {
                 let (_, contents) = find_or_fail(scope, "templates", &text(&t), "template")?;
                 let mut vars = template_vars(scope, &text(&t), None);
-                if let Some(extra) = &extra {
-                    if extra.kind() == ValueKind::Map {
+                if let Some(extra) = &extra
+                    && extra.kind() == ValueKind::Map {
                         for k in extra.try_iter()? {
                             let v = extra.get_item(&k)?;
                             vars.set(text(&k), value_to_plain_json(&v));
                         }
                     }
-                }
                 let child = scope.with_locals(vars);
                 out.push(Value::from(child.render_file_text(&contents, &options)?));
             }
@@ -315,7 +314,7 @@ pub fn run_plugin(
         }
         "nested" | "cartesian" => {
             let lists: Vec<Vec<Value>> =
-                terms.iter().map(|t| t.try_iter().map(|i| i.collect()).map_err(Error::from)).collect::<Result<_, _>>()?;
+                terms.iter().map(|t| t.try_iter().map(|i| i.collect())).collect::<Result<_, _>>()?;
             let mut result: Vec<Vec<Value>> = vec![Vec::new()];
             for l in &lists {
                 result = result
@@ -336,11 +335,10 @@ pub fn run_plugin(
         }
         "together" => {
             let lists: Vec<Vec<Value>> =
-                terms.iter().map(|t| t.try_iter().map(|i| i.collect()).map_err(Error::from)).collect::<Result<_, _>>()?;
+                terms.iter().map(|t| t.try_iter().map(|i| i.collect())).collect::<Result<_, _>>()?;
             let n = lists.iter().map(Vec::len).max().unwrap_or(0);
-            Ok((0..n)
-                .map(|i| Value::from(lists.iter().map(|l| l.get(i).cloned().unwrap_or(Value::from(()))).collect::<Vec<_>>()))
-                .collect())
+            let row = |i: usize| lists.iter().map(|l| l.get(i).cloned().unwrap_or(Value::from(()))).collect::<Vec<_>>();
+            Ok((0..n).map(|i| Value::from(row(i))).collect())
         }
         "subelements" => {
             let (Some(obj), Some(key)) = (terms.first(), terms.get(1)) else {
@@ -411,7 +409,9 @@ fn sequence(terms: &[Value]) -> Result<Vec<Value>, Error> {
         };
         if spec.contains('=') {
             for part in spec.split([' ', ',']).filter(|p| !p.is_empty()) {
-                let Some((k, v)) = part.split_once('=') else { return Err(failure(format!("bad sequence term {part:?}"))) };
+                let Some((k, v)) = part.split_once('=') else {
+                    return Err(failure(format!("bad sequence term {part:?}")));
+                };
                 match k {
                     "start" => start = parse_num(v)?,
                     "end" => end = Some(parse_num(v)?),
@@ -504,6 +504,9 @@ fn printf_int(format: &str, i: i64) -> Result<String, Error> {
         let left = spec.starts_with('-');
         let zero = spec.trim_start_matches(['-', '+', ' ']).starts_with('0') && !left;
         let width: usize = spec.trim_start_matches(['-', '+', ' ', '0']).parse().unwrap_or(0);
+        if width > 10_000 {
+            return Err(failure(format!("format width {width} is too large")));
+        }
         let body = match conv {
             'd' | 'i' | 's' | 'u' => i.to_string(),
             'x' => format!("{i:x}"),
@@ -545,13 +548,12 @@ fn first_found(scope: &Arc<Scope>, terms: &[Value], kwargs: &BTreeMap<String, Va
     if let Some(f) = kwargs.get("files") {
         add_files(f, &mut files);
     }
-    if let Some(p) = kwargs.get("paths") {
-        if let Ok(items) = p.try_iter() {
+    if let Some(p) = kwargs.get("paths")
+        && let Ok(items) = p.try_iter() {
             for i in items {
                 paths.extend(split(&text(&i), &[',', ':', ';']));
             }
         }
-    }
     for t in flatten_one(terms) {
         if t.kind() == ValueKind::Map {
             if let Some(f) = get_opt(&t, &Value::from("files")) {
@@ -648,11 +650,10 @@ pub fn find_file(scope: &Scope, subdir: &str, name: &str) -> Result<(String, Str
     }
     // `role_path` and `playbook_dir` are repo-relative here (absolute in
     // Ansible), so `{{ role_path }}/files/x` names a path from the repo root.
-    if let Ok(path) = crate::source::resolve("", name) {
-        if let Ok(Some(text)) = reader.read_text(&path) {
+    if let Ok(path) = crate::source::resolve("", name)
+        && let Ok(Some(text)) = reader.read_text(&path) {
             return Ok((path, text));
         }
-    }
     Err(FindError::Missing(format!("could not find {name:?} (looked in {})", tried.join(", "))))
 }
 
@@ -673,7 +674,8 @@ fn value_to_plain_json(v: &Value) -> Json {
             if let Some(i) = v.as_i64() {
                 Json::from(i)
             } else {
-                f64::try_from(v.clone()).ok().and_then(serde_json::Number::from_f64).map(Json::Number).unwrap_or(Json::Null)
+                let f = f64::try_from(v.clone()).ok();
+                f.and_then(serde_json::Number::from_f64).map(Json::Number).unwrap_or(Json::Null)
             }
         }
         ValueKind::String => {

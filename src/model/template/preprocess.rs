@@ -181,8 +181,7 @@ enum Seg {
 fn parse_path(src: &str, toks: &[Token], i: usize) -> Option<(Vec<Seg>, usize)> {
     let mut segs = Vec::new();
     let mut j = i + 1;
-    loop {
-        let Some(k) = toks.get(j) else { break };
+    while let Some(k) = toks.get(j) {
         let t = text(src, k);
         if k.kind == Tok::Punct && t == "." {
             match toks.get(j + 1) {
@@ -254,20 +253,19 @@ fn rewrite_tokens(src: &str, toks: &[Token], escape_strings: bool, out: &mut Str
     let mut i = 0;
     while i < toks.len() {
         let t = toks[i];
-        if t.kind == Tok::Ident {
-            if let Some((name, after)) = qualified_name(src, toks, i) {
+        if t.kind == Tok::Ident
+            && let Some((name, after)) = qualified_name(src, toks, i) {
                 out.push_str(&name);
                 i = after;
                 continue;
             }
-        }
         if t.kind == Tok::Ident && !KEYWORDS.contains(&text(src, &t)) {
             let prev = prev_non_ws(toks, i).map(|p| text(src, &toks[p]));
             // After `.` it is an attribute, after `|` a filter, after `is` a test.
             let is_root = !matches!(prev, Some(".") | Some("|") | Some("is"));
-            if is_root {
-                if let Some((segs, after)) = parse_path(src, toks, i) {
-                    if followed_by_undefined_check(src, toks, after) {
+            if is_root
+                && let Some((segs, after)) = parse_path(src, toks, i)
+                    && followed_by_undefined_check(src, toks, after) {
                         out.push_str(CHAIN_FN);
                         out.push('(');
                         out.push_str(text(src, &t));
@@ -287,11 +285,9 @@ fn rewrite_tokens(src: &str, toks: &[Token], escape_strings: bool, out: &mut Str
                         i = after;
                         continue;
                     }
-                }
-            }
         }
-        if t.kind == Tok::Str {
-            if let Some((args, after)) = percent_operand(src, toks, i) {
+        if t.kind == Tok::Str
+            && let Some((args, after)) = percent_operand(src, toks, i) {
                 // Python's `'fmt' % args`, which minijinja lacks: `('fmt' | format(args))`.
                 out.push('(');
                 out.push_str(&if escape_strings { escape_literal(text(src, &t)) } else { text(src, &t).to_string() });
@@ -301,7 +297,6 @@ fn rewrite_tokens(src: &str, toks: &[Token], escape_strings: bool, out: &mut Str
                 i = after;
                 continue;
             }
-        }
         if t.kind == Tok::Str && escape_strings {
             out.push_str(&escape_literal(text(src, &t)));
         } else {
@@ -335,18 +330,19 @@ fn percent_operand(src: &str, toks: &[Token], i: usize) -> Option<((usize, usize
     if first.kind == Tok::Ident {
         loop {
             match toks.get(end).map(|t| text(src, t)) {
-                Some(".") if toks.get(end + 1).is_some_and(|t| t.kind == Tok::Ident || t.kind == Tok::Number) => end += 2,
+                Some(".") if toks.get(end + 1).is_some_and(|t| matches!(t.kind, Tok::Ident | Tok::Number)) => {
+                    end += 2
+                }
                 Some("[") | Some("(") => end = matching(src, toks, end)? + 1,
                 _ => break,
             }
         }
         args = (start, end);
     }
-    if let Some(n) = next_non_ws(toks, end) {
-        if matches!(text(src, &toks[n]), "|" | "." | "[" | "(") {
+    if let Some(n) = next_non_ws(toks, end)
+        && matches!(text(src, &toks[n]), "|" | "." | "[" | "(") {
             return None;
         }
-    }
     Some((args, end))
 }
 
@@ -406,7 +402,7 @@ fn qualified_name(src: &str, toks: &[Token], i: usize) -> Option<(String, usize)
 
 /// Rewrites a bare expression (a `when:` condition, the inside of `{{ }}`).
 pub fn rewrite_expression(expr: &str, escape_strings: bool) -> Cow<'_, str> {
-    if !expr.contains(['.', '[', '%']) && !(escape_strings && expr.contains('\\')) {
+    if !(expr.contains(['.', '[', '%']) || (escape_strings && expr.contains('\\'))) {
         return Cow::Borrowed(expr);
     }
     let Some((toks, _)) = tokenize(expr, 0, None) else { return Cow::Borrowed(expr) };
@@ -544,7 +540,10 @@ mod tests {
     fn chains_before_default_and_defined_are_wrapped() {
         assert_eq!(tpl("{{ a.b | default('x') }}", false), "{{ __ansible_chain(a, 'b') | default('x') }}");
         assert_eq!(tpl("{{ a.b.c|d(1) }}", false), "{{ __ansible_chain(a, 'b', 'c')|d(1) }}");
-        assert_eq!(tpl("{% if a['k'].v is not defined %}", false), "{% if __ansible_chain(a, 'k', 'v') is not defined %}");
+        assert_eq!(
+            tpl("{% if a['k'].v is not defined %}", false),
+            "{% if __ansible_chain(a, 'k', 'v') is not defined %}"
+        );
         assert_eq!(tpl("{{ a.0 is undefined }}", false), "{{ __ansible_chain(a, 0) is undefined }}");
         assert_eq!(
             tpl("{{ hostvars[x.y].z | default(1) }}", false),

@@ -72,7 +72,9 @@ fn represent(value: &Value, style: YamlStyle) -> Result<Node, String> {
     Ok(match value.kind() {
         ValueKind::Undefined => return Err("an undefined value cannot be serialised to YAML".into()),
         ValueKind::None => Node::Scalar { text: "null".into(), plain_implicit: true },
-        ValueKind::Bool => Node::Scalar { text: if value.is_true() { "true" } else { "false" }.into(), plain_implicit: true },
+        ValueKind::Bool => {
+            Node::Scalar { text: if value.is_true() { "true" } else { "false" }.into(), plain_implicit: true }
+        }
         ValueKind::Number => {
             let text = if value.is_integer() {
                 value.to_string()
@@ -96,7 +98,7 @@ fn represent(value: &Value, style: YamlStyle) -> Result<Node, String> {
         ValueKind::Map => {
             let mut keys: Vec<Value> = value.try_iter().map_err(|e| e.to_string())?.collect();
             if style.sort_keys {
-                keys.sort_by(|a, b| sort_key(a).cmp(&sort_key(b)));
+                keys.sort_by_key(sort_key);
             }
             let mut pairs = Vec::with_capacity(keys.len());
             for key in keys {
@@ -138,12 +140,29 @@ fn str_node(s: &str) -> Node {
 /// would read back as a bool, number, null, timestamp, merge key or value.
 static IMPLICIT: LazyLock<Vec<Regex>> = LazyLock::new(|| {
     [
+        // bool
         r"^(?:yes|Yes|YES|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON|off|Off|OFF)$",
-        r"^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+][0-9]+)?|\.[0-9_]+(?:[eE][-+][0-9]+)?|[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+\.[0-9_]*|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$",
-        r"^(?:[-+]?0b[0-1_]+|[-+]?0[0-7_]+|[-+]?(?:0|[1-9][0-9_]*)|[-+]?0x[0-9a-fA-F_]+|[-+]?[1-9][0-9_]*(?::[0-5]?[0-9])+)$",
+        // float
+        concat!(
+            r"^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+][0-9]+)?|\.[0-9_]+(?:[eE][-+][0-9]+)?",
+            r"|[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+\.[0-9_]*|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$",
+        ),
+        // int
+        concat!(
+            r"^(?:[-+]?0b[0-1_]+|[-+]?0[0-7_]+|[-+]?(?:0|[1-9][0-9_]*)|[-+]?0x[0-9a-fA-F_]+",
+            r"|[-+]?[1-9][0-9_]*(?::[0-5]?[0-9])+)$",
+        ),
+        // merge
         r"^(?:<<)$",
+        // null
         r"^(?:~|null|Null|NULL|)$",
-        r"^(?:[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]|[0-9][0-9][0-9][0-9]-[0-9][0-9]?-[0-9][0-9]?(?:[Tt]|[ \t]+)[0-9][0-9]?:[0-9][0-9]:[0-9][0-9](?:\.[0-9]*)?(?:[ \t]*(?:Z|[-+][0-9][0-9]?(?::[0-9][0-9])?))?)$",
+        // timestamp
+        concat!(
+            r"^(?:[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]",
+            r"|[0-9][0-9][0-9][0-9]-[0-9][0-9]?-[0-9][0-9]?(?:[Tt]|[ \t]+)[0-9][0-9]?:[0-9][0-9]:[0-9][0-9]",
+            r"(?:\.[0-9]*)?(?:[ \t]*(?:Z|[-+][0-9][0-9]?(?::[0-9][0-9])?))?)$",
+        ),
+        // value
         r"^(?:=)$",
     ]
     .iter()
@@ -661,7 +680,10 @@ mod tests {
     fn collections_nest_like_libyaml() {
         let v = |j: serde_json::Value| super::super::scope::json_to_value(&j);
         let nested = v(serde_json::json!({"nested": {"deep": {"deeper": ["x", {"y": 1}]}}}));
-        assert_eq!(dump(&nested, YamlStyle::TO_YAML).unwrap(), "nested:\n  deep:\n    deeper:\n    - x\n    - {y: 1}\n");
+        assert_eq!(
+            dump(&nested, YamlStyle::TO_YAML).unwrap(),
+            "nested:\n  deep:\n    deeper:\n    - x\n    - {y: 1}\n"
+        );
         assert_eq!(
             dump(&nested, YamlStyle::TO_NICE_YAML).unwrap(),
             "nested:\n    deep:\n        deeper:\n        - x\n        -   y: 1\n"

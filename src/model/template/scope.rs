@@ -328,14 +328,13 @@ impl Scope {
 
     /// A variable by name, resolved; `None` when it does not exist.
     pub fn lookup(self: &Arc<Self>, name: &str) -> Option<Value> {
-        if let Some(layer) = &self.templar.locals {
-            if let Some(v) = layer.find(name) {
+        if let Some(layer) = &self.templar.locals
+            && let Some(v) = layer.find(name) {
                 let v = v.clone();
                 self.touch(|t| t.uses_locals = true);
                 // Undefined (its template failed): `None` lets minijinja name it.
                 return Some(self.resolve_cached(name, &Entry::Var(v), Some(layer))).filter(|v| !v.is_undefined());
             }
-        }
         if let Some(entry) = self.templar.base.vars.get(name) {
             return Some(self.resolve_cached(name, entry, None)).filter(|v| !v.is_undefined());
         }
@@ -493,7 +492,11 @@ impl Scope {
                 }
             }
             Json::Array(items) => Value::from(
-                items.iter().enumerate().map(|(i, v)| self.convert(v, &format!("{path}[{i}]"), mode)).collect::<Vec<_>>(),
+                items
+                    .iter()
+                    .enumerate()
+                    .map(|(i, v)| self.convert(v, &format!("{path}[{i}]"), mode))
+                    .collect::<Vec<_>>(),
             ),
             Json::Object(map) => {
                 if map.len() == 1 {
@@ -600,8 +603,8 @@ impl Scope {
     pub fn eval_yaml_string(self: &Arc<Self>, s: &str) -> Result<Value, Error> {
         let (overrides, body) = engine::parse_header(s).map_err(|m| Error::new(ErrorKind::SyntaxError, m))?;
         let dialect = dialect_for(&Dialect::yaml(), &overrides);
-        if overrides.pairs.is_empty() {
-            if let Some(expr) = preprocess::single_expression(body, &dialect.delims) {
+        if overrides.pairs.is_empty()
+            && let Some(expr) = preprocess::single_expression(body, &dialect.delims) {
                 let rewritten = preprocess::rewrite_expression(expr, true);
                 let v = ENGINE.eval(&rewritten, Value::from_dyn_object(self.clone()))?;
                 if !v.is_undefined() {
@@ -611,14 +614,12 @@ impl Scope {
                 self.render_text(body, &dialect, true)?;
                 return Ok(v);
             }
-        }
         let source = preprocess::rewrite_template(body, &dialect.delims, true);
         let (text, native) = ENGINE.render_native(&dialect, &source, Value::from_dyn_object(self.clone()))?;
-        if let Some(v) = native {
-            if v.kind() != ValueKind::String {
+        if let Some(v) = native
+            && v.kind() != ValueKind::String {
                 return Ok(v);
             }
-        }
         Ok(Value::from(keep_trailing_newlines(body, text)))
     }
 
@@ -717,13 +718,12 @@ fn undefined_names(e: &Error) -> Vec<String> {
     let mut names = Vec::new();
     let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
     while let Some(err) = cur {
-        if let Some(mj) = err.downcast_ref::<Error>() {
-            if let Some(detail) = mj.detail() {
+        if let Some(mj) = err.downcast_ref::<Error>()
+            && let Some(detail) = mj.detail() {
                 for c in UNDEFINED_NAME.captures_iter(detail) {
                     names.push(c[1].to_string());
                 }
             }
-        }
         cur = err.source();
     }
     if names.is_empty() && e.kind() == ErrorKind::UndefinedError {
@@ -760,13 +760,11 @@ fn unknown_feature(e: &Error) -> Option<String> {
 fn error_message(e: &Error) -> Option<String> {
     let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
     while let Some(err) = cur {
-        if let Some(mj) = err.downcast_ref::<Error>() {
-            if let Some(d) = mj.detail() {
-                if d.starts_with(UNSUPPORTED_MARK) || d.starts_with(UNKNOWN_MARK) {
+        if let Some(mj) = err.downcast_ref::<Error>()
+            && let Some(d) = mj.detail()
+                && (d.starts_with(UNSUPPORTED_MARK) || d.starts_with(UNKNOWN_MARK)) {
                     return None;
                 }
-            }
-        }
         cur = err.source();
     }
     if unknown_feature(e).is_some() {
@@ -1037,13 +1035,11 @@ impl Call {
             unsupported.insert(feature);
         }
         let mut errors: BTreeSet<String> = t.errors.clone();
-        if let Some(e) = err {
-            if undefined_names(e).is_empty() {
-                if let Some(m) = error_message(e) {
+        if let Some(e) = err
+            && undefined_names(e).is_empty()
+                && let Some(m) = error_message(e) {
                     errors.insert(m);
                 }
-            }
-        }
         let mut unknown = t.unknown.clone();
         unknown.extend(fin.unknown);
         Report {

@@ -217,7 +217,13 @@ fn file_templar() -> Templar {
         [
             ("roles/web/files/motd", "hello\n\n"),
             ("files/site.txt", "playbook level\n"),
-            ("roles/web/templates/app.conf.j2", "#jinja2: lstrip_blocks: True\nport={{ port }}\n  {% if tls %}\ntls=on\n  {% endif %}\n{{ ansible_managed }}\n"),
+            (
+                "roles/web/templates/app.conf.j2",
+                concat!(
+                    "#jinja2: lstrip_blocks: True\nport={{ port }}\n",
+                    "  {% if tls %}\ntls=on\n  {% endif %}\n{{ ansible_managed }}\n"
+                ),
+            ),
             ("roles/web/templates/uses_secret.j2", "pw={{ pw }}\n"),
         ]
         .into(),

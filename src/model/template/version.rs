@@ -140,11 +140,14 @@ fn loose_cmp(a: &[Part], b: &[Part]) -> Option<Ordering> {
 }
 
 static STRICT_RE: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"^(\d+)\.(\d+)(\.(\d+))?([ab](\d+))?$").expect("static regex"));
+    LazyLock::new(|| Regex::new(r"^([0-9]+)\.([0-9]+)(\.([0-9]+))?([ab]([0-9]+))?$").expect("static regex"));
+
+/// (major, minor, patch, (has no pre-release, `a`/`b`, pre-release number)).
+type StrictKey = (u64, u64, u64, (u8, u8, u64));
 
 /// `StrictVersion`: (major, minor, patch) then "no pre-release" sorts after
 /// any `a`/`b` pre-release.
-fn strict(v: &str) -> Result<(u64, u64, u64, (u8, u8, u64)), String> {
+fn strict(v: &str) -> Result<StrictKey, String> {
     let caps = STRICT_RE.captures(v).ok_or_else(|| format!("Version comparison failed: invalid version number '{v}'"))?;
     let num = |i: usize| caps.get(i).map(|m| m.as_str().parse::<u64>().unwrap_or(u64::MAX)).unwrap_or(0);
     let pre = match caps.get(5) {
@@ -155,9 +158,11 @@ fn strict(v: &str) -> Result<(u64, u64, u64, (u8, u8, u64)), String> {
 }
 
 static SEMVER_RE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
-        r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?$",
-    )
+    Regex::new(concat!(
+        r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)",
+        r"(?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?",
+        r"(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?$",
+    ))
     .expect("static regex")
 });
 
