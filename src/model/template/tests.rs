@@ -328,3 +328,4 @@ fn lookup_terms_are_templated_once_more() {
     let t = file_templar();
     assert_eq!(text(&t, "{{ lookup('file', '{{ role_path }}/files/motd') }}"), "hello");
 }
+
