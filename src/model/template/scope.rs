@@ -537,6 +537,7 @@ impl Scope {
     }
 
     fn record_failure(self: &Arc<Self>, e: &Error, path: &str, mode: Mode) {
+        self.record_marks(e);
         if let Some(feature) = unknown_feature(e) {
             self.touch(|t| {
                 t.unsupported.insert(feature);
@@ -565,6 +566,28 @@ impl Scope {
                     });
                 }
             }
+        }
+    }
+
+    /// Marked errors raised where the scope is out of reach (the template
+    /// loader) are recorded here; the others were recorded when raised.
+    fn record_marks(&self, e: &Error) {
+        let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
+        while let Some(err) = cur {
+            if let Some(d) = err.downcast_ref::<Error>().and_then(|mj| mj.detail()) {
+                if let Some(what) = d.strip_prefix(UNSUPPORTED_MARK) {
+                    let what = what.to_string();
+                    self.touch(|t| {
+                        t.unsupported.insert(what);
+                    });
+                } else if let Some(what) = d.strip_prefix(UNKNOWN_MARK) {
+                    let what = what.to_string();
+                    self.touch(|t| {
+                        t.unknown.insert(what);
+                    });
+                }
+            }
+            cur = err.source();
         }
     }
 
@@ -1058,7 +1081,14 @@ impl Call {
             Ok(v) => (v, None),
             Err(e) => (None, Some(e)),
         };
-        let report = self.report(err.as_ref(), fin);
+        if let Some(e) = &err {
+            self.scope.record_marks(e);
+        }
+        let mut report = self.report(err.as_ref(), fin);
+        if err.is_some() && !report.failed() {
+            // Never let a failure pass for `omit`.
+            report.errors.push("the evaluation failed without a reason (please report)".into());
+        }
         let output = match value {
             _ if report.failed() => Output::Failed,
             None => Output::Omit,

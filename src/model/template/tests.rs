@@ -329,3 +329,12 @@ fn lookup_terms_are_templated_once_more() {
     assert_eq!(text(&t, "{{ lookup('file', '{{ role_path }}/files/motd') }}"), "hello");
 }
 
+
+#[test]
+fn includes_in_templates_are_unsupported() {
+    let t = templar(json!({}));
+    let r = t.render_template_text("a {% include 'other.j2' %} b", "x.j2", &site(), &FileOptions::default());
+    assert_eq!(r.output, Output::Failed);
+    assert_eq!(r.report.unsupported, vec!["{% include/import/extends 'other.j2' %} in a template".to_string()]);
+    assert!(r.report.errors.is_empty(), "{:?}", r.report.errors);
+}
