@@ -38,7 +38,7 @@ mod ansible_parity;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use serde::Serialize;
 use serde_json::Value as Json;
@@ -467,14 +467,6 @@ pub(crate) fn merge_report(into: &mut Report, from: Report) {
     merge(&mut into.secrets, from.secrets);
     merge(&mut into.placeholders, from.placeholders);
     merge(&mut into.notes, from.notes);
-}
-
-/// Keeps the type check honest: the shared state must be usable from rayon.
-#[allow(dead_code)]
-fn assert_send_sync() {
-    fn check<T: Send + Sync>() {}
-    check::<Templar>();
-    check::<Mutex<Report>>();
 }
 
 #[cfg(test)]

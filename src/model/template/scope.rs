@@ -31,6 +31,11 @@ use super::{
 };
 use crate::sensitive::Sensitive;
 
+/// How many variable resolutions may nest (`a: "{{ b }}"`, `b: "{{ c }}"`...).
+/// Each level is a render inside a render; deeper chains would exhaust the
+/// stack of a 2 MiB thread in a debug build around 60 levels.
+const MAX_NESTING: usize = 32;
+
 /// The context key under which filters and functions find the scope.
 pub const SCOPE_KEY: &str = "__migrate_scope__";
 
@@ -260,6 +265,10 @@ struct CallState {
     frames: Vec<Frame>,
     root: Touched,
     undefined: BTreeSet<Undefined>,
+    /// Results that must not be shared (part of a cycle, or cut by the
+    /// nesting limit) but are reused within this call, so that a failing
+    /// chain is not re-resolved again and again.
+    tainted: HashMap<String, Arc<Resolved>>,
 }
 
 /// The root context of one evaluation.
@@ -389,6 +398,7 @@ impl Scope {
                 }
             }),
         };
+        let hit = hit.or_else(|| lock(&self.state).tainted.get(name).cloned());
         if let Some(hit) = hit {
             self.merge_touched(&hit.touched);
             return hit.value.clone();
@@ -408,6 +418,16 @@ impl Scope {
                 }
                 return Value::UNDEFINED;
             }
+            if st.frames.len() >= MAX_NESTING {
+                let msg = format!("variables nest deeper than {MAX_NESTING} levels at `{name}`");
+                for f in st.frames.iter_mut() {
+                    f.touched.tainted = true;
+                }
+                if let Some(top) = st.frames.last_mut() {
+                    top.touched.errors.insert(msg);
+                }
+                return Value::UNDEFINED;
+            }
             st.frames.push(Frame { name: name.to_string(), touched: Touched::default() });
         }
         let value = self.resolve_entry(name, entry);
@@ -417,7 +437,10 @@ impl Scope {
             frame.touched
         };
         self.merge_touched(&touched);
-        if !touched.tainted {
+        if touched.tainted {
+            let resolved = Arc::new(Resolved { value: value.clone(), touched: touched.clone() });
+            lock(&self.state).tainted.insert(name.to_string(), resolved);
+        } else {
             let resolved = Arc::new(Resolved { value: value.clone(), touched: touched.clone() });
             if let Some(l) = layer {
                 lock(&l.cache).insert(name.to_string(), resolved);

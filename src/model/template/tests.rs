@@ -338,3 +338,25 @@ fn includes_in_templates_are_unsupported() {
     assert_eq!(r.report.unsupported, vec!["{% include/import/extends 'other.j2' %} in a template".to_string()]);
     assert!(r.report.errors.is_empty(), "{:?}", r.report.errors);
 }
+
+#[test]
+fn deep_variable_chains_stop_with_a_finding_not_a_stack_overflow() {
+    let chain = |depth: usize| {
+        let mut vars = serde_json::Map::new();
+        for i in 0..depth {
+            vars.insert(format!("a{i}"), json!(format!("{{{{ a{} }}}}", i + 1)));
+        }
+        vars.insert(format!("a{depth}"), json!("end"));
+        Templar::new(None, Vars::from_json(vars), Lookups::default())
+    };
+    assert_eq!(text(&chain(20), "{{ a0 }}"), "end");
+    let r = chain(500).render_str("{{ a0 }}", &site());
+    assert_eq!(r.output, Output::Failed);
+    assert!(r.report.errors.iter().any(|e| e.contains("nest deeper than")), "{:?}", r.report);
+}
+
+#[test]
+fn templar_is_send_and_sync() {
+    fn check<T: Send + Sync>() {}
+    check::<Templar>();
+}
