@@ -154,6 +154,20 @@ pub mod codes {
             "A Packer value refers to an undeclared or unset variable or cannot be worked out; kept as written.";
         NO_BASE_IMAGE = "M021", "no-base-image",
             "No container base image is known for a Packer builder's source image; one must be chosen by hand.";
+        UNDEFINED_VARIABLE = "M030", "undefined-variable",
+            "A template uses a variable that no inventory, vars file, role or fact defines.";
+        UNSUPPORTED_TEMPLATE = "M031", "unsupported-template-feature",
+            "A filter, test, lookup or template feature that is not evaluated (e.g. `lookup('pipe')`).";
+        RUNTIME_VALUE = "M032", "runtime-only-value",
+            "A value that only exists when the play runs: a registered result, a hardware fact, a secret.";
+        TEMPLATE_ERROR = "M033", "template-error",
+            "A template does not compile or fails: syntax, type errors, variable cycles, `mandatory`.";
+        SECRET_IN_TEMPLATE = "M034", "secret-in-template",
+            "A rendering uses a vault value; it must happen at container start, never in the image.";
+        PLACEHOLDER_FACT = "M035", "placeholder-fact",
+            "A fact such as `ansible_hostname` has a stand-in value until the container runs.";
+        TEMPLATE_NOTE = "M036", "template-note",
+            "A remark on a template: deprecated filter, non-boolean `when:`, a no-op such as `expanduser`.";
     }
 }
 

@@ -28,6 +28,7 @@ pub mod resolved;
 pub mod role;
 pub mod summary;
 pub mod task;
+pub mod template;
 pub mod value;
 pub mod vars;
 
