@@ -1,7 +1,12 @@
 //! Wiring: each subcommand calls the pipeline stages in order and prints.
 //! Commands own no domain logic.
 
+mod apply;
+mod desired;
+mod plan;
 mod scan;
+
+pub use desired::desired_state;
 
 use std::process::ExitCode;
 
@@ -28,5 +33,7 @@ impl From<ExitStatus> for ExitCode {
 pub fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
     match cli.command {
         Command::Scan(args) => scan::run(&args),
+        Command::Plan(args) => plan::run(&args),
+        Command::Apply(args) => apply::run(&args),
     }
 }
