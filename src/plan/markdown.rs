@@ -93,21 +93,25 @@ fn symbol(action: Action) -> &'static str {
 }
 
 fn file_change_cell(f: &FileChange) -> String {
-    let counts = |lines: &[Line]| {
-        let added = lines.iter().filter(|l| matches!(l, Line::Added(_))).count();
-        let removed = lines.iter().filter(|l| matches!(l, Line::Removed(_))).count();
-        format!("+{added} −{removed} lines")
-    };
+    let lines = |n: usize| if n == 1 { "1 line".to_string() } else { format!("{n} lines") };
     let what = match f.action {
-        Action::Create => "create",
-        Action::Update => "update",
-        Action::Delete => "destroy",
-        Action::Conflict(c) => c.name(),
-        Action::NoOp => "no-op",
+        Action::Create => "create".to_string(),
+        Action::Update => "update".to_string(),
+        Action::Delete => "destroy".to_string(),
+        Action::Conflict(c) => format!("conflict ({})", c.name().replace('-', " ")),
+        Action::NoOp => "no-op".to_string(),
     };
     let detail = match text::file_body(f) {
-        Body::Lines(lines) if lines.is_empty() => String::new(),
-        Body::Lines(lines) => counts(&lines),
+        Body::Lines(body) => {
+            let added = body.iter().filter(|l| matches!(l, Line::Added(_))).count();
+            let removed = body.iter().filter(|l| matches!(l, Line::Removed(_))).count();
+            match (added, removed) {
+                (0, 0) => String::new(),
+                (n, 0) => format!("+{}", lines(n)),
+                (0, n) => format!("−{}", lines(n)),
+                (a, r) => format!("+{a} −{}", lines(r)),
+            }
+        }
         Body::Summary(s) | Body::Comment(s) => s,
     };
     let mode = match (&f.before, &f.after) {
@@ -182,7 +186,7 @@ fn details(plan: &Plan, f: &FileChange) -> String {
     let mut out =
         format!("<details><summary>{} <code>{}</code>{}</summary>\n\n", f.action.symbol(), escape(&address), escape(rest));
     if let Some(reason) = reason {
-        let _ = writeln!(out, "{}\n", escape(&format!("({reason})")));
+        let _ = writeln!(out, "{}\n", escape_html(&format!("({reason})")));
     }
     let fence = fence_for(&body);
     let _ = write!(out, "{fence}diff\n{body}{fence}\n\n</details>\n");
@@ -218,4 +222,9 @@ fn escape(s: &str) -> String {
         }
     }
     out
+}
+
+/// Escapes text for HTML outside a table (markdown code spans stay intact).
+fn escape_html(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
 }
