@@ -201,10 +201,14 @@ Plan: 0 to add, 0 to change, 1 to destroy.
 "#,
     ));
 
-    let d = desired(&[("nginx/Dockerfile", NGINX)]);
+    let mut d = desired(&[("nginx/Dockerfile", NGINX)]);
+    let c = current(&[("nginx/Dockerfile", NGINX)], &[("nginx/Dockerfile", NGINX)], &d);
+    cases.push(("no-op, files only", plan_of(&d, &c), "No changes. Generated files already match the playbooks.\n"));
+    d.parameters.push(DesiredParameter::secret("/a/B", SECRET));
+    let c = Current { parameters: Some(vec![live("/a/B", true, SECRET, 1)]), ..c };
     cases.push((
         "no-op",
-        plan_of(&d, &current(&[("nginx/Dockerfile", NGINX)], &[("nginx/Dockerfile", NGINX)], &d)),
+        plan_of(&d, &c),
         "No changes. Generated files and Parameter Store already match the playbooks.\n",
     ));
 

@@ -55,11 +55,8 @@ pub fn render(plan: &Plan, style: Style) -> String {
     write_findings(&mut out, plan);
     let summary = plan.summary();
     if summary.is_empty() {
-        out.push_str(if plan.parameters_compared || plan.parameters_not_compared == 0 {
-            NO_CHANGES
-        } else {
-            NO_CHANGES_FILES_ONLY
-        });
+        // Claim only what was compared: without live Parameter Store, only the files.
+        out.push_str(if plan.parameters_compared { NO_CHANGES } else { NO_CHANGES_FILES_ONLY });
         out.push('\n');
         return out;
     }

@@ -9,3 +9,6 @@ mod vault;
 // The loader and `migrate scan`.
 mod bad_input;
 mod scan;
+
+// `migrate plan` and `migrate apply`.
+mod plan;
