@@ -33,7 +33,8 @@ fn tree(dir: &Path) -> Vec<(String, String)> {
         .filter(|e| e.file_type().is_file())
         .map(|e| {
             let rel = e.path().strip_prefix(dir).unwrap().to_string_lossy().into_owned();
-            let content = if rel == MANIFEST_FILE { "(manifest)".into() } else { fs::read_to_string(e.path()).unwrap() };
+            let content =
+                if rel == MANIFEST_FILE { "(manifest)".into() } else { fs::read_to_string(e.path()).unwrap() };
             (rel, content)
         })
         .collect();
@@ -126,7 +127,9 @@ fn an_interrupted_apply_leaves_every_file_old_or_new_and_the_next_apply_finishes
         let opts = ApplyOptions { fail_write: Some((n, FailPoint::BeforeRename)), ..ApplyOptions::default() };
         let err = run(&out, &v2, &opts).unwrap_err();
         assert!(err.to_string().contains("injected failure before rename"), "{err}");
-        for (path, old, new) in [("a/Dockerfile", "a1\n", "a2\n"), ("b/Dockerfile", "b1\n", "b2\n"), ("c/Dockerfile", "c1\n", "c2\n")] {
+        let expected =
+            [("a/Dockerfile", "a1\n", "a2\n"), ("b/Dockerfile", "b1\n", "b2\n"), ("c/Dockerfile", "c1\n", "c2\n")];
+        for (path, old, new) in expected {
             let now = fs::read_to_string(out.join(path)).unwrap();
             assert!(now == old || now == new, "write {n}: {path} holds {now:?}");
         }
@@ -243,7 +246,14 @@ fn parameters_go_through_the_writer_and_need_one() {
     assert_eq!(err.to_string(), "the plan changes 3 SSM parameters, but no Parameter Store is connected");
     let mut rec = Recorder::default();
     let report = apply(&plan, tmp.path(), &ApplyOptions::default(), Some(&mut rec)).unwrap();
-    assert_eq!(rec.0, vec!["put /a/prod/web/DB_PASSWORD secure=true len=6", "put /a/prod/web/LOG secure=false len=4", "delete /a/prod/web/OLD"]);
+    assert_eq!(
+        rec.0,
+        vec![
+            "put /a/prod/web/DB_PASSWORD secure=true len=6",
+            "put /a/prod/web/LOG secure=false len=4",
+            "delete /a/prod/web/OLD"
+        ]
+    );
     assert_eq!((report.added, report.destroyed), (2, 1));
 }
 

@@ -22,7 +22,12 @@ pub fn run(args: &ApplyArgs) -> anyhow::Result<ExitStatus> {
             if let Some(repo) = &args.repo {
                 let given = std::path::absolute(repo)?;
                 if given != Path::new(&saved.repo) {
-                    bail!("the saved plan `{}` was made for repository `{}`, not `{}`", file.display(), saved.repo, repo.display());
+                    bail!(
+                        "the saved plan `{}` was made for repository `{}`, not `{}`",
+                        file.display(),
+                        saved.repo,
+                        repo.display()
+                    );
                 }
             }
             let repo = PathBuf::from(&saved.repo);

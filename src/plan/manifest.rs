@@ -74,7 +74,8 @@ mod tests {
         let text = String::from_utf8(m.to_bytes()).unwrap();
         assert_eq!(
             text,
-            "{\n  \"format_version\": 1,\n  \"files\": {\n    \"api/Dockerfile\": \"aa\",\n    \"web/Dockerfile\": \"bb\"\n  }\n}\n"
+            "{\n  \"format_version\": 1,\n  \"files\": {\n    \"api/Dockerfile\": \"aa\",\n    \
+             \"web/Dockerfile\": \"bb\"\n  }\n}\n"
         );
         assert_eq!(Manifest::parse(text.as_bytes(), "m").unwrap(), m);
     }

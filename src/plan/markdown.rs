@@ -183,8 +183,8 @@ fn details(plan: &Plan, f: &FileChange) -> String {
     }
     let address = plan.file_address(&f.path);
     let rest = header.strip_prefix(address.as_str()).unwrap_or(&header);
-    let mut out =
-        format!("<details><summary>{} <code>{}</code>{}</summary>\n\n", f.action.symbol(), escape(&address), escape(rest));
+    let symbol = f.action.symbol();
+    let mut out = format!("<details><summary>{symbol} <code>{}</code>{}</summary>\n\n", escape(&address), escape(rest));
     if let Some(reason) = reason {
         let _ = writeln!(out, "{}\n", escape_html(&format!("({reason})")));
     }

@@ -144,7 +144,8 @@ impl SavedPlan {
         let version = value.get("format_version").and_then(|v| v.as_str()).unwrap_or("?");
         if version.split('.').next() != SAVED_FORMAT_VERSION.split('.').next() {
             return Err(format!(
-                "{source}: saved plan format_version {version} is not supported (this migrate reads {SAVED_FORMAT_VERSION})"
+                "{source}: saved plan format_version {version} is not supported \
+                 (this migrate reads {SAVED_FORMAT_VERSION})"
             ));
         }
         serde_json::from_value(value).map_err(|e| format!("{source}: not a saved migrate plan: {e}"))

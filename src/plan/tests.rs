@@ -276,8 +276,10 @@ Plan: 0 to add, 1 to change, 0 to destroy.
     ));
 
     let mut d = desired(&[]);
-    d.artifacts.push(Artifact { path: "web/logo.png".into(), content: vec![0x89, b'P', b'N', b'G', 0, 1], executable: false });
-    d.artifacts.push(Artifact { path: "web/entrypoint.sh".into(), content: b"#!/bin/sh\nexec \"$@\"\n".to_vec(), executable: true });
+    let png = vec![0x89, b'P', b'N', b'G', 0, 1];
+    d.artifacts.push(Artifact { path: "web/logo.png".into(), content: png, executable: false });
+    let script = b"#!/bin/sh\nexec \"$@\"\n".to_vec();
+    d.artifacts.push(Artifact { path: "web/entrypoint.sh".into(), content: script, executable: true });
     let mut c = current(&[], &[("web/logo.png", "")], &d);
     c.files.insert("web/logo.png".into(), DiskEntry::File(FileBody::new(vec![0x89, b'P', 0], false)));
     c.manifest.files.insert("web/logo.png".into(), sha256_hex(&[0x89, b'P', 0]));

@@ -189,12 +189,12 @@ pub(crate) fn file_body(file: &FileChange) -> Body<'_> {
             Body::Comment(format!("(left in place: {})", describe(b).trim_matches(['(', ')'])))
         }
         (_, None, Some(a)) => match a.text() {
-            Some(t) if t.is_empty() => Body::Comment("(empty file)".into()),
+            Some("") => Body::Comment("(empty file)".into()),
             Some(t) => Body::Lines(lines::whole(t, Line::Added)),
             None => Body::Summary(describe(a)),
         },
         (_, Some(b), None) => match b.text() {
-            Some(t) if t.is_empty() => Body::Comment("(empty file)".into()),
+            Some("") => Body::Comment("(empty file)".into()),
             Some(t) => Body::Lines(lines::whole(t, Line::Removed)),
             None => Body::Summary(describe(b)),
         },

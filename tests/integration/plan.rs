@@ -52,7 +52,7 @@ fn exit_code_matrix() {
         ("changes", drift.path(), &["plan", "repo"], 0),
         ("changes, detailed", drift.path(), &["plan", "repo", "--detailed-exitcode"], 2),
         ("changes, detailed, json", drift.path(), &["plan", "repo", "--detailed-exitcode", "--format", "json"], 2),
-        ("changes, detailed, markdown", drift.path(), &["plan", "repo", "--detailed-exitcode", "--format", "markdown"], 2),
+        ("changes, detailed, md", drift.path(), &["plan", "repo", "--detailed-exitcode", "--format", "markdown"], 2),
         ("error", clean.path(), &["plan", "no-such-repo"], 1),
         ("error, detailed", drift.path(), &["plan", "no-such-repo", "--detailed-exitcode"], 1),
         ("apply error", clean.path(), &["apply", "no-such-repo"], 1),
@@ -90,7 +90,9 @@ fn plan_apply_plan_round_trip() {
 
     let (code, stdout, stderr) = migrate(tmp.path(), &["apply", "repo"]);
     assert_eq!(code, 0, "{stderr}");
-    assert!(stdout.ends_with("Plan: 0 to add, 0 to change, 1 to destroy.\n\nApply complete! Resources: 0 added, 0 changed, 1 destroyed.\n"), "{stdout}");
+    let tail =
+        "Plan: 0 to add, 0 to change, 1 to destroy.\n\nApply complete! Resources: 0 added, 0 changed, 1 destroyed.\n";
+    assert!(stdout.ends_with(tail), "{stdout}");
     assert!(!tmp.path().join("out/old/Dockerfile").exists());
     assert_eq!(fs::read_to_string(tmp.path().join("out/old/NOTES.md")).unwrap(), "kept by hand\n");
     assert_eq!(fs::read_to_string(tmp.path().join("out/README.md")).unwrap(), "also mine\n");
@@ -110,7 +112,8 @@ fn an_edited_generated_file_is_a_conflict_that_only_force_resolves() {
     fs::write(tmp.path().join("out/old/Dockerfile"), "FROM gone\nRUN true # my fix\n").unwrap();
     let (code, stdout, _) = migrate(tmp.path(), &["plan", "repo", "--detailed-exitcode"]);
     assert_eq!(code, 2);
-    assert!(stdout.contains("  # file \"out/old/Dockerfile\" was edited by hand and will not be destroyed\n"), "{stdout}");
+    let header = "  # file \"out/old/Dockerfile\" was edited by hand and will not be destroyed\n";
+    assert!(stdout.contains(header), "{stdout}");
     assert!(stdout.contains("\n1 conflict: migrate leaves it untouched"), "{stdout}");
 
     let (code, _, stderr) = migrate(tmp.path(), &["apply", "repo"]);
