@@ -27,11 +27,13 @@
 //! `commands` wires the stages together for each subcommand; `main.rs` only
 //! parses arguments and maps the result to an exit code.
 
+pub mod apply;
 pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod diagnostics;
 pub mod model;
+pub mod plan;
 pub mod render;
 pub mod rules;
 pub mod sensitive;

@@ -1,8 +1,13 @@
 //! Wiring: each subcommand calls the pipeline stages in order and prints.
 //! Commands own no domain logic.
 
+mod apply;
+mod desired;
+mod plan;
 mod scan;
 mod ssm;
+
+pub use desired::desired_state;
 
 use std::process::ExitCode;
 
@@ -29,6 +34,8 @@ impl From<ExitStatus> for ExitCode {
 pub fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
     match cli.command {
         Command::Scan(args) => scan::run(&args),
+        Command::Plan(args) => plan::run(&args),
+        Command::Apply(args) => apply::run(&args),
         Command::Ssm(args) => ssm::run(&args),
     }
 }

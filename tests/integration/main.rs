@@ -14,5 +14,7 @@ mod bad_input;
 mod samples_scan;
 mod scan;
 
+// `migrate plan` and `migrate apply`.
+mod plan;
 // SSM push and pull against a real moto_server and a fault-injecting proxy.
 mod ssm;

@@ -1,0 +1,61 @@
+//! `migrate apply`: plan (or load a saved plan and check it is still current), print the
+//! plan, then apply it. Wiring and printing only.
+
+use std::io::{self, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+
+use crate::apply::{self, ApplyOptions};
+use crate::cli::ApplyArgs;
+use crate::diagnostics;
+use crate::plan::{self, saved::SavedPlan};
+
+use super::ExitStatus;
+use super::plan::compute;
+
+pub fn run(args: &ApplyArgs) -> anyhow::Result<ExitStatus> {
+    let (planned, saved) = match &args.plan {
+        Some(file) => {
+            let bytes = std::fs::read(file).with_context(|| format!("cannot read saved plan `{}`", file.display()))?;
+            let saved = SavedPlan::parse(&bytes, &file.display().to_string()).map_err(anyhow::Error::msg)?;
+            if let Some(repo) = &args.repo {
+                let given = std::path::absolute(repo)?;
+                if given != Path::new(&saved.repo) {
+                    bail!(
+                        "the saved plan `{}` was made for repository `{}`, not `{}`",
+                        file.display(),
+                        saved.repo,
+                        repo.display()
+                    );
+                }
+            }
+            let repo = PathBuf::from(&saved.repo);
+            let mut planned = compute(&repo, saved.env.as_deref(), Path::new(&saved.out))?;
+            planned.plan.output_dir = saved.out_label.clone();
+            (planned, Some(saved))
+        }
+        None => {
+            let Some(repo) = &args.repo else { bail!("a repository is needed (or --plan FILE)") };
+            let out = args.out.clone().unwrap_or_else(|| PathBuf::from("out"));
+            (compute(repo, args.env.as_deref(), &out)?, None)
+        }
+    };
+    if let Some(saved) = &saved {
+        saved.check(&planned.desired, &planned.current, &planned.plan)?;
+    }
+
+    let plan = &planned.plan;
+    let mut stdout = io::stdout().lock();
+    let style = plan::text::Style::for_terminal(io::stdout().is_terminal());
+    stdout.write_all(plan::text::render(plan, style).as_bytes())?;
+    stdout.flush()?;
+
+    let options = ApplyOptions { force: args.force, ..ApplyOptions::default() };
+    let report = apply::apply(plan, Path::new(&planned.origin.out), &options, None)?;
+    if !plan.is_empty() {
+        writeln!(stdout, "\n{}", report.summary_line())?;
+    }
+    stdout.flush()?;
+    Ok(if diagnostics::has_errors(&plan.findings) { ExitStatus::Failure } else { ExitStatus::Success })
+}
