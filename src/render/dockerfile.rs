@@ -57,13 +57,25 @@ pub struct HealthView {
     pub command: Vec<String>,
 }
 
-/// One instruction (or one RUN) with its provenance.
+/// One instruction (or one RUN) with its provenance. A `joined` group comes
+/// from the same step as the group before it: it follows without a blank
+/// line and without repeating the comments.
 #[derive(Debug, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Group {
-    Run { segments: Vec<Segment> },
-    Copy { comments: Vec<String>, chown: Option<String>, source: String, dest: String },
-    Workdir { comments: Vec<String>, path: String },
+    Run { joined: bool, segments: Vec<Segment> },
+    Copy { joined: bool, comments: Vec<String>, chown: Option<String>, source: String, dest: String },
+    Workdir { joined: bool, comments: Vec<String>, path: String },
+}
+
+impl Group {
+    /// The provenance comments the group ends with.
+    fn last_comments(&self) -> Option<&Vec<String>> {
+        match self {
+            Group::Run { segments, .. } => segments.last().map(|s| &s.comments),
+            Group::Copy { comments, .. } | Group::Workdir { comments, .. } => Some(comments),
+        }
+    }
 }
 
 /// The commands of one or more steps inside a RUN, after their comments.
@@ -322,6 +334,17 @@ impl<'a> Builder<'a> {
         Ok(commands)
     }
 
+    /// Whether a new group with `comments` continues the last group (same
+    /// step): it then follows without a blank line or repeated comments.
+    fn continues_last(&self, comments: &[String]) -> bool {
+        !comments.is_empty() && self.groups.last().and_then(Group::last_comments).is_some_and(|c| c == comments)
+    }
+
+    fn push_copy(&mut self, comments: Vec<String>, chown: Option<String>, source: String, dest: String) {
+        let joined = self.continues_last(&comments);
+        self.groups.push(Group::Copy { joined, comments, chown, source, dest });
+    }
+
     /// Appends commands to the current RUN, or starts one. `cwd` is the
     /// directory the commands need (`None`: any).
     fn push_run(&mut self, comments: Vec<String>, commands: Vec<Command>, cwd: Option<&str>) {
@@ -330,18 +353,22 @@ impl<'a> Builder<'a> {
         }
         if let Some(dir) = cwd {
             if dir != self.cwd {
-                self.groups.push(Group::Workdir { comments: comments.clone(), path: dir.to_string() });
+                let joined = self.continues_last(&comments);
+                self.groups.push(Group::Workdir { joined, comments: comments.clone(), path: dir.to_string() });
                 self.cwd = dir.to_string();
             }
         }
-        if let Some(Group::Run { segments }) = self.groups.last_mut() {
+        if let Some(Group::Run { segments, .. }) = self.groups.last_mut() {
             match segments.last_mut() {
                 Some(last) if last.comments == comments => last.commands.extend(commands),
                 _ => segments.push(Segment { comments, commands }),
             }
             return;
         }
-        self.groups.push(Group::Run { segments: vec![Segment { comments, commands }] });
+        let joined = self.continues_last(&comments);
+        // The comments stay on the segment (a later step compares against
+        // them) but are not printed twice: `joined` tells the template.
+        self.groups.push(Group::Run { joined, segments: vec![Segment { comments, commands }] });
     }
 
     fn check_word(&self, origin: &Origin, field: &str, value: &str) -> Result<(), RenderError> {
@@ -492,12 +519,7 @@ impl<'a> Builder<'a> {
                     super::check_context_path(origin, "requirements", req)?;
                     self.check_word(origin, "requirements", req)?;
                     let dest = format!("{REQUIREMENTS_DIR}/{req}");
-                    self.groups.push(Group::Copy {
-                        comments: comments.clone(),
-                        chown: None,
-                        source: req.clone(),
-                        dest: dest.clone(),
-                    });
+                    self.push_copy(comments.clone(), None, req.clone(), dest.clone());
                     image_requirements = Some(dest);
                 }
                 if let Some(t) = target {
@@ -557,7 +579,7 @@ impl<'a> Builder<'a> {
                 if let Some(c) = &chown {
                     self.check_word(origin, "owner", c)?;
                 }
-                self.groups.push(Group::Copy { comments: comments.clone(), chown, source: source.clone(), dest: dest.clone() });
+                self.push_copy(comments.clone(), chown, source.clone(), dest.clone());
                 if let Some(mode) = mode {
                     self.check_shell(origin, "mode", mode)?;
                     let path = if dest.ends_with('/') {
@@ -632,7 +654,7 @@ impl<'a> Builder<'a> {
             StepAction::Run { commands, pipes: _ } => {
                 // A leading `cd DIR &&` becomes WORKDIR (hadolint DL3003).
                 let cd = cd_prefix();
-                let mut cwd = "/".to_string();
+                let mut cwd = None;
                 let mut views = Vec::new();
                 for (n, command) in commands.iter().enumerate() {
                     let mut text = command.trim().to_string();
@@ -640,7 +662,7 @@ impl<'a> Builder<'a> {
                         if let Some(caps) = cd.captures(&text) {
                             let dir = caps[1].to_string();
                             if is_dockerfile_word(&dir) {
-                                cwd = dir;
+                                cwd = Some(dir);
                                 text = caps[2].to_string();
                             }
                         }
@@ -650,13 +672,13 @@ impl<'a> Builder<'a> {
                     }
                     if text.contains('\n') {
                         let lines: Vec<&str> = text.lines().collect();
-                        views.push(json!({"lines": lines}));
+                        views.push(json!({"lines": lines, "text": null}));
                     } else if !text.is_empty() {
-                        views.push(json!({"text": text}));
+                        views.push(json!({"lines": null, "text": text}));
                     }
                 }
                 let commands = self.commands("run", json!({"commands": views}))?;
-                self.push_run(comments, commands, Some(&cwd));
+                self.push_run(comments, commands, cwd.as_deref());
                 Ok(())
             }
         }
@@ -668,6 +690,7 @@ impl<'a> Builder<'a> {
             return Ok(());
         }
         let mut links = Vec::new();
+        let mut dirs = BTreeSet::new();
         for link in &self.image.log_links {
             if !link.path.starts_with('/') || shell::quote(&link.path).is_err() {
                 return Err(RenderError::UnsafeValue {
@@ -680,9 +703,10 @@ impl<'a> Builder<'a> {
                 LogStream::Stdout => "stdout",
                 LogStream::Stderr => "stderr",
             };
-            links.push(json!({"path": link.path, "dir": parent_dir(&link.path), "stream": stream}));
+            links.push(json!({"path": link.path, "stream": stream}));
+            dirs.insert(parent_dir(&link.path));
         }
-        let commands = self.commands("log-links", json!({"links": links}))?;
+        let commands = self.commands("log-links", json!({"dirs": dirs, "links": links}))?;
         self.push_run(vec!["migrate: log files go to the container's output (Twelve-Factor XI)".into()], commands, None);
         Ok(())
     }
@@ -693,18 +717,8 @@ impl<'a> Builder<'a> {
             return Ok(());
         }
         let comment = "migrate: config rendered from the environment when the container starts".to_string();
-        self.groups.push(Group::Copy {
-            comments: vec![comment.clone()],
-            chown: None,
-            source: "start/".into(),
-            dest: format!("{START_TEMPLATES_DIR}/"),
-        });
-        self.groups.push(Group::Copy {
-            comments: Vec::new(),
-            chown: None,
-            source: super::ENTRYPOINT_FILE.into(),
-            dest: ENTRYPOINT_PATH.into(),
-        });
+        self.push_copy(vec![comment.clone()], None, "start/".into(), format!("{START_TEMPLATES_DIR}/"));
+        self.push_copy(vec![comment.clone()], None, super::ENTRYPOINT_FILE.into(), ENTRYPOINT_PATH.into());
         let commands = self.commands("start-files", json!({"files": files, "user": user}))?;
         self.push_run(vec![comment], commands, None);
         Ok(())

@@ -42,6 +42,13 @@ pub fn quote(word: &str) -> Result<String, Unquotable> {
     Ok(out)
 }
 
+/// Like [`quote`], but always quoted, so a word like `fi` is never read as
+/// a shell keyword (lines of a script passed as arguments).
+pub fn quote_always(word: &str) -> Result<String, Unquotable> {
+    let quoted = quote(word)?;
+    if quoted.starts_with(['\'', '"']) { Ok(quoted) } else { Ok(format!("'{quoted}'")) }
+}
+
 /// Whether `word` can stand unquoted in a Dockerfile instruction that Docker
 /// parses itself (COPY, WORKDIR, USER, STOPSIGNAL, `--chown`): no whitespace,
 /// no quotes, no `$` (Docker would expand it), no backslash (the escape
@@ -90,6 +97,12 @@ mod tests {
     fn dollars_are_escaped_inside_double_quotes() {
         assert_eq!(quote("$HOME/x").unwrap(), r#""\$HOME/x""#);
         assert_eq!(quote(r#"a"b`c\d$"#).unwrap(), r#""a\"b\`c\\d\$""#);
+    }
+
+    #[test]
+    fn script_lines_are_always_quoted() {
+        assert_eq!(quote_always("fi").unwrap(), "'fi'");
+        assert_eq!(quote_always("echo $X").unwrap(), r#""echo \$X""#);
     }
 
     #[test]

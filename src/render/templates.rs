@@ -48,6 +48,9 @@ impl Templates {
         env.set_debug(true);
         env.set_auto_escape_callback(|_| AutoEscape::None);
         env.add_filter("sh", sh_filter);
+        env.add_filter("sq", |word: &str| shell::quote_always(word).map_err(|_| {
+            Error::new(ErrorKind::InvalidOperation, "a value with a line break cannot be written into a shell line")
+        }));
         env.add_filter("line", |text: &str| shell::one_line(text));
         env.add_filter("exec_form", exec_form_filter);
         env.add_filter("dirname", |path: &str| match path.rfind('/') {

@@ -9,3 +9,7 @@ mod vault;
 // The loader and `migrate scan`.
 mod bad_input;
 mod scan;
+
+// Rendering ImageSpecs to Dockerfiles and build contexts; hadolint on the result.
+mod hadolint;
+mod render;
