@@ -351,12 +351,12 @@ impl<'a> Builder<'a> {
         if commands.is_empty() {
             return;
         }
-        if let Some(dir) = cwd {
-            if dir != self.cwd {
-                let joined = self.continues_last(&comments);
-                self.groups.push(Group::Workdir { joined, comments: comments.clone(), path: dir.to_string() });
-                self.cwd = dir.to_string();
-            }
+        if let Some(dir) = cwd
+            && dir != self.cwd
+        {
+            let joined = self.continues_last(&comments);
+            self.groups.push(Group::Workdir { joined, comments: comments.clone(), path: dir.to_string() });
+            self.cwd = dir.to_string();
         }
         if let Some(Group::Run { segments, .. }) = self.groups.last_mut() {
             match segments.last_mut() {
@@ -448,7 +448,8 @@ impl<'a> Builder<'a> {
         let steps = &self.image.steps;
         let mut i = 0;
         let mut tools_pending = !tool_packages.is_empty();
-        if tools_pending && !matches!(steps.first().map(|s| &s.action), Some(StepAction::InstallPackages { manager, .. }) if *manager == family)
+        if tools_pending
+            && !matches!(steps.first().map(|s| &s.action), Some(StepAction::InstallPackages { manager, .. }) if *manager == family)
         {
             self.install_os(family, vec![tool_comment.clone()], tool_packages.iter().collect())?;
             tools_pending = false;
@@ -493,11 +494,13 @@ impl<'a> Builder<'a> {
         packages: Vec<&Package>,
     ) -> Result<(), RenderError> {
         let separator = os_separator(manager);
-        let specs: Vec<String> = merge_packages(packages.into_iter()).into_iter().map(|p| package_spec(separator, p)).collect();
+        let specs: Vec<String> =
+            merge_packages(packages.into_iter()).into_iter().map(|p| package_spec(separator, p)).collect();
         if specs.is_empty() {
             return Ok(());
         }
-        let commands = self.commands("install-packages", json!({"manager": family_name(manager), "packages": specs}))?;
+        let commands =
+            self.commands("install-packages", json!({"manager": family_name(manager), "packages": specs}))?;
         self.push_run(comments, commands, None);
         Ok(())
     }
@@ -513,7 +516,8 @@ impl<'a> Builder<'a> {
                 for p in packages {
                     self.check_shell(origin, "package", &p.name)?;
                 }
-                let specs: Vec<String> = merge_packages(packages.iter()).into_iter().map(|p| package_spec(separator, p)).collect();
+                let specs: Vec<String> =
+                    merge_packages(packages.iter()).into_iter().map(|p| package_spec(separator, p)).collect();
                 let mut image_requirements = None;
                 if let Some(req) = requirements {
                     super::check_context_path(origin, "requirements", req)?;
@@ -543,13 +547,18 @@ impl<'a> Builder<'a> {
             }
             StepAction::CreateGroup { name, gid, system } => {
                 self.check_shell(origin, "name", name)?;
-                let commands =
-                    self.commands("create-group", json!({"family": family, "name": name, "gid": gid, "system": system}))?;
+                let commands = self
+                    .commands("create-group", json!({"family": family, "name": name, "gid": gid, "system": system}))?;
                 self.push_run(comments, commands, None);
                 Ok(())
             }
             StepAction::CreateUser { name, uid, group, groups, home, shell, system, create_home } => {
-                for (field, value) in [("name", Some(name)), ("group", group.as_ref()), ("home", home.as_ref()), ("shell", shell.as_ref())] {
+                for (field, value) in [
+                    ("name", Some(name)),
+                    ("group", group.as_ref()),
+                    ("home", home.as_ref()),
+                    ("shell", shell.as_ref()),
+                ] {
                     if let Some(v) = value {
                         self.check_shell(origin, field, v)?;
                     }
@@ -573,7 +582,10 @@ impl<'a> Builder<'a> {
                     return Err(unsafe_value(origin, "dest", "is not an absolute path"));
                 }
                 if !self.image.context.iter().any(|f| f.path == *source || f.path.starts_with(&format!("{source}/"))) {
-                    return Err(RenderError::CopySourceMissing { origin: origin.to_string(), context_path: source.clone() });
+                    return Err(RenderError::CopySourceMissing {
+                        origin: origin.to_string(),
+                        context_path: source.clone(),
+                    });
                 }
                 let chown = chown_of(owner, group);
                 if let Some(c) = &chown {
@@ -658,13 +670,13 @@ impl<'a> Builder<'a> {
                 let mut views = Vec::new();
                 for (n, command) in commands.iter().enumerate() {
                     let mut text = command.trim().to_string();
-                    if n == 0 {
-                        if let Some(caps) = cd.captures(&text) {
-                            let dir = caps[1].to_string();
-                            if is_dockerfile_word(&dir) {
-                                cwd = Some(dir);
-                                text = caps[2].to_string();
-                            }
+                    if n == 0
+                        && let Some(caps) = cd.captures(&text)
+                    {
+                        let dir = caps[1].to_string();
+                        if is_dockerfile_word(&dir) {
+                            cwd = Some(dir);
+                            text = caps[2].to_string();
                         }
                     }
                     if text.chars().any(|c| c.is_control() && c != '\t' && c != '\n') {
@@ -707,7 +719,11 @@ impl<'a> Builder<'a> {
             dirs.insert(parent_dir(&link.path));
         }
         let commands = self.commands("log-links", json!({"dirs": dirs, "links": links}))?;
-        self.push_run(vec!["migrate: log files go to the container's output (Twelve-Factor XI)".into()], commands, None);
+        self.push_run(
+            vec!["migrate: log files go to the container's output (Twelve-Factor XI)".into()],
+            commands,
+            None,
+        );
         Ok(())
     }
 
@@ -725,12 +741,21 @@ impl<'a> Builder<'a> {
     }
 
     /// The finished view.
-    pub fn finish(mut self, generated_from: &str, user: String, entrypoint: bool) -> Result<(DockerfileView, Vec<Note>), RenderError> {
+    pub fn finish(
+        mut self,
+        generated_from: &str,
+        user: String,
+        entrypoint: bool,
+    ) -> Result<(DockerfileView, Vec<Note>), RenderError> {
         let image = self.image;
         let process = &image.process;
         let service_origin = format!("service {}", image.service);
         if process.command.is_empty() {
-            return Err(RenderError::UnsafeValue { origin: service_origin, field: "command".into(), reason: "is empty".into() });
+            return Err(RenderError::UnsafeValue {
+                origin: service_origin,
+                field: "command".into(),
+                reason: "is empty".into(),
+            });
         }
         let workdir = match &process.workdir {
             Some(dir) => {
@@ -754,11 +779,9 @@ impl<'a> Builder<'a> {
             .collect();
         let healthcheck = image.healthcheck.as_ref().map(|h| {
             let mut flags = Vec::new();
-            for (name, value) in [
-                ("interval", h.interval_secs),
-                ("timeout", h.timeout_secs),
-                ("start-period", h.start_period_secs),
-            ] {
+            for (name, value) in
+                [("interval", h.interval_secs), ("timeout", h.timeout_secs), ("start-period", h.start_period_secs)]
+            {
                 if value > 0 {
                     flags.push(format!("--{name}={value}s"));
                 }
@@ -768,27 +791,31 @@ impl<'a> Builder<'a> {
             }
             HealthView { flags, command: h.command.clone() }
         });
-        if let Some(h) = &healthcheck {
-            if h.command.is_empty() {
-                return Err(RenderError::UnsafeValue {
-                    origin: format!("service {}", image.service),
-                    field: "healthcheck".into(),
-                    reason: "has an empty command".into(),
-                });
-            }
+        if let Some(h) = &healthcheck
+            && h.command.is_empty()
+        {
+            return Err(RenderError::UnsafeValue {
+                origin: format!("service {}", image.service),
+                field: "healthcheck".into(),
+                reason: "has an empty command".into(),
+            });
         }
-        if let Some(signal) = &process.stop_signal {
-            if !is_dockerfile_word(signal) {
-                return Err(RenderError::UnsafeValue {
-                    origin: format!("service {}", image.service),
-                    field: "stop_signal".into(),
-                    reason: "is not a signal name".into(),
-                });
-            }
+        if let Some(signal) = &process.stop_signal
+            && !is_dockerfile_word(signal)
+        {
+            return Err(RenderError::UnsafeValue {
+                origin: format!("service {}", image.service),
+                field: "stop_signal".into(),
+                reason: "is not a signal name".into(),
+            });
         }
         if !is_dockerfile_word(&image.base.reference) {
             return Err(RenderError::UnsafeValue {
-                origin: image.base.origin.as_ref().map_or_else(|| format!("service {}", image.service), |o| o.to_string()),
+                origin: image
+                    .base
+                    .origin
+                    .as_ref()
+                    .map_or_else(|| format!("service {}", image.service), |o| o.to_string()),
                 field: "base image".into(),
                 reason: "is not an image reference".into(),
             });

@@ -54,7 +54,11 @@ pub fn start_files(image: &ImageSpec) -> Result<StartFiles, RenderError> {
         }
         let mode = file.mode.clone().unwrap_or_else(|| "0600".to_string());
         if shell::quote(&mode).is_err() {
-            return Err(RenderError::UnsafeValue { origin, field: "start file mode".into(), reason: "has a line break".into() });
+            return Err(RenderError::UnsafeValue {
+                origin,
+                field: "start file mode".into(),
+                reason: "has a line break".into(),
+            });
         }
         let mut variables = BTreeSet::new();
         let mut unknown = BTreeSet::new();
@@ -75,16 +79,16 @@ pub fn start_files(image: &ImageSpec) -> Result<StartFiles, RenderError> {
                 ),
             });
         }
-        if let Some(owner) = &file.owner {
-            if *owner != image.process.user {
-                notes.push(Note {
-                    origin: Some(file.origin.clone()),
-                    message: format!(
-                        "{} belonged to `{owner}`; it is written at start by the service user `{}`, who owns it now",
-                        file.dest, image.process.user
-                    ),
-                });
-            }
+        if let Some(owner) = &file.owner
+            && *owner != image.process.user
+        {
+            notes.push(Note {
+                origin: Some(file.origin.clone()),
+                message: format!(
+                    "{} belonged to `{owner}`; it is written at start by the service user `{}`, who owns it now",
+                    file.dest, image.process.user
+                ),
+            });
         }
         let dir = match file.dest.rfind('/') {
             Some(0) | None => "/".to_string(),

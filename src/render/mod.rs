@@ -23,7 +23,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::model::Origin;
-use crate::spec::image::{Conversion, ContextContent, ImageSpec, StepAction};
+use crate::spec::image::{ContextContent, Conversion, ImageSpec, StepAction};
 
 pub use check::check_dockerfile;
 pub use dockerfile::{ENTRYPOINT_PATH, START_TEMPLATES_DIR};
@@ -223,12 +223,17 @@ fn render_image(
         });
     }
     let dockerfile = templates.render(templates::DOCKERFILE, templates::to_value(&view))?;
-    check::check_dockerfile(&dockerfile).map_err(|message| RenderError::SelfCheck { service: service.clone(), message })?;
+    check::check_dockerfile(&dockerfile)
+        .map_err(|message| RenderError::SelfCheck { service: service.clone(), message })?;
     out.push(Artifact::text(format!("{service}/Dockerfile"), dockerfile));
 
     if !start.files.is_empty() {
         let script = entrypoint::render_script(templates, image, &start.files, &options.generated_from)?;
-        out.push(Artifact { path: format!("{service}/{ENTRYPOINT_FILE}"), content: script.into_bytes(), executable: true });
+        out.push(Artifact {
+            path: format!("{service}/{ENTRYPOINT_FILE}"),
+            content: script.into_bytes(),
+            executable: true,
+        });
         for (file, spec) in start.files.iter().zip(&start.specs) {
             out.push(Artifact::text(format!("{service}/{}", file.context_path), spec.template.clone()));
         }
@@ -264,11 +269,11 @@ fn final_user(image: &ImageSpec) -> Result<String, RenderError> {
     let mut uid = None;
     let mut group_name = None;
     for step in &image.steps {
-        if let StepAction::CreateUser { name: n, uid: Some(u), group, .. } = &step.action {
-            if n == name {
-                uid = Some(*u);
-                group_name = group.clone();
-            }
+        if let StepAction::CreateUser { name: n, uid: Some(u), group, .. } = &step.action
+            && n == name
+        {
+            uid = Some(*u);
+            group_name = group.clone();
         }
     }
     let Some(uid) = uid else { return Ok(name.to_string()) };

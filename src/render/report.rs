@@ -24,7 +24,12 @@ fn schedule(s: &CronSchedule) -> String {
     }
 }
 
-pub fn render(templates: &Templates, image: &ImageSpec, notes: &[Note], generated_from: &str) -> Result<String, RenderError> {
+pub fn render(
+    templates: &Templates,
+    image: &ImageSpec,
+    notes: &[Note],
+    generated_from: &str,
+) -> Result<String, RenderError> {
     let mut needs_human = items(&image.report.needs_human);
     for note in notes {
         needs_human.push(json!({

@@ -48,9 +48,11 @@ impl Templates {
         env.set_debug(true);
         env.set_auto_escape_callback(|_| AutoEscape::None);
         env.add_filter("sh", sh_filter);
-        env.add_filter("sq", |word: &str| shell::quote_always(word).map_err(|_| {
-            Error::new(ErrorKind::InvalidOperation, "a value with a line break cannot be written into a shell line")
-        }));
+        env.add_filter("sq", |word: &str| {
+            shell::quote_always(word).map_err(|_| {
+                Error::new(ErrorKind::InvalidOperation, "a value with a line break cannot be written into a shell line")
+            })
+        });
         env.add_filter("line", |text: &str| shell::one_line(text));
         env.add_filter("exec_form", exec_form_filter);
         env.add_filter("dirname", |path: &str| match path.rfind('/') {
@@ -95,11 +97,11 @@ fn failure(name: &str, error: &Error) -> TemplateFailure {
     let mut template = error.name().unwrap_or(name).to_string();
     let mut line = error.line();
     while let Some(source) = inner.source() {
-        if let Some(e) = source.downcast_ref::<Error>() {
-            if let Some(n) = e.name() {
-                template = n.to_string();
-                line = e.line();
-            }
+        if let Some(e) = source.downcast_ref::<Error>()
+            && let Some(n) = e.name()
+        {
+            template = n.to_string();
+            line = e.line();
         }
         inner = source;
     }
@@ -186,6 +188,9 @@ mod tests {
 
     #[test]
     fn exec_form_is_json_with_spaces() {
-        assert_eq!(exec_form_filter(vec!["nginx".into(), "daemon off;".into()]).unwrap(), r#"["nginx", "daemon off;"]"#);
+        assert_eq!(
+            exec_form_filter(vec!["nginx".into(), "daemon off;".into()]).unwrap(),
+            r#"["nginx", "daemon off;"]"#
+        );
     }
 }

@@ -36,11 +36,15 @@ fn every_rendered_dockerfile_passes_hadolint() {
             let stdout = String::from_utf8_lossy(&output.stdout).to_string();
             let stderr = String::from_utf8_lossy(&output.stderr).to_string();
             let findings: Vec<&str> = stdout.lines().filter(|l| !l.trim().is_empty()).collect();
-            let serious = findings.iter().any(|l| l.contains(" warning:") || l.contains(" error:"));
+            let is_serious = |l: &&str| l.contains(" warning:") || l.contains(" error:");
+            let serious = findings.iter().any(is_serious);
             // The only info allowed: DL3066 for a user the spec gives no uid (documented).
-            let unexpected_info =
-                findings.iter().any(|l| !(l.contains(" warning:") || l.contains(" error:")) && !l.contains("DL3066"));
-            if serious || unexpected_info || !stderr.trim().is_empty() || (findings.is_empty() && !output.status.success()) {
+            let unexpected_info = findings.iter().any(|l| !is_serious(l) && !l.contains("DL3066"));
+            if serious
+                || unexpected_info
+                || !stderr.trim().is_empty()
+                || (findings.is_empty() && !output.status.success())
+            {
                 failures.push(format!(
                     "{} ({name}):\n{stdout}{stderr}\n--- Dockerfile ---\n{}",
                     artifact.path,

