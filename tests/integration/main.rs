@@ -18,3 +18,7 @@ mod scan;
 mod plan;
 // SSM push and pull against a real moto_server and a fault-injecting proxy.
 mod ssm;
+
+// Rendering ImageSpecs to Dockerfiles and build contexts; hadolint on the result.
+mod hadolint;
+mod render;

@@ -1,0 +1,78 @@
+//! The self-check: every rendered Dockerfile is parsed again with the
+//! `dockerfile-parser` crate, and the few invariants the renderer promises
+//! are verified on the parse, not on the text. A failure is a bug in a
+//! template, reported as an error instead of a broken file on disk.
+
+use dockerfile_parser::{Dockerfile, Instruction};
+
+/// Parses `text` and checks: one stage; FROM first; exactly one CMD, in exec
+/// form, last; a non-root USER; no ADD; every ENTRYPOINT in exec form.
+pub fn check_dockerfile(text: &str) -> Result<(), String> {
+    let parsed = Dockerfile::parse(text).map_err(|e| format!("does not parse: {e}"))?;
+    let instructions = &parsed.instructions;
+    match instructions.first() {
+        Some(Instruction::From(_)) => {}
+        _ => return Err("the first instruction is not FROM".into()),
+    }
+    let froms = instructions.iter().filter(|i| matches!(i, Instruction::From(_))).count();
+    if froms != 1 {
+        return Err(format!("{froms} FROM instructions, expected 1"));
+    }
+    let cmds: Vec<_> = instructions.iter().filter_map(Instruction::as_cmd).collect();
+    if cmds.len() != 1 || cmds[0].as_exec().is_none() {
+        return Err("expected exactly one CMD, in exec form".into());
+    }
+    if !matches!(instructions.last(), Some(Instruction::Cmd(_))) {
+        return Err("CMD is not the last instruction".into());
+    }
+    if instructions.iter().filter_map(Instruction::as_entrypoint).any(|e| e.as_exec().is_none()) {
+        return Err("an ENTRYPOINT is not in exec form".into());
+    }
+    let mut last_user = None;
+    for instruction in instructions {
+        if let Instruction::Misc(misc) = instruction {
+            let name = misc.instruction.content.to_ascii_uppercase();
+            match name.as_str() {
+                "USER" => last_user = Some(misc.arguments.to_string().trim().to_string()),
+                "ADD" | "MAINTAINER" | "ONBUILD" => return Err(format!("unexpected {name} instruction")),
+                _ => {}
+            }
+        }
+    }
+    match last_user.as_deref() {
+        None => Err("no USER instruction".into()),
+        Some(u) if u == "root" || u == "0" || u.starts_with("root:") || u.starts_with("0:") => {
+            Err("the last USER is root".into())
+        }
+        Some(_) => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = "FROM debian:12-slim\nRUN true \\\n# a comment\n && true\nUSER 10001\nCMD [\"x\"]\n";
+
+    #[test]
+    fn a_good_file_passes() {
+        assert_eq!(check_dockerfile(GOOD), Ok(()));
+    }
+
+    #[test]
+    fn broken_files_fail() {
+        let cases = [
+            ("FROM debian:12-slim\n\"unterminated\nUSER 1\nCMD [\"x\"]\n", "does not parse"),
+            ("USER 1\nFROM debian:12-slim\nCMD [\"x\"]\n", "first instruction"),
+            ("FROM debian:12-slim\nUSER 1\nCMD x\n", "exec form"),
+            ("FROM debian:12-slim\nCMD [\"x\"]\nUSER 1\n", "not the last"),
+            ("FROM debian:12-slim\nUSER root\nCMD [\"x\"]\n", "root"),
+            ("FROM debian:12-slim\nCMD [\"x\"]\n", "no USER"),
+            ("FROM a:1\nFROM b:1\nUSER 1\nCMD [\"x\"]\n", "2 FROM"),
+        ];
+        for (text, expected) in cases {
+            let err = check_dockerfile(text).unwrap_err();
+            assert!(err.contains(expected), "{text:?}: {err}");
+        }
+    }
+}
