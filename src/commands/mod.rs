@@ -1,6 +1,7 @@
 //! Wiring: each subcommand calls the pipeline stages in order and prints.
 //! Commands own no domain logic.
 
+mod rules;
 mod scan;
 
 use std::process::ExitCode;
@@ -28,5 +29,6 @@ impl From<ExitStatus> for ExitCode {
 pub fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
     match cli.command {
         Command::Scan(args) => scan::run(&args),
+        Command::Rules(args) => rules::run(&args),
     }
 }

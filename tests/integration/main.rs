@@ -9,3 +9,6 @@ mod vault;
 // The loader and `migrate scan`.
 mod bad_input;
 mod scan;
+
+// The rule set: generated docs, doc examples, `migrate rules`.
+mod rules_docs;
