@@ -21,6 +21,8 @@ pub mod ruleset;
 pub mod secrets;
 pub mod shell;
 pub mod split;
+#[cfg(test)]
+mod split_tests;
 pub mod units;
 
 pub use ruleset::RuleSet;

@@ -126,7 +126,8 @@ pub fn convert(inputs: &Inputs) -> (Conversion, Vec<Finding>) {
         if !jobs_only {
             s.jobs_only = false;
         }
-        s.roles.extend(role);
+        // A shared role never ties its other tasks to a process it happens to mention.
+        s.roles.extend(role.filter(|r| !catalog.is_shared_role(r)));
         s.plays.insert(item.play);
     };
     for item in &items {
@@ -492,6 +493,24 @@ fn assign(items: &mut [Item], services: &BTreeMap<String, Service>, inputs: &Inp
         }
         if targets.is_empty() {
             let shared = role.as_deref().is_some_and(|r| catalog.is_shared_role(r));
+            // A shared role's package list keeps only its container essentials.
+            if shared && !essential(&item.outcome, inputs.rules) {
+                let mut kept = item.outcome.steps.clone();
+                for step in &mut kept {
+                    if let StepAction::InstallPackages { packages, .. } = step {
+                        packages.retain(|p| catalog.is_essential_package(&p.name));
+                    }
+                }
+                kept.retain(|s| !matches!(s, StepAction::InstallPackages { packages, .. } if packages.is_empty()));
+                let candidate = TaskOutcome { steps: kept.clone(), ..Default::default() };
+                if !kept.is_empty() && essential(&candidate, inputs.rules) {
+                    item.outcome.steps = kept;
+                    item.outcome.findings.push((
+                        Severity::Info,
+                        "M355 only the container essentials of this shared-role task are kept".into(),
+                    ));
+                }
+            }
             if essential(&item.outcome, inputs.rules) {
                 let own = own_in_play(item.play);
                 if own.is_empty() {
