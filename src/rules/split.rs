@@ -70,6 +70,57 @@ struct Service {
     jobs_only: bool,
 }
 
+/// Where a process was found.
+struct Site {
+    origin: Origin,
+    role: Option<String>,
+    plays: BTreeSet<usize>,
+}
+
+impl Site {
+    fn of(item: &Item) -> Site {
+        Site {
+            origin: item.task.origin.clone(),
+            role: item.task.role.as_ref().map(|r| r.name.clone()),
+            plays: BTreeSet::from([item.play]),
+        }
+    }
+}
+
+/// Services that Packer shell provisioners enable or start, with the provisioner's origin.
+fn packer_enabled_services(project: &Project) -> Vec<(String, Origin)> {
+    use crate::model::packer::ProvisionerAction;
+    static ENABLE: std::sync::LazyLock<Option<regex::Regex>> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(
+            r"(?:systemctl\s+(?:enable|start|restart)\s+(?:--now\s+)?|update-rc\.d\s+|chkconfig\s+|service\s+)([A-Za-z0-9_.@-]+)",
+        )
+        .ok()
+    });
+    let Some(re) = ENABLE.as_ref() else { return Vec::new() };
+    let mut out: Vec<(String, Origin)> = Vec::new();
+    let mut templates: Vec<_> = project.packer.iter().collect();
+    templates.sort_by(|a, b| a.path.cmp(&b.path));
+    for t in templates {
+        for build in &t.builds {
+            for p in &build.provisioners {
+                let ProvisionerAction::Shell(sh) = &p.action else { continue };
+                for line in &sh.inline {
+                    for caps in re.captures_iter(&line.resolved) {
+                        let name = caps[1].trim_end_matches(".service").to_string();
+                        if matches!(name.as_str(), "daemon-reload" | "--now" | "-q") {
+                            continue;
+                        }
+                        if !out.iter().any(|(n, _)| n == &name) {
+                            out.push((name, line.origin.clone()));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
 /// Runs the whole conversion for one resolved run.
 pub fn convert(inputs: &Inputs) -> (Conversion, Vec<Finding>) {
     let mut findings = Vec::new();
@@ -91,7 +142,7 @@ pub fn convert(inputs: &Inputs) -> (Conversion, Vec<Finding>) {
     let add = |services: &mut BTreeMap<String, Service>,
                    name: &str,
                    definition: Option<Definition>,
-                   item: &Item,
+                   at: Site,
                    jobs_only: bool| {
         let by_name = catalog.by_service_name(name);
         let by_program = definition
@@ -105,7 +156,7 @@ pub fn convert(inputs: &Inputs) -> (Conversion, Vec<Finding>) {
             (None, Some(e)) => (name.to_string(), Some(e.clone()), None),
             (None, None) => (name.to_string(), None, None),
         };
-        let role = item.task.role.as_ref().map(|r| r.name.clone());
+        let role = at.role;
         let s = services.entry(key.clone()).or_insert_with(|| Service {
             name: key.clone(),
             disposition: entry.as_ref().map_or(CatalogDisposition::Own, |e| e.disposition),
@@ -114,7 +165,7 @@ pub fn convert(inputs: &Inputs) -> (Conversion, Vec<Finding>) {
             definition: None,
             roles: BTreeSet::new(),
             plays: BTreeSet::new(),
-            origin: item.task.origin.clone(),
+            origin: at.origin.clone(),
             jobs_only,
         });
         if let Some(d) = definition {
@@ -128,26 +179,26 @@ pub fn convert(inputs: &Inputs) -> (Conversion, Vec<Finding>) {
         }
         // A shared role never ties its other tasks to a process it happens to mention.
         s.roles.extend(role.filter(|r| !catalog.is_shared_role(r)));
-        s.plays.insert(item.play);
+        s.plays.extend(at.plays);
     };
     for item in &items {
         if item.outcome.disposition != OutcomeKind::Converted {
             continue;
         }
         for d in &item.outcome.definitions {
-            add(&mut services, &d.name.clone(), Some(d.clone()), item, false);
+            add(&mut services, &d.name.clone(), Some(d.clone()), Site::of(item), false);
         }
         if item.task.is_handler {
             continue;
         }
         for name in &item.outcome.claims {
-            add(&mut services, name, None, item, false);
+            add(&mut services, name, None, Site::of(item), false);
         }
         for step in &item.outcome.steps {
             if let StepAction::InstallPackages { packages, .. } = step {
                 for p in packages {
                     if let Some(e) = catalog.by_package(&p.name) {
-                        add(&mut services, &e.name.clone(), None, item, false);
+                        add(&mut services, &e.name.clone(), None, Site::of(item), false);
                     }
                 }
             }
@@ -162,8 +213,23 @@ pub fn convert(inputs: &Inputs) -> (Conversion, Vec<Finding>) {
         let role = item.task.role.as_ref().map(|r| r.name.clone());
         match role {
             Some(r) if roles_with_services.contains(&r) => {}
-            Some(r) if !catalog.is_shared_role(&r) => add(&mut services, &r.clone(), None, item, true),
-            _ => add(&mut services, "jobs", None, item, true),
+            Some(r) if !catalog.is_shared_role(&r) => add(&mut services, &r.clone(), None, Site::of(item), true),
+            _ => add(&mut services, "jobs", None, Site::of(item), true),
+        }
+    }
+    // Packer shell provisioners that enable daemons (`systemctl enable nginx`).
+    let all_plays: BTreeSet<usize> = (0..inputs.run.plays.len()).collect();
+    for (name, origin) in packer_enabled_services(inputs.project) {
+        let known = catalog.by_service_name(&name).is_some() || services.contains_key(&name);
+        if known {
+            add(&mut services, &name, None, Site { origin, role: None, plays: all_plays.clone() }, false);
+        } else {
+            findings.push(finding(
+                rule_code(inputs.rules, "M357"),
+                Severity::Warning,
+                &origin,
+                format!("Packer enables `{name}`, which no role defines and the catalog does not know; add its image by hand"),
+            ));
         }
     }
     // `containerize: true` and the managed default.

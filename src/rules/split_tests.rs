@@ -240,3 +240,29 @@ fn base_image_from_config() {
     let (_, findings) = run_with(&config());
     assert!(findings.iter().any(|f| f.code.id == "M350"));
 }
+
+#[test]
+fn packer_shell_and_base_image() {
+    let dir = tempfile::tempdir().unwrap();
+    let template = r#"{
+  "builders": [{"type": "amazon-ebs", "region": "us-east-1", "instance_type": "t3.small", "ssh_username": "ubuntu",
+    "ami_name": "web", "source_ami_filter": {"filters": {"name": "ubuntu/images/hvm-ssd/ubuntu-jammy-22.04-amd64-server-*"},
+    "owners": ["099720109477"], "most_recent": true}}],
+  "provisioners": [{"type": "shell", "inline": ["sudo apt-get install -y nginx", "sudo systemctl enable --now nginx", "sudo systemctl daemon-reload"]}]
+}"#;
+    std::fs::write(dir.path().join("web.json"), template).unwrap();
+    let set = crate::source::SourceSet::load(dir.path()).unwrap();
+    let (packer, _) = crate::model::packer::load(&set);
+    assert_eq!(packer.len(), 1);
+    let project = Project { packer, ..Default::default() };
+    let rules = RuleSet::load_embedded().unwrap();
+    let run = ResolvedRun::default();
+    let files = BTreeMap::new();
+    let config = config();
+    let (c, findings) =
+        convert(&Inputs { project: &project, files: &files, run: &run, config: &config, rules: &rules, templates: &NoRenderer });
+    assert_eq!(c.images.len(), 1, "{findings:?}");
+    assert_eq!(c.images[0].service, "nginx");
+    assert_eq!(c.images[0].base.reference, "ubuntu:22.04");
+    assert!(!findings.iter().any(|f| f.code.id == "M350"));
+}
