@@ -148,7 +148,7 @@ pub fn convert(inputs: &Inputs) -> (Conversion, Vec<Finding>) {
         let by_program = definition
             .as_ref()
             .and_then(|d| d.command_line.as_deref())
-            .and_then(|c| shell::split(c))
+            .and_then(shell::split)
             .and_then(|w| w.first().cloned())
             .and_then(|p| catalog.by_program(&p).cloned());
         let (key, entry, version) = match (&by_name, &by_program) {
