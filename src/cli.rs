@@ -25,6 +25,28 @@ pub enum Command {
     Apply(ApplyArgs),
     /// Push environment values and secrets to SSM Parameter Store, or pull them back as a dotenv file.
     Ssm(Box<SsmArgs>),
+    /// List the conversion rules or explain one (`migrate rules explain M101`).
+    Rules(RulesArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct RulesArgs {
+    /// A directory of rule files replacing the built-in ones (a copy of `rules/`).
+    #[arg(long, value_name = "DIR")]
+    pub rules: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: RulesCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RulesCommand {
+    /// Print every rule: code, name, summary.
+    List,
+    /// Print a rule's documentation.
+    Explain {
+        /// The rule code (`M101`) or name (`apt-install`).
+        code: String,
+    },
 }
 
 #[derive(Debug, clap::Args)]

@@ -30,6 +30,34 @@ pub struct Config {
     /// How environment values are classified as secret or plain.
     #[serde(default)]
     pub secrets: SecretsConfig,
+    /// The container base image of every generated image (wins over the Packer hint).
+    #[serde(default)]
+    pub base_image: Option<BaseImageConfig>,
+    /// Per-service decisions, by catalog service name (`redis`, `postgresql`).
+    #[serde(default)]
+    pub services: BTreeMap<String, ServiceConfig>,
+}
+
+/// `base_image:`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct BaseImageConfig {
+    /// The image reference, e.g. `debian:bookworm-slim`.
+    pub image: String,
+    /// The package manager of the image (`apt`, `dnf`, `yum`, `microdnf`, `apk`);
+    /// guessed from the image name when absent.
+    #[serde(default)]
+    pub family: Option<String>,
+}
+
+/// `services.<name>:`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceConfig {
+    /// Build an image for a database, cache or broker instead of using the
+    /// managed AWS service the catalog suggests.
+    #[serde(default)]
+    pub containerize: Option<bool>,
 }
 
 /// `app:`.
@@ -182,6 +210,16 @@ mod tests {
         assert!(matches!(err, ConfigError::Invalid { line: 2, .. }), "{err}");
         let err = parse("colour: blue\n").unwrap_err();
         assert!(matches!(err, ConfigError::Invalid { line: 1, .. }), "{err}");
+    }
+
+    #[test]
+    fn converter_sections() {
+        let c =
+            parse("base_image: {image: 'debian:bookworm-slim'}\nservices:\n  redis: {containerize: true}\n").unwrap();
+        assert_eq!(c.base_image.as_ref().map(|b| b.image.as_str()), Some("debian:bookworm-slim"));
+        assert_eq!(c.services.get("redis").and_then(|s| s.containerize), Some(true));
+        let err = parse("services:\n  redis: {containerise: true}\n").unwrap_err();
+        assert!(matches!(err, ConfigError::Invalid { line: 2, .. }), "{err}");
     }
 
     #[test]

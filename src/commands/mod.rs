@@ -4,6 +4,7 @@
 mod apply;
 mod desired;
 mod plan;
+mod rules;
 mod scan;
 mod ssm;
 
@@ -37,5 +38,6 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Plan(args) => plan::run(&args),
         Command::Apply(args) => apply::run(&args),
         Command::Ssm(args) => ssm::run(&args),
+        Command::Rules(args) => rules::run(&args),
     }
 }

@@ -663,6 +663,16 @@ impl<'a> Builder<'a> {
                 self.push_run(comments, commands, None);
                 Ok(())
             }
+            StepAction::Workdir { path } => {
+                self.check_absolute(origin, "path", path)?;
+                self.check_word(origin, "path", path)?;
+                if *path != self.cwd {
+                    let joined = self.continues_last(&comments);
+                    self.groups.push(Group::Workdir { joined, comments, path: path.clone() });
+                    self.cwd = path.clone();
+                }
+                Ok(())
+            }
             StepAction::Run { commands, pipes: _ } => {
                 // A leading `cd DIR &&` becomes WORKDIR (hadolint DL3003).
                 let cd = cd_prefix();

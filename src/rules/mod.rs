@@ -6,8 +6,27 @@
 //! reads model values it is handed and never reads the repository itself.
 //!
 //! - [`secrets`]: is an environment value a secret or plain configuration?
+//! - [`ruleset`]: the module and decision rules (`rules/*.yaml`), loaded and matched;
+//!   [`catalog`]: the services catalog (`rules/services.yaml`).
+//! - [`emit`]: one task → typed steps (or dropped, or needs a human);
+//!   [`units`]: systemd units, supervisor programs, init scripts, cron files.
+//! - [`split`]: one process per image; [`convert`] is the entry point.
+//! - [`docs`]: `docs/rules/` generated from the rules' `docs:`.
 
+pub mod catalog;
+pub mod docs;
+pub mod emit;
+pub mod examples;
+pub mod ruleset;
 pub mod secrets;
+pub mod shell;
+pub mod split;
+#[cfg(test)]
+mod split_tests;
+pub mod units;
+
+pub use ruleset::RuleSet;
+pub use split::{Inputs, convert};
 
 use std::fmt;
 

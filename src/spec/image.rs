@@ -8,7 +8,7 @@
 
 use std::sync::Arc;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::model::Origin;
 
@@ -21,6 +21,32 @@ pub struct Conversion {
     pub managed: Vec<ManagedService>,
     /// What happened to every task of the source, in source order.
     pub accounting: Vec<TaskAccount>,
+    /// Vendor containers added to each application task (log routers, agents),
+    /// sorted by service name. Nothing is built for them.
+    pub sidecars: Vec<Sidecar>,
+    /// Images that must run in the same ECS task (php-fpm behind its nginx),
+    /// sorted.
+    pub pairs: Vec<Pair>,
+}
+
+/// A vendor container that runs next to every application container.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Sidecar {
+    pub service: String,
+    /// The vendor image (`public.ecr.aws/datadog/agent`).
+    pub image: String,
+    pub reason: String,
+    pub origin: Origin,
+}
+
+/// Two images that share an ECS task (and so localhost and volumes).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct Pair {
+    /// The image that is reached through the other (`php-fpm`).
+    pub service: String,
+    /// The image in front of it (`nginx`).
+    pub with: String,
+    pub reason: String,
 }
 
 /// One image: one service, one foreground process.
@@ -56,7 +82,7 @@ pub struct ImageSpec {
     pub report: MigrationReport,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ServiceKind {
     /// Serves HTTP to the outside (reverse proxy, web server).
@@ -83,7 +109,7 @@ pub struct BaseImage {
 }
 
 /// How packages are installed in the base image.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PackageFamily {
     Apt,
@@ -172,6 +198,11 @@ pub enum StepAction {
     Run {
         commands: Vec<String>,
         pipes: bool,
+    },
+    /// The working directory of the following steps (`WORKDIR`), from a
+    /// task's `chdir:`; rendered instead of a `cd` inside `RUN` (hadolint DL3003).
+    Workdir {
+        path: String,
     },
 }
 
@@ -283,7 +314,7 @@ pub struct LogLink {
     pub stream: LogStream,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum LogStream {
     Stdout,

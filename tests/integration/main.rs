@@ -22,3 +22,6 @@ mod ssm;
 // Rendering ImageSpecs to Dockerfiles and build contexts; hadolint on the result.
 mod hadolint;
 mod render;
+
+// The rule set: generated docs, doc examples, `migrate rules`.
+mod rules_docs;

@@ -604,7 +604,7 @@ fn ubi_minimal() -> ImageSpec {
 
 /// Every sample, by name; one conversion per sample.
 pub fn samples() -> Vec<(&'static str, Conversion)> {
-    let one = |image: ImageSpec| Conversion { images: vec![image], managed: vec![], accounting: vec![] };
+    let one = |image: ImageSpec| Conversion { images: vec![image], ..Default::default() };
     vec![
         ("debian_nginx", one(debian_nginx())),
         ("ubuntu_app", one(ubuntu_app())),
@@ -680,11 +680,7 @@ fn artifacts_are_sorted_and_stay_in_their_service_folder() {
 
 #[test]
 fn rendering_twice_gives_identical_bytes() {
-    let all = Conversion {
-        images: samples().into_iter().flat_map(|(_, c)| c.images).collect(),
-        managed: vec![],
-        accounting: vec![],
-    };
+    let all = Conversion { images: samples().into_iter().flat_map(|(_, c)| c.images).collect(), ..Default::default() };
     let first = render::render(&all, &repo_file, &options()).unwrap();
     let second = render::render(&all, &repo_file, &options()).unwrap();
     assert_eq!(first, second);

@@ -1,0 +1,1012 @@
+//! Service splitting: one long-running process per image.
+//!
+//! Owns the decisions that look at the whole run: which processes the VM ran
+//! (service tasks, systemd units, supervisor programs, init scripts, daemon
+//! packages, cron-only roles), what each becomes (its own image, a pair, a
+//! sidecar, a managed AWS service, dropped), which tasks feed which image
+//! (notify → handler → service, the task's own claim, daemon packages, owned
+//! paths, role membership, shared-role essentials), the base image and the
+//! process user. Every task ends in exactly one [`TaskAccount`].
+//!
+//! It never writes Dockerfile text and never reads a secret.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::catalog::{CatalogDisposition, ServiceEntry};
+use super::emit::{self, EmitCx, OutcomeKind, RepoFiles, TaskOutcome, TemplateRenderer};
+use super::ruleset::RuleSet;
+use super::shell;
+use super::units::Definition;
+use crate::config::Config;
+use crate::diagnostics::{Code, Finding, Severity};
+use crate::model::Origin;
+use crate::model::Project;
+use crate::model::resolved::{ResolvedRun, ResolvedTask};
+use crate::spec::image::{
+    BaseImage, BuildStep, ContextFile, Conversion, Disposition, EnvValue, EnvVar, HealthCheck, ImageSpec, JobSpec,
+    LogLink, ManagedService, MigrationReport, PackageFamily, Pair, Port, Process, Protocol, ReportItem, ServiceKind,
+    Sidecar, StartFile, StepAction, TaskAccount,
+};
+
+/// The default base image when neither `migrate.yaml` nor Packer names one.
+pub const DEFAULT_BASE: &str = "debian:bookworm-slim";
+/// The unprivileged user created when nothing else names one.
+pub const APP_USER: &str = "app";
+pub const APP_UID: u32 = 10001;
+
+/// Everything the converter reads.
+pub struct Inputs<'a> {
+    pub project: &'a Project,
+    pub files: &'a dyn RepoFiles,
+    pub run: &'a ResolvedRun,
+    pub config: &'a Config,
+    pub rules: &'a RuleSet,
+    pub templates: &'a dyn TemplateRenderer,
+}
+
+/// One task of the run with its outcome.
+struct Item<'a> {
+    play: usize,
+    task: &'a ResolvedTask,
+    outcome: TaskOutcome,
+    /// Services it feeds (image names), decided by [`assign`].
+    services: BTreeSet<String>,
+    /// Set when the splitter overrides the outcome (shared role, managed service...).
+    decision: Option<(OutcomeKind, String, String)>,
+}
+
+/// A process the VM ran.
+#[derive(Debug, Clone)]
+struct Service {
+    name: String,
+    catalog: Option<ServiceEntry>,
+    version: Option<String>,
+    definition: Option<Definition>,
+    disposition: CatalogDisposition,
+    roles: BTreeSet<String>,
+    plays: BTreeSet<usize>,
+    origin: Origin,
+    /// A cron-only role's image.
+    jobs_only: bool,
+}
+
+/// Where a process was found.
+struct Site {
+    origin: Origin,
+    role: Option<String>,
+    plays: BTreeSet<usize>,
+}
+
+impl Site {
+    fn of(item: &Item) -> Site {
+        Site {
+            origin: item.task.origin.clone(),
+            role: item.task.role.as_ref().map(|r| r.name.clone()),
+            plays: BTreeSet::from([item.play]),
+        }
+    }
+}
+
+/// Services that Packer shell provisioners enable or start, with the provisioner's origin.
+fn packer_enabled_services(project: &Project) -> Vec<(String, Origin)> {
+    use crate::model::packer::ProvisionerAction;
+    static ENABLE: std::sync::LazyLock<Option<regex::Regex>> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(
+            r"(?:systemctl\s+(?:enable|start|restart)\s+(?:--now\s+)?|update-rc\.d\s+|chkconfig\s+|service\s+)([A-Za-z0-9_.@-]+)",
+        )
+        .ok()
+    });
+    let Some(re) = ENABLE.as_ref() else { return Vec::new() };
+    let mut out: Vec<(String, Origin)> = Vec::new();
+    let mut templates: Vec<_> = project.packer.iter().collect();
+    templates.sort_by(|a, b| a.path.cmp(&b.path));
+    for t in templates {
+        for build in &t.builds {
+            for p in &build.provisioners {
+                let ProvisionerAction::Shell(sh) = &p.action else { continue };
+                for line in &sh.inline {
+                    for caps in re.captures_iter(&line.resolved) {
+                        let name = caps[1].trim_end_matches(".service").to_string();
+                        if matches!(name.as_str(), "daemon-reload" | "--now" | "-q") {
+                            continue;
+                        }
+                        if !out.iter().any(|(n, _)| n == &name) {
+                            out.push((name, line.origin.clone()));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Runs the whole conversion for one resolved run.
+pub fn convert(inputs: &Inputs) -> (Conversion, Vec<Finding>) {
+    let mut findings = Vec::new();
+    let base = base_image(inputs, &mut findings);
+    let cx = EmitCx { family: base.family, files: inputs.files, templates: inputs.templates };
+    let catalog = &inputs.rules.catalog;
+
+    // 1. Each task on its own.
+    let mut items: Vec<Item> = Vec::new();
+    for (p, play) in inputs.run.plays.iter().enumerate() {
+        for task in play.tasks.iter().chain(play.handlers.iter()) {
+            let outcome = emit::apply(inputs.rules, task, &cx);
+            items.push(Item { play: p, task, outcome, services: BTreeSet::new(), decision: None });
+        }
+    }
+
+    // 2. The processes.
+    let mut services: BTreeMap<String, Service> = BTreeMap::new();
+    let add = |services: &mut BTreeMap<String, Service>,
+               name: &str,
+               definition: Option<Definition>,
+               at: Site,
+               jobs_only: bool| {
+        let by_name = catalog.by_service_name(name);
+        let by_program = definition
+            .as_ref()
+            .and_then(|d| d.command_line.as_deref())
+            .and_then(shell::split)
+            .and_then(|w| w.first().cloned())
+            .and_then(|p| catalog.by_program(&p).cloned());
+        let (key, entry, version) = match (&by_name, &by_program) {
+            (Some((e, v)), _) => (e.name.clone(), Some((*e).clone()), v.clone()),
+            (None, Some(e)) => (name.to_string(), Some(e.clone()), None),
+            (None, None) => (name.to_string(), None, None),
+        };
+        let role = at.role;
+        let s = services.entry(key.clone()).or_insert_with(|| Service {
+            name: key.clone(),
+            disposition: entry.as_ref().map_or(CatalogDisposition::Own, |e| e.disposition),
+            catalog: entry.clone(),
+            version: version.clone(),
+            definition: None,
+            roles: BTreeSet::new(),
+            plays: BTreeSet::new(),
+            origin: at.origin.clone(),
+            jobs_only,
+        });
+        if let Some(d) = definition {
+            s.definition.get_or_insert(d);
+        }
+        if s.version.is_none() {
+            s.version = version;
+        }
+        if !jobs_only {
+            s.jobs_only = false;
+        }
+        // A shared role never ties its other tasks to a process it happens to mention.
+        s.roles.extend(role.filter(|r| !catalog.is_shared_role(r)));
+        s.plays.extend(at.plays);
+    };
+    for item in &items {
+        if item.outcome.disposition != OutcomeKind::Converted {
+            continue;
+        }
+        for d in &item.outcome.definitions {
+            add(&mut services, &d.name.clone(), Some(d.clone()), Site::of(item), false);
+        }
+        if item.task.is_handler {
+            continue;
+        }
+        for name in &item.outcome.claims {
+            add(&mut services, name, None, Site::of(item), false);
+        }
+        for step in &item.outcome.steps {
+            if let StepAction::InstallPackages { packages, .. } = step {
+                for p in packages {
+                    if let Some(e) = catalog.by_package(&p.name) {
+                        add(&mut services, &e.name.clone(), None, Site::of(item), false);
+                    }
+                }
+            }
+        }
+    }
+    // Roles with cron jobs and no process of their own become jobs images.
+    let roles_with_services: BTreeSet<String> = services.values().flat_map(|s| s.roles.iter().cloned()).collect();
+    for item in &items {
+        if item.outcome.jobs.is_empty() || item.outcome.disposition != OutcomeKind::Converted {
+            continue;
+        }
+        let role = item.task.role.as_ref().map(|r| r.name.clone());
+        match role {
+            Some(r) if roles_with_services.contains(&r) => {}
+            Some(r) if !catalog.is_shared_role(&r) => add(&mut services, &r.clone(), None, Site::of(item), true),
+            _ => add(&mut services, "jobs", None, Site::of(item), true),
+        }
+    }
+    // Packer shell provisioners that enable daemons (`systemctl enable nginx`).
+    let all_plays: BTreeSet<usize> = (0..inputs.run.plays.len()).collect();
+    for (name, origin) in packer_enabled_services(inputs.project) {
+        let known = catalog.by_service_name(&name).is_some() || services.contains_key(&name);
+        if known {
+            add(&mut services, &name, None, Site { origin, role: None, plays: all_plays.clone() }, false);
+        } else {
+            findings.push(finding(
+                rule_code(inputs.rules, "M357"),
+                Severity::Warning,
+                &origin,
+                format!("Packer enables `{name}`, which no role defines and the catalog does not know; add its image by hand"),
+            ));
+        }
+    }
+    // `containerize: true` and the managed default.
+    for s in services.values_mut() {
+        if s.disposition == CatalogDisposition::Managed
+            && inputs.config.services.get(&s.name).and_then(|c| c.containerize) == Some(true)
+        {
+            s.disposition = CatalogDisposition::Own;
+        }
+    }
+
+    // 3. Which tasks feed which process.
+    assign(&mut items, &services, inputs, &mut findings);
+
+    // 4. Images and the rest.
+    let mut conversion = Conversion::default();
+    let own: Vec<&Service> = services
+        .values()
+        .filter(|s| matches!(s.disposition, CatalogDisposition::Own | CatalogDisposition::Pair))
+        .collect();
+    for s in &own {
+        conversion.images.push(build_image(s, &items, &base, inputs, &mut findings));
+    }
+    for s in services.values() {
+        let code = |c: &str| rule_code(inputs.rules, c);
+        match s.disposition {
+            CatalogDisposition::Managed => {
+                let replacement = s.catalog.as_ref().and_then(|e| e.replacement.clone()).unwrap_or_default();
+                findings.push(finding(
+                    code("M352"),
+                    Severity::Info,
+                    &s.origin,
+                    format!(
+                        "`{}` becomes {replacement} (set services.{}.containerize to build an image)",
+                        s.name, s.name
+                    ),
+                ));
+                conversion.managed.push(ManagedService {
+                    service: s.name.clone(),
+                    replacement,
+                    origin: s.origin.clone(),
+                });
+            }
+            CatalogDisposition::Sidecar => {
+                let e = s.catalog.as_ref();
+                findings.push(finding(
+                    code("M353"),
+                    Severity::Info,
+                    &s.origin,
+                    format!("`{}` runs as a sidecar", s.name),
+                ));
+                conversion.sidecars.push(Sidecar {
+                    service: s.name.clone(),
+                    image: e.and_then(|e| e.image.clone()).unwrap_or_default(),
+                    reason: e.map(|e| e.reason.clone()).unwrap_or_default(),
+                    origin: s.origin.clone(),
+                });
+            }
+            CatalogDisposition::Drop => {
+                let reason = s.catalog.as_ref().map(|e| e.reason.clone()).unwrap_or_default();
+                findings.push(finding(
+                    code("M354"),
+                    Severity::Info,
+                    &s.origin,
+                    format!("`{}` dropped: {reason}", s.name),
+                ));
+            }
+            CatalogDisposition::Pair => {
+                let with = s.catalog.as_ref().and_then(|e| e.pair_with.clone()).unwrap_or_default();
+                let reason = s.catalog.as_ref().map(|e| e.reason.clone()).unwrap_or_default();
+                if !own.iter().any(|o| o.name == with) {
+                    findings.push(finding(
+                        code("M359"),
+                        Severity::Warning,
+                        &s.origin,
+                        format!("`{}` pairs with `{with}`, which this run does not build; it needs a web tier", s.name),
+                    ));
+                }
+                conversion.pairs.push(Pair { service: s.name.clone(), with, reason });
+            }
+            CatalogDisposition::Own => {}
+        }
+    }
+    conversion.pairs.sort();
+
+    // 5. Accounting: exactly one entry per task.
+    for item in &items {
+        let title = title(item.task);
+        let (kind, code, reason) = match &item.decision {
+            Some((k, c, r)) => (*k, c.clone(), r.clone()),
+            None => {
+                (item.outcome.disposition, item.outcome.code.clone(), item.outcome.reason.clone().unwrap_or_default())
+            }
+        };
+        let disposition = match kind {
+            OutcomeKind::Skipped => Disposition::Skipped { condition: reason },
+            OutcomeKind::Dropped => Disposition::Dropped { code, reason },
+            OutcomeKind::NeedsHuman => Disposition::NeedsHuman { code, reason },
+            OutcomeKind::Converted => {
+                Disposition::Converted { services: item.services.iter().cloned().collect(), code }
+            }
+        };
+        for (severity, message) in &item.outcome.findings {
+            let (c, msg) = split_code(message, &item.outcome.code);
+            findings.push(finding(rule_code(inputs.rules, &c), *severity, &item.task.origin, msg));
+        }
+        conversion.accounting.push(TaskAccount { origin: item.task.origin.clone(), title, disposition });
+    }
+    conversion.images.sort_by(|a, b| a.service.cmp(&b.service));
+    conversion.managed.sort_by(|a, b| a.service.cmp(&b.service));
+    conversion.sidecars.sort_by(|a, b| a.service.cmp(&b.service));
+    crate::diagnostics::normalize(&mut findings);
+    (conversion, findings)
+}
+
+/// A message may start with its own code (`M802 ...`); otherwise the rule's.
+fn split_code(message: &str, default: &str) -> (String, String) {
+    let first = message.split_whitespace().next().unwrap_or("");
+    if first.len() == 4 && first.starts_with('M') && first[1..].bytes().all(|b| b.is_ascii_digit()) {
+        return (first.to_string(), message[first.len()..].trim().to_string());
+    }
+    (default.to_string(), message.to_string())
+}
+
+fn title(task: &ResolvedTask) -> String {
+    task.name.clone().unwrap_or_else(|| {
+        let what = ["name", "dest", "path", "_raw_params", "src", "repo", "url"]
+            .iter()
+            .find_map(|k| task.args.get(*k).filter(|_| !task.secret_args.contains_key(*k)))
+            .map(super::ruleset::value_text)
+            .unwrap_or_default();
+        let what: String = what.chars().take(60).collect();
+        if what.is_empty() { task.module.short.clone() } else { format!("{} {what}", task.module.short) }
+    })
+}
+
+/// Interns a rule code for a [`Finding`] (codes there are `&'static str`).
+fn rule_code(rules: &RuleSet, code: &str) -> Code {
+    use std::sync::{Mutex, OnceLock};
+    static INTERNED: OnceLock<Mutex<BTreeMap<String, Code>>> = OnceLock::new();
+    let map = INTERNED.get_or_init(|| Mutex::new(BTreeMap::new()));
+    let code = if code.is_empty() { "M801" } else { code };
+    let mut guard = match map.lock() {
+        Ok(g) => g,
+        Err(poisoned) => poisoned.into_inner(),
+    };
+    if let Some(c) = guard.get(code) {
+        return *c;
+    }
+    let name = rules.get(code).map(|r| r.name.clone()).unwrap_or_else(|| "rule".into());
+    let c = Code { id: Box::leak(code.to_string().into_boxed_str()), name: Box::leak(name.into_boxed_str()) };
+    guard.insert(code.to_string(), c);
+    c
+}
+
+fn finding(code: Code, severity: Severity, origin: &Origin, message: impl Into<String>) -> Finding {
+    Finding::new(code, severity, origin.path.to_string(), origin.line, message)
+}
+
+/// The base image: `migrate.yaml`, else the Packer hint, else the default (M350).
+fn base_image(inputs: &Inputs, findings: &mut Vec<Finding>) -> BaseImage {
+    if let Some(b) = &inputs.config.base_image {
+        let family = b.family.as_deref().and_then(family_named).unwrap_or_else(|| guess_family(&b.image));
+        return BaseImage {
+            reference: b.image.clone(),
+            family,
+            reason: "`base_image` in migrate.yaml".into(),
+            origin: None,
+        };
+    }
+    let mut templates: Vec<_> = inputs.project.packer.iter().collect();
+    templates.sort_by(|a, b| a.path.cmp(&b.path));
+    for t in templates {
+        for b in &t.builders {
+            if let Some(h) = &b.base_image {
+                return BaseImage {
+                    reference: h.image.clone(),
+                    family: guess_family(&h.image),
+                    reason: format!(
+                        "Packer `{}` starts from {} ({} = {})",
+                        b.reference(),
+                        h.distro,
+                        h.field,
+                        h.matched
+                    ),
+                    origin: Some(b.origin.clone()),
+                };
+            }
+        }
+    }
+    findings.push(Finding::new(
+        rule_code(inputs.rules, "M350"),
+        Severity::Warning,
+        "",
+        0,
+        format!("no base image in migrate.yaml or Packer; using `{DEFAULT_BASE}` (set `base_image.image`)"),
+    ));
+    BaseImage {
+        reference: DEFAULT_BASE.into(),
+        family: PackageFamily::Apt,
+        reason: "default: no base image in migrate.yaml or Packer".into(),
+        origin: None,
+    }
+}
+
+fn family_named(s: &str) -> Option<PackageFamily> {
+    Some(match s {
+        "apt" => PackageFamily::Apt,
+        "dnf" => PackageFamily::Dnf,
+        "yum" => PackageFamily::Yum,
+        "microdnf" => PackageFamily::Microdnf,
+        "apk" => PackageFamily::Apk,
+        _ => return None,
+    })
+}
+
+/// The package manager of an image, from its name.
+pub fn guess_family(image: &str) -> PackageFamily {
+    let i = image.to_ascii_lowercase();
+    if i.contains("alpine") {
+        PackageFamily::Apk
+    } else if i.contains("ubi-minimal") || i.contains("ubi8-minimal") || i.contains("ubi9-minimal") {
+        PackageFamily::Microdnf
+    } else if i.contains("amazonlinux:2023")
+        || i.contains("fedora")
+        || i.contains("rocky")
+        || i.contains("alma")
+        || i.contains("ubi")
+        || i.contains("centos:stream")
+        || i.contains("oraclelinux:8")
+        || i.contains("oraclelinux:9")
+    {
+        PackageFamily::Dnf
+    } else if i.contains("amazonlinux") || i.contains("centos") || i.contains("oraclelinux") {
+        PackageFamily::Yum
+    } else {
+        PackageFamily::Apt
+    }
+}
+
+fn is_under(path: &str, dir: &str) -> bool {
+    if dir.ends_with('/') { path.starts_with(dir) || path == dir.trim_end_matches('/') } else { path == dir }
+}
+
+/// Paths a task writes (for owned-path attachment).
+fn written_paths(outcome: &TaskOutcome) -> Vec<String> {
+    let mut v = Vec::new();
+    for s in &outcome.steps {
+        match s {
+            StepAction::Copy { dest, .. } => v.push(dest.clone()),
+            StepAction::MakeDirectory { path, .. } | StepAction::Remove { path } => v.push(path.clone()),
+            StepAction::Symlink { link, .. } => v.push(link.clone()),
+            StepAction::Download { dest, .. } | StepAction::Extract { dest, .. } => v.push(dest.clone()),
+            _ => {}
+        }
+    }
+    v.extend(outcome.start_files.iter().map(|f| f.dest.clone()));
+    v
+}
+
+/// Is this task only a container essential (CA certificates, locales, users)?
+fn essential(outcome: &TaskOutcome, rules: &RuleSet) -> bool {
+    !outcome.steps.is_empty()
+        && outcome.steps.iter().all(|s| match s {
+            StepAction::InstallPackages { packages, .. } => {
+                packages.iter().all(|p| rules.catalog.is_essential_package(&p.name))
+            }
+            StepAction::CreateUser { system: false, .. } | StepAction::CreateGroup { .. } => true,
+            StepAction::Run { commands, .. } => commands.iter().all(|c| c.starts_with("localedef ")),
+            _ => false,
+        })
+}
+
+fn assign(items: &mut [Item], services: &BTreeMap<String, Service>, inputs: &Inputs, findings: &mut Vec<Finding>) {
+    let catalog = &inputs.rules.catalog;
+    let key_of = |name: &str| -> Option<String> {
+        if services.contains_key(name) {
+            return Some(name.to_string());
+        }
+        catalog.by_service_name(name).map(|(e, _)| e.name.clone()).filter(|k| services.contains_key(k))
+    };
+    // Handler name/listen → the services it restarts.
+    let mut handler_services: BTreeMap<(usize, String), BTreeSet<String>> = BTreeMap::new();
+    for item in items.iter().filter(|i| i.task.is_handler) {
+        let targets: BTreeSet<String> = item.outcome.claims.iter().filter_map(|c| key_of(c)).collect();
+        let mut names = item.task.listen.clone();
+        names.extend(item.task.name.clone());
+        for n in names {
+            handler_services.entry((item.play, n)).or_default().extend(targets.iter().cloned());
+        }
+    }
+    let by_role: BTreeMap<String, BTreeSet<String>> = {
+        let mut m: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        for s in services.values() {
+            for r in &s.roles {
+                m.entry(r.clone()).or_default().insert(s.name.clone());
+            }
+        }
+        m
+    };
+    let own_in_play = |play: usize| -> BTreeSet<String> {
+        services
+            .values()
+            .filter(|s| {
+                s.plays.contains(&play) && matches!(s.disposition, CatalogDisposition::Own | CatalogDisposition::Pair)
+            })
+            .map(|s| s.name.clone())
+            .collect()
+    };
+    let app_in_play = |play: usize| -> BTreeSet<String> {
+        services
+            .values()
+            .filter(|s| {
+                s.plays.contains(&play) && matches!(s.disposition, CatalogDisposition::Own | CatalogDisposition::Pair)
+            })
+            .filter(|s| s.catalog.as_ref().is_none_or(|e| matches!(e.kind, ServiceKind::App | ServiceKind::Worker)))
+            .map(|s| s.name.clone())
+            .collect()
+    };
+
+    for item in items.iter_mut() {
+        if item.outcome.disposition != OutcomeKind::Converted {
+            continue;
+        }
+        let mut targets: BTreeSet<String> = BTreeSet::new();
+        // The task's own claims and definitions.
+        for c in &item.outcome.claims {
+            targets.extend(key_of(c));
+        }
+        for d in &item.outcome.definitions {
+            targets.extend(key_of(&d.name));
+        }
+        // notify → handler → service.
+        for n in &item.task.notify {
+            if let Some(s) = handler_services.get(&(item.play, n.clone())) {
+                targets.extend(s.iter().cloned());
+            }
+        }
+        // Daemon packages.
+        for step in &item.outcome.steps {
+            if let StepAction::InstallPackages { packages, .. } = step {
+                for p in packages {
+                    if let Some(e) = catalog.by_package(&p.name) {
+                        targets.extend(key_of(&e.name));
+                    }
+                }
+            }
+        }
+        // Owned paths.
+        if targets.is_empty() {
+            for path in written_paths(&item.outcome) {
+                for s in services.values() {
+                    if s.catalog.as_ref().is_some_and(|e| e.owns.iter().any(|o| is_under(&path, o))) {
+                        targets.insert(s.name.clone());
+                    }
+                }
+            }
+        }
+        let role = item.task.role.as_ref().map(|r| r.name.clone());
+        // Role membership.
+        if targets.is_empty()
+            && let Some(r) = &role
+            && let Some(s) = by_role.get(r)
+        {
+            targets.extend(s.iter().cloned());
+        }
+        if targets.is_empty() {
+            let shared = role.as_deref().is_some_and(|r| catalog.is_shared_role(r));
+            // A shared role's package list keeps only its container essentials.
+            if shared && !essential(&item.outcome, inputs.rules) {
+                let mut kept = item.outcome.steps.clone();
+                for step in &mut kept {
+                    if let StepAction::InstallPackages { packages, .. } = step {
+                        packages.retain(|p| catalog.is_essential_package(&p.name));
+                    }
+                }
+                kept.retain(|s| !matches!(s, StepAction::InstallPackages { packages, .. } if packages.is_empty()));
+                let candidate = TaskOutcome { steps: kept.clone(), ..Default::default() };
+                if !kept.is_empty() && essential(&candidate, inputs.rules) {
+                    item.outcome.steps = kept;
+                    item.outcome.findings.push((
+                        Severity::Info,
+                        "M355 only the container essentials of this shared-role task are kept".into(),
+                    ));
+                }
+            }
+            if essential(&item.outcome, inputs.rules) {
+                let own = own_in_play(item.play);
+                if own.is_empty() {
+                    item.decision =
+                        Some((OutcomeKind::Dropped, "M355".into(), "no image in this play needs it".into()));
+                } else {
+                    targets = own;
+                }
+            } else if shared {
+                item.decision = Some((
+                    OutcomeKind::Dropped,
+                    "M355".into(),
+                    format!(
+                        "shared role `{}`: only CA certificates, locales and users reach the images",
+                        role.clone().unwrap_or_default()
+                    ),
+                ));
+                continue;
+            } else {
+                let apps = app_in_play(item.play);
+                let all = own_in_play(item.play);
+                targets = if !apps.is_empty() { apps } else { all };
+                if targets.is_empty() {
+                    item.decision = Some((
+                        OutcomeKind::NeedsHuman,
+                        "M356".into(),
+                        "no long-running process in this play to attach it to".into(),
+                    ));
+                    findings.push(finding(
+                        rule_code(inputs.rules, "M356"),
+                        Severity::Warning,
+                        &item.task.origin,
+                        format!("`{}` feeds no process of this play; decide which image needs it", title(item.task)),
+                    ));
+                    continue;
+                }
+            }
+        }
+        // Only images are built: tasks of managed, sidecar and dropped services are dropped.
+        let built: BTreeSet<String> = targets
+            .iter()
+            .filter(|t| {
+                services
+                    .get(*t)
+                    .is_some_and(|s| matches!(s.disposition, CatalogDisposition::Own | CatalogDisposition::Pair))
+            })
+            .cloned()
+            .collect();
+        if built.is_empty() {
+            let reason = targets
+                .iter()
+                .filter_map(|t| services.get(t))
+                .map(|s| {
+                    let e = s.catalog.as_ref();
+                    match s.disposition {
+                        CatalogDisposition::Managed => format!(
+                            "`{}` is replaced by {}",
+                            s.name,
+                            e.and_then(|e| e.replacement.clone()).unwrap_or_default()
+                        ),
+                        CatalogDisposition::Sidecar => format!("`{}` runs as a vendor sidecar", s.name),
+                        _ => format!("`{}` is dropped: {}", s.name, e.map(|e| e.reason.clone()).unwrap_or_default()),
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join("; ");
+            let code = targets
+                .iter()
+                .filter_map(|t| services.get(t))
+                .map(|s| match s.disposition {
+                    CatalogDisposition::Managed => "M352",
+                    CatalogDisposition::Sidecar => "M353",
+                    _ => "M354",
+                })
+                .next()
+                .unwrap_or("M354");
+            item.decision = Some((OutcomeKind::Dropped, code.into(), reason));
+            continue;
+        }
+        item.services = built;
+    }
+}
+
+fn build_image(
+    s: &Service,
+    items: &[Item],
+    base: &BaseImage,
+    inputs: &Inputs,
+    findings: &mut Vec<Finding>,
+) -> ImageSpec {
+    let entry = s.catalog.as_ref();
+    let mut steps = Vec::new();
+    let mut context: Vec<ContextFile> = Vec::new();
+    let mut start_files = Vec::new();
+    let mut env: Vec<EnvVar> = Vec::new();
+    let mut jobs = Vec::new();
+    let mut report = MigrationReport::default();
+    let mut users: BTreeSet<String> = BTreeSet::new();
+    let app = inputs.config.app_name().to_string();
+    let env_name = inputs.run.env.clone().unwrap_or_else(|| "default".into());
+    let parameter = |name: &str| format!("/{app}/{env_name}/{}/{name}", s.name);
+
+    let own_roles = &s.roles;
+    for item in items {
+        let role_match = item.task.role.as_ref().is_some_and(|r| own_roles.contains(&r.name));
+        let feeds = item.services.contains(&s.name);
+        if feeds {
+            let t = title(item.task);
+            for action in &item.outcome.steps {
+                if let StepAction::CreateUser { name, .. } = action {
+                    users.insert(name.clone());
+                }
+                steps.push(BuildStep {
+                    origin: item.task.origin.clone(),
+                    title: t.clone(),
+                    rule: item.outcome.code.clone(),
+                    action: action.clone(),
+                });
+            }
+            for c in &item.outcome.context {
+                if !context.iter().any(|x| x.path == c.path) {
+                    context.push(ContextFile {
+                        path: c.path.clone(),
+                        content: c.content.clone(),
+                        origin: item.task.origin.clone(),
+                    });
+                }
+            }
+            for f in &item.outcome.start_files {
+                start_files.push(StartFile {
+                    dest: f.dest.clone(),
+                    template: f.template.clone(),
+                    owner: f.owner.clone(),
+                    mode: f.mode.clone(),
+                    origin: item.task.origin.clone(),
+                    reason: f.reason.clone(),
+                });
+            }
+            for v in &item.outcome.env {
+                if !env.iter().any(|e| e.name == v.name) {
+                    env.push(EnvVar {
+                        name: v.name.clone(),
+                        value: EnvValue::Parameter { parameter: parameter(&v.name), secret: v.secret },
+                        origin: item.task.origin.clone(),
+                    });
+                }
+            }
+            for j in &item.outcome.jobs {
+                jobs.push(JobSpec {
+                    name: j.name.clone(),
+                    schedule: j.schedule.clone(),
+                    command: j.command.clone(),
+                    user: j.user.clone().filter(|u| u != "root"),
+                    origin: item.task.origin.clone(),
+                });
+            }
+            report.converted.push(ReportItem {
+                origin: item.task.origin.clone(),
+                code: item.outcome.code.clone(),
+                what: t,
+                why: item
+                    .outcome
+                    .definitions
+                    .first()
+                    .map(|d| format!("defines the process `{}`", d.name))
+                    .unwrap_or_else(|| {
+                        inputs.rules.get(&item.outcome.code).map(|r| r.summary.clone()).unwrap_or_default()
+                    }),
+            });
+        } else if role_match {
+            let (kind, code, reason) = match &item.decision {
+                Some((k, c, r)) => (*k, c.clone(), r.clone()),
+                None => (
+                    item.outcome.disposition,
+                    item.outcome.code.clone(),
+                    item.outcome.reason.clone().unwrap_or_default(),
+                ),
+            };
+            let ri = ReportItem { origin: item.task.origin.clone(), code, what: title(item.task), why: reason };
+            match kind {
+                OutcomeKind::Dropped | OutcomeKind::Skipped => report.dropped.push(ri),
+                OutcomeKind::NeedsHuman => report.needs_human.push(ri),
+                OutcomeKind::Converted => {}
+            }
+        }
+    }
+
+    // The process.
+    let family = base.family;
+    let def = s.definition.as_ref();
+    let mut command: Vec<String> = Vec::new();
+    if let Some(line) = def.and_then(|d| d.command_line.as_deref()) {
+        if line.contains("{{") || line.contains("{%") {
+            findings.push(finding(
+                rule_code(inputs.rules, "M362"),
+                Severity::Warning,
+                &s.origin,
+                format!("the command of `{}` is still a template; using the catalog's", s.name),
+            ));
+        } else if let Some(words) = shell::split(line) {
+            command = foreground(words, entry);
+            if line.contains('$') {
+                command = vec!["/bin/sh".into(), "-c".into(), format!("exec {}", shell::join(&command))];
+            }
+        }
+    }
+    if command.is_empty()
+        && let Some(e) = entry
+    {
+        command = e.command_for(family, s.version.as_deref());
+    }
+    if command.is_empty() && !s.jobs_only {
+        findings.push(finding(
+            rule_code(inputs.rules, "M357"),
+            Severity::Error,
+            &s.origin,
+            format!("no foreground command is known for `{}`; write its CMD by hand", s.name),
+        ));
+        report.needs_human.push(ReportItem {
+            origin: s.origin.clone(),
+            code: "M357".into(),
+            what: format!("run `{}`", s.name),
+            why: "no unit, program or catalog entry names its command".into(),
+        });
+    }
+    if s.jobs_only {
+        findings.push(finding(
+            rule_code(inputs.rules, "M358"),
+            Severity::Info,
+            &s.origin,
+            format!("`{}` only runs scheduled jobs: its image has no long-running process", s.name),
+        ));
+    }
+    // The user: the unit's, the catalog's, or a created unprivileged one; never root.
+    let defined = def.and_then(|d| d.user.clone());
+    let catalog_user = entry.and_then(|e| e.user_for(family)).map(str::to_string);
+    let user = match defined {
+        Some(u) if u != "root" && u != "0" => u,
+        Some(_) => {
+            let chosen = catalog_user.unwrap_or_else(|| APP_USER.to_string());
+            findings.push(finding(
+                rule_code(inputs.rules, "M351"),
+                Severity::Warning,
+                &s.origin,
+                format!("`{}` ran as root on the VM; the image runs it as `{chosen}`", s.name),
+            ));
+            chosen
+        }
+        None => catalog_user.unwrap_or_else(|| {
+            findings.push(finding(
+                rule_code(inputs.rules, "M351"),
+                Severity::Info,
+                &s.origin,
+                format!("no user is named for `{}`; the image runs it as the created user `{APP_USER}`", s.name),
+            ));
+            APP_USER.to_string()
+        }),
+    };
+    if user == APP_USER && !users.contains(APP_USER) {
+        steps.push(BuildStep {
+            origin: s.origin.clone(),
+            title: format!("Create the unprivileged user `{APP_USER}`"),
+            rule: "M351".into(),
+            action: StepAction::CreateUser {
+                name: APP_USER.into(),
+                uid: Some(APP_UID),
+                group: None,
+                groups: Vec::new(),
+                home: None,
+                shell: None,
+                system: false,
+                create_home: false,
+            },
+        });
+    }
+    if let Some(d) = def {
+        for (k, v) in &d.environment {
+            if !env.iter().any(|e| &e.name == k) {
+                env.push(EnvVar {
+                    name: k.clone(),
+                    value: EnvValue::Literal { value: v.clone() },
+                    origin: s.origin.clone(),
+                });
+            }
+        }
+        for f in &d.environment_files {
+            findings.push(finding(
+                rule_code(inputs.rules, "M361"),
+                Severity::Warning,
+                &s.origin,
+                format!(
+                    "`{}` reads `EnvironmentFile={f}`; its variables must come from the task definition or SSM",
+                    s.name
+                ),
+            ));
+        }
+    }
+    let mut ports: Vec<Port> = entry
+        .map(|e| {
+            e.ports
+                .iter()
+                .map(|p| Port { port: *p, protocol: Protocol::Tcp })
+                .chain(e.udp_ports.iter().map(|p| Port { port: *p, protocol: Protocol::Udp }))
+                .collect()
+        })
+        .unwrap_or_default();
+    ports.sort();
+    ports.dedup();
+    if s.jobs_only {
+        ports.clear();
+    }
+    for p in &ports {
+        if p.port < 1024 {
+            findings.push(finding(
+                rule_code(inputs.rules, "M360"),
+                Severity::Warning,
+                &s.origin,
+                format!("`{}` listens on port {} as a non-root user; configure a port ≥ 1024 (8080)", s.name, p.port),
+            ));
+        }
+    }
+    let healthcheck = if s.jobs_only {
+        None
+    } else {
+        entry.and_then(|e| e.healthcheck.as_ref()).map(|h| {
+            for pkg in &h.packages {
+                steps.push(BuildStep {
+                    origin: s.origin.clone(),
+                    title: format!("`{pkg}` for the health check"),
+                    rule: "M357".into(),
+                    action: StepAction::InstallPackages {
+                        manager: family,
+                        packages: vec![crate::spec::image::Package { name: pkg.clone(), version: None }],
+                    },
+                });
+            }
+            HealthCheck {
+                command: h.command.clone(),
+                interval_secs: h.interval,
+                timeout_secs: h.timeout,
+                retries: h.retries,
+                start_period_secs: h.start_period,
+            }
+        })
+    };
+    let kind = if s.jobs_only {
+        ServiceKind::Jobs
+    } else {
+        entry.map(|e| e.kind).unwrap_or(if ports.is_empty() { ServiceKind::App } else { ServiceKind::Daemon })
+    };
+    ImageSpec {
+        service: s.name.clone(),
+        catalog: entry.map(|e| e.name.clone()),
+        kind,
+        base: base.clone(),
+        steps,
+        context,
+        start_files,
+        process: Process {
+            command,
+            user,
+            workdir: def.and_then(|d| d.workdir.clone()),
+            stop_signal: def.and_then(|d| d.stop_signal.clone()).or_else(|| entry.and_then(|e| e.stop_signal.clone())),
+            stop_timeout: def.and_then(|d| d.stop_timeout).or_else(|| entry.and_then(|e| e.stop_timeout)),
+        },
+        ports,
+        healthcheck,
+        env,
+        log_links: entry
+            .map(|e| e.logs.iter().map(|l| LogLink { path: l.path.clone(), stream: l.stream }).collect())
+            .unwrap_or_default(),
+        writable_paths: entry.map(|e| e.writable.clone()).unwrap_or_default(),
+        jobs,
+        report,
+    }
+}
+
+/// A unit's command in the foreground: daemonizing arguments removed,
+/// foreground ones added.
+fn foreground(words: Vec<String>, entry: Option<&ServiceEntry>) -> Vec<String> {
+    const GENERIC: &[&str] = &["--daemon", "--daemonize", "--detach"];
+    let strip: Vec<&str> =
+        GENERIC.iter().copied().chain(entry.iter().flat_map(|e| e.strip_args.iter().map(String::as_str))).collect();
+    let mut out: Vec<String> =
+        words.into_iter().filter(|w| !strip.contains(&w.as_str()) && !w.starts_with("--pidfile")).collect();
+    if let Some(e) = entry {
+        for f in &e.foreground_args {
+            if !out.contains(f) {
+                out.push(f.clone());
+            }
+        }
+    }
+    out
+}

@@ -1,0 +1,279 @@
+//! Splitting tests on a hand-built run with the roles a typical golden image
+//! has: common, nginx, app (gunicorn unit + cron), worker (supervisor +
+//! celery), datadog, postgresql, backup (cron only).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::json;
+
+use super::emit::NoRenderer;
+use super::examples::build_run;
+use super::ruleset::RuleSet;
+use super::split::{Inputs, convert};
+use crate::config::{Config, ServiceConfig};
+use crate::model::Project;
+use crate::model::resolved::{Condition, EnvEntry, EnvValue as ModelEnv, ResolvedRun};
+use crate::sensitive::Sensitive;
+use crate::spec::image::{Conversion, Disposition, EnvValue, ImageSpec, StepAction};
+
+const SECRET: &str = "s3cr3t-planted-9f2c";
+
+const RUN: &str = r#"
+- { _role: common, name: Base packages, apt: { name: [ca-certificates, htop, locales] } }
+- { _role: common, group: { name: app, gid: 10001 } }
+- { _role: common, user: { name: app, uid: 10001, group: app } }
+- { _role: common, sysctl: { name: vm.swappiness, value: "10" } }
+- { _role: common, template: { src: sshd_config.j2, dest: /etc/ssh/sshd_config } }
+- { _role: common, apt: { name: openssh-server } }
+- { _role: common, name: Tune the VM, shell: "echo never > /sys/kernel/mm/transparent_hugepage/enabled" }
+- { _role: nginx, apt: { name: nginx } }
+- { _role: nginx, name: Configure nginx, template: { src: nginx.conf.j2, dest: /etc/nginx/nginx.conf }, notify: restart nginx }
+- { _role: nginx, service: { name: nginx, state: started, enabled: true } }
+- { _role: app, pip: { requirements: /srv/app/requirements.txt, virtualenv: /srv/app/venv } }
+- { _role: app, name: App secret, copy: { content: "(sensitive value)", dest: /etc/app/secret.env, owner: app, mode: "0600" } }
+- { _role: app, template: { src: app.service.j2, dest: /etc/systemd/system/app.service } }
+- { _role: app, systemd: { name: app, state: started, enabled: true, daemon_reload: true } }
+- { _role: app, cron: { name: clear sessions, minute: "0", hour: "3", job: "/srv/app/venv/bin/python manage.py clearsessions", user: app } }
+- { _role: app, command: systemctl daemon-reload }
+- { _role: app, name: Only on CentOS, yum: { name: httpd } }
+- { _role: app, name: Migrate with token, command: /srv/app/bin/migrate }
+- { _role: app, community.general.ini_file: { path: /etc/app/app.ini, section: a, option: b, value: c } }
+- { _role: worker, apt: { name: supervisor } }
+- { _role: worker, template: { src: worker.conf.j2, dest: /etc/supervisor/conf.d/worker.conf } }
+- { _role: datadog, apt: { name: datadog-agent } }
+- { _role: datadog, template: { src: datadog.yaml.j2, dest: /etc/datadog-agent/datadog.yaml } }
+- { _role: postgresql, apt: { name: postgresql } }
+- { _role: postgresql, service: { name: postgresql, state: started } }
+- { _role: backup, copy: { src: backup.sh, dest: /usr/local/bin/backup.sh, mode: "0755" } }
+- { _role: backup, cron: { name: nightly backup, minute: "15", hour: "1", job: "/usr/local/bin/backup.sh" } }
+- { _role: nginx, name: restart nginx, listen: restart nginx, service: { name: nginx, state: restarted } }
+"#;
+
+fn fixture() -> (ResolvedRun, BTreeMap<String, String>) {
+    let (mut run, mut files) = build_run(RUN).unwrap();
+    files.insert(
+        "roles/app/templates/app.service.j2".into(),
+        "[Unit]\nDescription=app\n[Service]\nUser=app\nWorkingDirectory=/srv/app\nEnvironment=PYTHONUNBUFFERED=1\n\
+         ExecStart=/srv/app/venv/bin/gunicorn --daemon --bind 0.0.0.0:8000 app.wsgi\n"
+            .into(),
+    );
+    files.insert(
+        "roles/worker/templates/worker.conf.j2".into(),
+        "[program:worker]\ncommand=/srv/app/venv/bin/celery -A app worker\nuser=app\ndirectory=/srv/app\n".into(),
+    );
+    let tasks = &mut run.plays[0].tasks;
+    for t in tasks.iter_mut() {
+        if t.name.as_deref() == Some("App secret") {
+            t.secret_args.insert("content".into(), Sensitive::new(json!(SECRET)));
+        }
+        if t.name.as_deref() == Some("Only on CentOS") {
+            t.condition = Condition::False { when: "ansible_os_family == 'RedHat'".into() };
+        }
+        if t.name.as_deref() == Some("Migrate with token") {
+            let origin = t.origin.clone();
+            t.environment.insert(
+                "API_TOKEN".into(),
+                EnvEntry { origin, value: ModelEnv::Secret { value: Sensitive::new(SECRET.to_string()) } },
+            );
+        }
+    }
+    (run, files)
+}
+
+fn run_with(config: &Config) -> (Conversion, Vec<crate::diagnostics::Finding>) {
+    let rules = RuleSet::load_embedded().unwrap();
+    let (run, files) = fixture();
+    let project = Project::default();
+    convert(&Inputs { project: &project, files: &files, run: &run, config, rules: &rules, templates: &NoRenderer })
+}
+
+fn config() -> Config {
+    let mut c = Config::default();
+    c.app.name = Some("shop".into());
+    c
+}
+
+fn image<'a>(c: &'a Conversion, name: &str) -> &'a ImageSpec {
+    c.images.iter().find(|i| i.service == name).unwrap_or_else(|| panic!("no image {name}"))
+}
+
+fn installs(img: &ImageSpec) -> Vec<String> {
+    img.steps
+        .iter()
+        .filter_map(|s| match &s.action {
+            StepAction::InstallPackages { packages, .. } => Some(packages.iter().map(|p| p.name.clone())),
+            _ => None,
+        })
+        .flatten()
+        .collect()
+}
+
+#[test]
+fn one_image_per_process() {
+    let (c, _) = run_with(&config());
+    let names: Vec<&str> = c.images.iter().map(|i| i.service.as_str()).collect();
+    assert_eq!(names, ["app", "backup", "nginx", "worker"]);
+    assert_eq!(c.managed.iter().map(|m| m.service.as_str()).collect::<Vec<_>>(), ["postgresql"]);
+    assert_eq!(c.sidecars.iter().map(|m| m.service.as_str()).collect::<Vec<_>>(), ["datadog-agent"]);
+
+    let nginx = image(&c, "nginx");
+    assert_eq!(nginx.process.command, ["nginx", "-g", "daemon off;"]);
+    assert_eq!(nginx.process.user, "www-data");
+    assert_eq!(nginx.process.stop_signal.as_deref(), Some("SIGQUIT"));
+    // common contributes only its essentials; nginx's own package and config follow.
+    assert_eq!(installs(nginx), ["ca-certificates", "locales", "nginx", "curl"]);
+    assert!(
+        nginx
+            .steps
+            .iter()
+            .any(|s| matches!(&s.action, StepAction::Copy { dest, .. } if dest == "/etc/nginx/nginx.conf"))
+    );
+    assert!(nginx.steps.iter().any(|s| matches!(&s.action, StepAction::CreateUser { name, .. } if name == "app")));
+    assert!(!installs(nginx).contains(&"htop".to_string()));
+    assert_eq!(nginx.log_links.len(), 2);
+
+    let app = image(&c, "app");
+    assert_eq!(app.process.command, ["/srv/app/venv/bin/gunicorn", "--bind", "0.0.0.0:8000", "app.wsgi"]);
+    assert_eq!(app.process.user, "app");
+    assert_eq!(app.process.workdir.as_deref(), Some("/srv/app"));
+    assert_eq!(app.catalog.as_deref(), Some("gunicorn"));
+    assert_eq!(app.jobs.len(), 1);
+    assert_eq!(app.jobs[0].name, "clear-sessions");
+    assert_eq!(app.start_files.len(), 1);
+    assert_eq!(app.start_files[0].dest, "/etc/app/secret.env");
+    let secret_var = app.env.iter().find(|e| e.name == "FILE_ETC_APP_SECRET_ENV").unwrap();
+    assert_eq!(
+        secret_var.value,
+        EnvValue::Parameter { parameter: "/shop/default/app/FILE_ETC_APP_SECRET_ENV".into(), secret: true }
+    );
+    assert!(app.env.iter().any(|e| e.name == "PYTHONUNBUFFERED"));
+    assert!(app.steps.iter().any(|s| matches!(s.action, StepAction::InstallLanguagePackages { .. })));
+    // The unit file itself is not copied into the image.
+    assert!(!app.steps.iter().any(|s| matches!(&s.action, StepAction::Copy { dest, .. } if dest.contains("systemd"))));
+
+    let worker = image(&c, "worker");
+    assert_eq!(worker.process.command, ["/srv/app/venv/bin/celery", "-A", "app", "worker"]);
+    assert_eq!(worker.catalog.as_deref(), Some("celery"));
+    assert_eq!(worker.process.user, "app");
+
+    let backup = image(&c, "backup");
+    assert_eq!(backup.kind, crate::spec::image::ServiceKind::Jobs);
+    assert_eq!(backup.jobs.len(), 1);
+    assert!(backup.ports.is_empty() && backup.healthcheck.is_none());
+}
+
+#[test]
+fn every_task_is_accounted_for_once() {
+    let (c, findings) = run_with(&config());
+    let (run, _) = fixture();
+    let tasks: Vec<_> = run.plays.iter().flat_map(|p| p.tasks.iter().chain(p.handlers.iter())).collect();
+    assert_eq!(c.accounting.len(), tasks.len());
+    let origins: BTreeSet<_> = c.accounting.iter().map(|a| a.origin.clone()).collect();
+    assert_eq!(origins, tasks.iter().map(|t| t.origin.clone()).collect());
+    let by_line = |line: u32| &c.accounting.iter().find(|a| a.origin.line == line).unwrap().disposition;
+    let code = |d: &Disposition| match d {
+        Disposition::Converted { code, .. }
+        | Disposition::Dropped { code, .. }
+        | Disposition::NeedsHuman { code, .. } => code.clone(),
+        Disposition::Skipped { .. } => "skipped".into(),
+    };
+    let expected = [
+        (1, "M101"),  // common: essentials kept
+        (4, "M401"),  // sysctl
+        (5, "M410"),  // sshd_config
+        (6, "M354"),  // openssh-server: sshd dropped
+        (7, "M355"),  // a shared role's tuning
+        (16, "M702"), // systemctl
+        (17, "skipped"),
+        (18, "M701"), // a secret in the build environment
+        (19, "M801"), // unmapped module
+        (20, "M354"), // supervisor itself
+        (22, "M353"), // datadog sidecar
+        (23, "M353"),
+        (24, "M352"), // postgresql
+        (25, "M352"),
+        (28, "M301"), // the handler
+    ];
+    for (line, want) in expected {
+        assert_eq!(code(by_line(line)), want, "line {line}: {:?}", by_line(line));
+    }
+    assert!(matches!(by_line(18), Disposition::NeedsHuman { .. }));
+    assert!(matches!(by_line(9), Disposition::Converted { services, .. } if services == &["nginx"]));
+    assert!(matches!(by_line(2), Disposition::Converted { services, .. } if services.len() == 4));
+    assert!(findings.iter().any(|f| f.code.id == "M801" && f.line == 19));
+}
+
+#[test]
+fn no_secret_anywhere() {
+    let (c, findings) = run_with(&config());
+    let json = serde_json::to_string(&c).unwrap();
+    assert!(!json.contains(SECRET), "the secret leaked into the conversion");
+    assert!(json.contains("FILE_ETC_APP_SECRET_ENV"));
+    for f in &findings {
+        assert!(!f.to_string().contains(SECRET), "{f}");
+    }
+    assert!(!format!("{c:?}").contains(SECRET));
+}
+
+#[test]
+fn deterministic() {
+    let a = serde_json::to_string(&run_with(&config())).unwrap();
+    let b = serde_json::to_string(&run_with(&config())).unwrap();
+    assert_eq!(a, b);
+}
+
+#[test]
+fn containerize_switch() {
+    let mut c = config();
+    c.services.insert("postgresql".into(), ServiceConfig { containerize: Some(true) });
+    let (conv, _) = run_with(&c);
+    assert!(conv.managed.is_empty());
+    let pg = image(&conv, "postgresql");
+    assert_eq!(pg.process.user, "postgres");
+    assert_eq!(pg.process.stop_signal.as_deref(), Some("SIGINT"));
+    assert_eq!(installs(pg), ["ca-certificates", "locales", "postgresql"]);
+}
+
+#[test]
+fn base_image_from_config() {
+    let mut c = config();
+    c.base_image = Some(crate::config::BaseImageConfig { image: "amazonlinux:2023".into(), family: None });
+    let (conv, findings) = run_with(&c);
+    assert!(conv.images.iter().all(|i| i.base.reference == "amazonlinux:2023"));
+    assert!(conv.images.iter().all(|i| i.base.family == crate::spec::image::PackageFamily::Dnf));
+    assert!(!findings.iter().any(|f| f.code.id == "M350"));
+    let (_, findings) = run_with(&config());
+    assert!(findings.iter().any(|f| f.code.id == "M350"));
+}
+
+#[test]
+fn packer_shell_and_base_image() {
+    let dir = tempfile::tempdir().unwrap();
+    let template = r#"{
+  "builders": [{"type": "amazon-ebs", "region": "us-east-1", "instance_type": "t3.small", "ssh_username": "ubuntu",
+    "ami_name": "web", "source_ami_filter": {"filters": {"name": "ubuntu/images/hvm-ssd/ubuntu-jammy-22.04-amd64-server-*"},
+    "owners": ["099720109477"], "most_recent": true}}],
+  "provisioners": [{"type": "shell", "inline": ["sudo apt-get install -y nginx", "sudo systemctl enable --now nginx", "sudo systemctl daemon-reload"]}]
+}"#;
+    std::fs::write(dir.path().join("web.json"), template).unwrap();
+    let set = crate::source::SourceSet::load(dir.path()).unwrap();
+    let (packer, _) = crate::model::packer::load(&set);
+    assert_eq!(packer.len(), 1);
+    let project = Project { packer, ..Default::default() };
+    let rules = RuleSet::load_embedded().unwrap();
+    let run = ResolvedRun::default();
+    let files = BTreeMap::new();
+    let config = config();
+    let (c, findings) = convert(&Inputs {
+        project: &project,
+        files: &files,
+        run: &run,
+        config: &config,
+        rules: &rules,
+        templates: &NoRenderer,
+    });
+    assert_eq!(c.images.len(), 1, "{findings:?}");
+    assert_eq!(c.images[0].service, "nginx");
+    assert_eq!(c.images[0].base.reference, "ubuntu:22.04");
+    assert!(!findings.iter().any(|f| f.code.id == "M350"));
+}
