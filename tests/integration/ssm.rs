@@ -215,25 +215,28 @@ const ALL_FAULTS: [Fault; 6] = [
 /// Faults on a schedule keyed by parameter name, so every run injects the same ones.
 fn faults_by_name() -> impl FnMut(&str, u64, &serde_json::Value) -> Option<Fault> + Send + 'static {
     let kinds = ALL_FAULTS;
-    let mut attempts: BTreeMap<String, usize> = BTreeMap::new();
-    move |action, n, body| match action {
-        "GetParametersByPath" if n == 1 => Some(Fault::Throttle),
-        "ListTagsForResource" if n % 3 == 1 => Some(Fault::DropBefore),
-        "AddTagsToResource" if n % 2 == 1 => Some(Fault::Http500After),
-        "GetParameter" if n % 4 == 1 => Some(Fault::Throttle),
-        "PutParameter" => {
-            let name = body["Name"].as_str().unwrap_or_default().to_string();
-            let i: usize = name.rsplit('_').next().and_then(|s| s.parse().ok()).unwrap_or(0);
-            let a = attempts.entry(name).or_default();
-            *a += 1;
-            match *a {
+    // Faults are scheduled per parameter and per call kind, never by the global call
+    // count: with several writers in flight, a global schedule (`every odd call`)
+    // can hit the same parameter's retries again and again and exhaust them.
+    let mut attempts: BTreeMap<(String, String), usize> = BTreeMap::new();
+    move |action, n, body| {
+        let key = body["Name"].as_str().or_else(|| body["ResourceId"].as_str()).unwrap_or_default().to_string();
+        let a = attempts.entry((action.to_string(), key.clone())).or_default();
+        *a += 1;
+        let i: usize = key.rsplit('_').next().and_then(|s| s.parse().ok()).unwrap_or(0);
+        match action {
+            "GetParametersByPath" if n == 1 => Some(Fault::Throttle),
+            "ListTagsForResource" if *a == 1 && i % 3 == 1 => Some(Fault::DropBefore),
+            "AddTagsToResource" if *a == 1 && i % 2 == 1 => Some(Fault::Http500After),
+            "GetParameter" if *a == 1 && i % 4 == 1 => Some(Fault::Throttle),
+            "PutParameter" => match *a {
                 1 => Some(kinds[i % kinds.len()]),
                 // Every third parameter fails twice.
                 2 if i.is_multiple_of(3) => Some(kinds[(i + 1) % kinds.len()]),
                 _ => None,
-            }
+            },
+            _ => None,
         }
-        _ => None,
     }
 }
 
