@@ -5,22 +5,22 @@
 //!
 //! ```text
 //!  repo on disk
-//!     │ source   read files safely, parse YAML/JSON/HCL/INI, keep line numbers
+//!     │ source   read files safely, parse YAML/JSON/HCL, keep line numbers, decrypt vault
 //!     ▼
 //!  SourceSet
 //!     │ model    normalise plays, roles, tasks, inventories, vars, Packer templates;
-//!     ▼          every node carries its origin (file:line)
-//!  Project ──────────────────────────────► findings (path:line CODE severity: message)
-//!     │ rules    data in rules/ turns tasks into typed build steps (not yet built)
+//!     ▼          every node carries its origin (file:line); evaluate Jinja like Ansible
+//!  Project ──► ResolvedRun (one environment)  ──────► findings (path:line CODE severity: message)
+//!     │ rules    data in rules/ turns tasks into typed steps, splits services, classifies secrets
 //!     ▼
-//!  ImageSpec      spec: what each image should be (not yet built)
-//!     │ render   templates to Dockerfiles and build contexts (not yet built)
+//!  Conversion / ImageSpec / ParameterSpec     spec: what each image and parameter should be
+//!     │ render   minijinja templates → Dockerfiles, build contexts, MIGRATION.md
 //!     ▼
 //!  Artifacts
-//!     │ plan     desired vs current state, terraform-style diff (not yet built)
+//!     │ plan     desired vs current state → Plan; text, JSON and markdown renderers
 //!     ▼
 //!  Plan
-//!     │ apply / ssm   the only side effects: write files, push parameters
+//!     │ apply / ssm   the only side effects: atomic file writes, SSM Parameter Store
 //!     ▼
 //! ```
 //!
