@@ -11,6 +11,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use super::{CurrentParameter, Desired, FileBody, MANIFEST_FILE, Manifest};
+use crate::source::is_executable;
 
 /// Largest file read back from the output directory (generated files are small; this only
 /// guards against reading something huge that a human put there).
@@ -140,15 +141,4 @@ pub fn read_entry(dir: &Path, rel: &str) -> Result<DiskEntry, CurrentError> {
         return Ok(DiskEntry::File(FileBody::new(content, is_executable(&meta))));
     }
     Ok(DiskEntry::Absent)
-}
-
-#[cfg(unix)]
-fn is_executable(meta: &std::fs::Metadata) -> bool {
-    use std::os::unix::fs::PermissionsExt;
-    meta.permissions().mode() & 0o111 != 0
-}
-
-#[cfg(not(unix))]
-fn is_executable(_meta: &std::fs::Metadata) -> bool {
-    false
 }

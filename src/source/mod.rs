@@ -344,6 +344,18 @@ fn path_to_rel(path: &Path) -> Option<String> {
     Some(out.join("/"))
 }
 
+/// Whether any execute bit is set (always false off Unix).
+#[cfg(unix)]
+pub fn is_executable(meta: &fs::Metadata) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    meta.permissions().mode() & 0o111 != 0
+}
+
+#[cfg(not(unix))]
+pub fn is_executable(_meta: &fs::Metadata) -> bool {
+    false
+}
+
 fn looks_like_yaml(f: &SourceFile) -> bool {
     match f.extension().as_str() {
         "yml" | "yaml" => true,

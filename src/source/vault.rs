@@ -26,6 +26,8 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
+use super::is_executable;
+
 use aes::Aes256;
 use ctr::cipher::{KeyIvInit, StreamCipher};
 use hmac::{Hmac, KeyInit, Mac};
@@ -434,17 +436,6 @@ fn strip_bytes(mut bytes: Vec<u8>, strip: impl Fn(u8) -> bool) -> Vec<u8> {
     bytes.truncate(end);
     bytes.drain(..start);
     bytes
-}
-
-#[cfg(unix)]
-fn is_executable(meta: &std::fs::Metadata) -> bool {
-    use std::os::unix::fs::PermissionsExt;
-    meta.permissions().mode() & 0o111 != 0
-}
-
-#[cfg(not(unix))]
-fn is_executable(_meta: &std::fs::Metadata) -> bool {
-    false
 }
 
 /// Runs a password script. stdin and stderr stay the terminal's (a script may
