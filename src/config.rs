@@ -36,11 +36,23 @@ pub struct Config {
     /// Per-service decisions, by catalog service name (`redis`, `postgresql`).
     #[serde(default)]
     pub services: BTreeMap<String, ServiceConfig>,
+    /// `--env NAME` → the inventory of that environment, when the repository
+    /// does not follow the `inventories/NAME/` convention.
+    #[serde(default)]
+    pub environments: BTreeMap<String, EnvironmentConfig>,
 }
 
-/// `base_image:`.
+/// `environments.<name>:`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
+pub struct EnvironmentConfig {
+    /// The inventory file or directory, relative to the repository root.
+    pub inventory: String,
+}
+
+/// `base_image:`, either the image reference alone (`base_image: debian:12-slim`)
+/// or a map with `image` and `family`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct BaseImageConfig {
     /// The image reference, e.g. `debian:bookworm-slim`.
     pub image: String,
@@ -48,6 +60,37 @@ pub struct BaseImageConfig {
     /// guessed from the image name when absent.
     #[serde(default)]
     pub family: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BaseImageFull {
+    image: String,
+    #[serde(default)]
+    family: Option<String>,
+}
+
+impl<'de> Deserialize<'de> for BaseImageConfig {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<BaseImageConfig, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = BaseImageConfig;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("an image reference or a mapping with `image` and `family`")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<BaseImageConfig, E> {
+                if v.trim().is_empty() {
+                    return Err(E::custom("`base_image` must name an image"));
+                }
+                Ok(BaseImageConfig { image: v.to_string(), family: None })
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<BaseImageConfig, A::Error> {
+                let full = BaseImageFull::deserialize(serde::de::value::MapAccessDeserializer::new(map))?;
+                self.visit_str::<A::Error>(&full.image).map(|b| BaseImageConfig { family: full.family, ..b })
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
 /// `services.<name>:`.

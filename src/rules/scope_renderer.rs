@@ -1,0 +1,195 @@
+//! `template:` sources rendered with the scope of the task that uses them.
+//!
+//! Owns the decision between baking a rendered file into the image and
+//! rendering it at container start: a template that touches a vault value or
+//! an inventory variable that differs between environments is re-rendered
+//! with `${NAME}` placeholders for those values ([`TemplateResult::AtStart`]).
+//! Never puts a secret's plaintext in the text it returns: a secret that a
+//! template transforms (a filter, a condition) makes the result `Failed`.
+
+use std::collections::BTreeSet;
+use std::sync::LazyLock;
+
+use regex::Regex;
+use serde_json::Value as Json;
+
+use crate::model::resolved::{ResolvedRun, ResolvedTask};
+use crate::model::template::{FileOptions, Output, Vars};
+use super::emit::{StartVar, TemplateRenderer, TemplateResult};
+
+/// Renders templates with the scope table of a [`ResolvedRun`].
+pub struct ScopeRenderer<'a> {
+    run: &'a ResolvedRun,
+}
+
+impl<'a> ScopeRenderer<'a> {
+    pub fn new(run: &'a ResolvedRun) -> ScopeRenderer<'a> {
+        ScopeRenderer { run }
+    }
+}
+
+/// Names a template reads: identifiers inside `{{ }}` and `{% %}` that are
+/// not attributes, filters, tests or keywords.
+fn referenced_names(text: &str) -> BTreeSet<String> {
+    static BLOCK: LazyLock<Option<Regex>> = LazyLock::new(|| Regex::new(r"(?s)\{\{(.*?)\}\}|\{%(.*?)%\}").ok());
+    static IDENT: LazyLock<Option<Regex>> =
+        LazyLock::new(|| Regex::new(r#"(^|[^\w.|'"])([A-Za-z_][A-Za-z0-9_]*)"#).ok());
+    const KEYWORDS: &[&str] = &[
+        "if", "else", "elif", "endif", "for", "endfor", "in", "not", "and", "or", "is", "true", "false", "True",
+        "False", "none", "None", "set", "endset", "macro", "endmacro", "raw", "endraw", "block", "endblock",
+        "include", "import", "from", "with", "endwith", "recursive", "loop", "defined", "undefined", "filter",
+        "endfilter", "call", "endcall", "as",
+    ];
+    let mut out = BTreeSet::new();
+    let (Some(block), Some(ident)) = (BLOCK.as_ref(), IDENT.as_ref()) else { return out };
+    for caps in block.captures_iter(text) {
+        let inner = caps.get(1).or_else(|| caps.get(2)).map_or("", |m| m.as_str());
+        // String literals, filter and test names, attributes and calls are not variables.
+        let stripped = strip_strings(inner);
+        let stripped = glue(&stripped);
+        for c in ident.captures_iter(&stripped) {
+            let Some(m) = c.get(2) else { continue };
+            let name = m.as_str();
+            let called = stripped[m.end()..].starts_with('(');
+            if !KEYWORDS.contains(&name) && !called {
+                out.insert(name.to_string());
+            }
+        }
+    }
+    out
+}
+
+/// `a | f`, `a . b` and `x is defined` written with spaces, made tight so the
+/// identifier pattern can tell names from filters, attributes and tests.
+fn glue(s: &str) -> String {
+    static PIPE: LazyLock<Option<Regex>> = LazyLock::new(|| Regex::new(r"\s*([|.])\s*").ok());
+    static TEST: LazyLock<Option<Regex>> = LazyLock::new(|| Regex::new(r"\bis\s+(not\s+)?[A-Za-z_]\w*").ok());
+    let (Some(pipe), Some(test)) = (PIPE.as_ref(), TEST.as_ref()) else { return s.to_string() };
+    let s = test.replace_all(s, " ");
+    pipe.replace_all(&s, "$1").into_owned()
+}
+
+fn strip_strings(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut quote: Option<char> = None;
+    for ch in s.chars() {
+        match quote {
+            Some(q) if ch == q => {
+                quote = None;
+                out.push(' ');
+            }
+            Some(_) => {}
+            None if ch == '"' || ch == '\'' => quote = Some(ch),
+            None => out.push(ch),
+        }
+    }
+    out
+}
+
+/// The environment variable a template already assigns from `name`
+/// (`DATABASE_URL={{ database_url }}`, `Environment="KEY={{ x }}"`), else `NAME`.
+fn env_name(text: &str, name: &str) -> String {
+    let pat = format!(r#"([A-Z_][A-Z0-9_]*)\s*[=:]\s*["']?\{{\{{-?\s*{}\s*-?\}}\}}"#, regex::escape(name));
+    if let Ok(re) = Regex::new(&pat)
+        && let Some(c) = re.captures(text)
+    {
+        return c[1].to_string();
+    }
+    name.to_ascii_uppercase()
+}
+
+impl TemplateRenderer for ScopeRenderer<'_> {
+    fn render(&self, task: &ResolvedTask, source: &str, text: &str) -> TemplateResult {
+        let Some(scope) = self.run.scopes.get(task.scope) else { return TemplateResult::Unavailable };
+        let mut options = FileOptions { dest: task.args.get("dest").and_then(Json::as_str).map(str::to_string), ..Default::default() };
+        if let Some(b) = task.args.get("trim_blocks").and_then(Json::as_bool) {
+            options.trim_blocks = b;
+        }
+        if let Some(b) = task.args.get("lstrip_blocks").and_then(Json::as_bool) {
+            options.lstrip_blocks = b;
+        }
+        // Which names must come from the environment at start.
+        let mut deferred: Vec<(String, StartVar)> = Vec::new();
+        for name in referenced_names(text) {
+            let r = scope.templar.resolve_var(&name, &scope.site);
+            let secret = matches!(r.output, Output::Sensitive(_)) || !r.report.secrets.is_empty();
+            if secret || self.run.env_specific.contains(&name) {
+                deferred.push((name.clone(), StartVar { name: env_name(text, &name), secret }));
+            }
+        }
+        let render = |deferred: &[(String, StartVar)]| {
+            if deferred.is_empty() {
+                return scope.templar.render_template_text(text, source, &scope.site, &options);
+            }
+            let mut locals = Vars::new();
+            for (name, v) in deferred {
+                locals.set(name.clone(), Json::String(format!("${{{}}}", v.name)));
+            }
+            scope.templar.with_locals(locals).render_template_text(text, source, &scope.site, &options)
+        };
+        let mut r = render(&deferred);
+
+        // A per-environment value used in logic (not printed as is) is baked
+        // for this environment rather than replaced by a placeholder.
+        if let Output::Value(s) = &r.output {
+            let before = deferred.len();
+            deferred.retain(|(_, v)| v.secret || s.contains(&format!("${{{}}}", v.name)));
+            if deferred.len() != before {
+                r = render(&deferred);
+            }
+        }
+        match r.output {
+            Output::Value(s) => {
+                if let Some((name, _)) = deferred.iter().find(|(_, v)| !s.contains(&format!("${{{}}}", v.name))) {
+                    return TemplateResult::Failed(format!(
+                        "the vault value `{name}` is transformed inside the template, so it cannot be filled in \
+                         at container start"
+                    ));
+                }
+                if deferred.is_empty() {
+                    TemplateResult::Rendered(s)
+                } else {
+                    let mut vars: Vec<StartVar> = deferred.into_iter().map(|(_, v)| v).collect();
+                    vars.sort_by(|a, b| a.name.cmp(&b.name));
+                    vars.dedup_by(|a, b| a.name == b.name);
+                    TemplateResult::AtStart { template: s, vars }
+                }
+            }
+            Output::Sensitive(_) => TemplateResult::Failed(format!(
+                "uses vault values ({}) in expressions that cannot be filled in at container start",
+                r.report.secrets.join(", ")
+            )),
+            Output::Omit => TemplateResult::Failed("renders to `omit`".into()),
+            Output::Failed => {
+                let mut why: Vec<String> = Vec::new();
+                why.extend(r.report.undefined.iter().map(|u| format!("`{u}` is undefined")));
+                why.extend(r.report.unsupported.iter().map(|u| format!("not evaluated: {u}")));
+                why.extend(r.report.unknown.iter().map(|u| format!("only known at run time: {u}")));
+                why.extend(r.report.errors.iter().cloned());
+                if why.is_empty() {
+                    why.push("the template could not be evaluated".into());
+                }
+                TemplateResult::Failed(why.join("; "))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_skip_attributes_filters_and_strings() {
+        let n = referenced_names("{{ a.b | default('x') }} {% if c is defined and d %}{{ 'e' ~ f }}{% endif %}");
+        let v: Vec<&str> = n.iter().map(String::as_str).collect();
+        assert_eq!(v, ["a", "c", "d", "f"]);
+    }
+
+    #[test]
+    fn env_name_prefers_the_templates_own() {
+        assert_eq!(env_name("DATABASE_URL={{ db_url }}\n", "db_url"), "DATABASE_URL");
+        assert_eq!(env_name("Environment=\"SECRET_KEY={{ app_secret }}\"", "app_secret"), "SECRET_KEY");
+        assert_eq!(env_name("password = {{ pw }}", "pw"), "PW");
+    }
+}
