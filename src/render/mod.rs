@@ -23,7 +23,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::model::Origin;
-use crate::spec::image::{ContextContent, Conversion, ImageSpec, StepAction};
+use crate::spec::image::{ContextContent, Conversion, ImageSpec, PackageFamily, StepAction};
 
 pub use check::check_dockerfile;
 pub use dockerfile::{ENTRYPOINT_PATH, START_TEMPLATES_DIR};
@@ -282,7 +282,13 @@ fn final_user(image: &ImageSpec) -> Result<String, RenderError> {
             group_name = group.clone();
         }
     }
-    let Some(uid) = uid else { return Ok(name.to_string()) };
+    // Accounts the distribution itself fixes (Debian's base-passwd) are numeric too (DL3066).
+    let fixed = match (image.base.family, name) {
+        (PackageFamily::Apt, "www-data") => Some("33:33"),
+        (_, "nobody") => Some("65534:65534"),
+        _ => None,
+    };
+    let Some(uid) = uid else { return Ok(fixed.map_or_else(|| name.to_string(), str::to_string)) };
     if uid == 0 {
         return Err(root_error());
     }

@@ -207,7 +207,12 @@ pub fn convert(inputs: &Inputs) -> (Conversion, Vec<Finding>) {
         }
     }
     // Roles with cron jobs and no process of their own become jobs images.
-    let roles_with_services: BTreeSet<String> = services.values().flat_map(|s| s.roles.iter().cloned()).collect();
+    // A dropped daemon (the `cron` package itself) does not give the role a process.
+    let roles_with_services: BTreeSet<String> = services
+        .values()
+        .filter(|s| s.disposition != CatalogDisposition::Drop)
+        .flat_map(|s| s.roles.iter().cloned())
+        .collect();
     for item in &items {
         if item.outcome.jobs.is_empty() || item.outcome.disposition != OutcomeKind::Converted {
             continue;
@@ -817,6 +822,14 @@ fn build_image(
             what: format!("run `{}`", s.name),
             why: "no unit, program or catalog entry names its command".into(),
         });
+    }
+    if s.jobs_only && command.is_empty() {
+        // `docker run` without a command runs the first job once; each schedule names its own.
+        let mut sorted: Vec<&JobSpec> = jobs.iter().filter(|j| !j.command.is_empty()).collect();
+        sorted.sort_by(|a, b| a.name.cmp(&b.name));
+        if let Some(j) = sorted.first() {
+            command = j.command.clone();
+        }
     }
     if s.jobs_only {
         findings.push(finding(

@@ -782,10 +782,13 @@ impl<'a, 'v> Walker<'a, 'v> {
                 self.fileglob(&patterns, site).into_iter().map(Json::String).collect()
             }
             kind => {
-                let terms = match terms {
+                let mut terms = match terms {
                     Json::Array(v) if kind != "dict" => v,
                     other => vec![other],
                 };
+                if kind == "first_found" {
+                    terms = self.first_found_terms(terms, t, site);
+                }
                 let r = templar.query(kind, &terms, site);
                 self.report(&r, &l.origin, &mut ignored);
                 match r.output {
@@ -797,6 +800,48 @@ impl<'a, 'v> Walker<'a, 'v> {
             }
         };
         Items::List { items, loop_var, index_var }
+    }
+
+    /// Ansible searches `with_first_found` files in `vars/` for `include_vars`
+    /// and `templates/` for `template` (the lookup's `_subdir`), `files/` otherwise:
+    /// plain names become one term with those search paths.
+    fn first_found_terms(&self, terms: Vec<Json>, t: &Task, site: &Site) -> Vec<Json> {
+        let module = t.action().map(|a| a.module.short.as_str()).unwrap_or("");
+        let subdir = if module.contains("var") {
+            "vars"
+        } else if module.contains("template") {
+            "templates"
+        } else {
+            return terms;
+        };
+        if terms.iter().any(|x| x.get("paths").is_some()) {
+            return terms;
+        }
+        let mut files = Vec::new();
+        for x in terms {
+            match x {
+                Json::Object(m) => {
+                    if let Some(f) = m.get("files") {
+                        match f {
+                            Json::Array(v) => files.extend(v.iter().cloned()),
+                            other => files.push(other.clone()),
+                        }
+                    }
+                }
+                other => files.push(other),
+            }
+        }
+        let mut paths: Vec<String> = Vec::new();
+        let task_dir = crate::source::parent(&t.origin.path).to_string();
+        for base in site.role_dir.iter().cloned().chain([task_dir, site.playbook_dir.clone()]) {
+            for p in [format!("{base}/{subdir}"), base.clone()] {
+                let p = p.trim_start_matches('/').to_string();
+                if !paths.contains(&p) {
+                    paths.push(p);
+                }
+            }
+        }
+        vec![serde_json::json!({ "files": files, "paths": paths })]
     }
 
     fn unknown_loop(&mut self, l: &crate::model::task::Loop, why: String) -> Items {
@@ -928,6 +973,8 @@ impl<'a, 'v> Walker<'a, 'v> {
                     bases.push(dir);
                     bases.push(format!("{}/vars", self.play.playbook_dir));
                     bases.push(self.play.playbook_dir.clone());
+                    // `with_first_found` items are repository paths already.
+                    bases.push(String::new());
                     let found = bases
                         .iter()
                         .filter_map(|b| crate::source::resolve(b, name).ok())
