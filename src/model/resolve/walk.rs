@@ -834,8 +834,7 @@ impl<'a, 'v> Walker<'a, 'v> {
         let mut paths: Vec<String> = Vec::new();
         let task_dir = crate::source::parent(&t.origin.path).to_string();
         for base in site.role_dir.iter().cloned().chain([task_dir, site.playbook_dir.clone()]) {
-            for p in [format!("{base}/{subdir}"), base.clone()] {
-                let p = p.trim_start_matches('/').to_string();
+            for p in [join(&base, subdir), base.clone()] {
                 if !paths.contains(&p) {
                     paths.push(p);
                 }
@@ -865,7 +864,7 @@ impl<'a, 'v> Walker<'a, 'v> {
             if let Some(r) = &site.role_dir {
                 bases.push(format!("{r}/files"));
             }
-            bases.push(format!("{}/files", site.playbook_dir));
+            bases.push(join(&site.playbook_dir, "files"));
             bases.push(site.playbook_dir.clone());
             for b in bases {
                 let Ok(d) = crate::source::resolve(&b, if dir.is_empty() { "." } else { &dir }) else { continue };
@@ -969,9 +968,9 @@ impl<'a, 'v> Walker<'a, 'v> {
                         bases.push(format!("{}/vars", r.path));
                     }
                     let dir = crate::source::parent(&t.origin.path).to_string();
-                    bases.push(format!("{dir}/vars"));
+                    bases.push(join(&dir, "vars"));
                     bases.push(dir);
-                    bases.push(format!("{}/vars", self.play.playbook_dir));
+                    bases.push(join(&self.play.playbook_dir, "vars"));
                     bases.push(self.play.playbook_dir.clone());
                     // `with_first_found` items are repository paths already.
                     bases.push(String::new());
@@ -1238,4 +1237,9 @@ fn note_unresolved(r: &Report, out: &mut Vec<String>) {
     out.extend(r.unsupported.iter().map(|u| format!("not evaluated: {u}")));
     out.extend(r.unknown.iter().map(|u| format!("only known at run time: {u}")));
     out.extend(r.errors.iter().cloned());
+}
+
+/// `base/sub`, or `sub` when the base is the repository root.
+fn join(base: &str, sub: &str) -> String {
+    if base.is_empty() { sub.to_string() } else { format!("{base}/{sub}") }
 }
