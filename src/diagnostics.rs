@@ -180,6 +180,8 @@ pub mod codes {
             "A loop's items cannot be known before the play runs; the task is kept once, unexpanded.";
         ENTRY_PLAYBOOKS = "M045", "entry-playbooks",
             "Which playbooks the run starts from: those Packer runs, else `site.yml`/`main.yml` or top-level ones.";
+        IMAGE_NOT_RENDERED = "M046", "image-not-rendered",
+            "A service's Dockerfile could not be generated (no command, an unsafe value); the others still are.";
     }
 }
 

@@ -62,6 +62,10 @@ pub fn desired_state(repo: &Path, env: Option<&str>, vault: &VaultPasswords) -> 
         None => format!("repository {repo_name}"),
     };
     let repo_file = |rel: &str| set.get(rel).and_then(|f| f.bytes().ok());
-    let artifacts = render::render(&conversion, &repo_file, &RenderOptions { generated_from })?;
+    let (artifacts, failed) = render::render_each(&conversion, &repo_file, &RenderOptions { generated_from })?;
+    for (service, e) in failed {
+        let message = format!("no Dockerfile for `{service}`: {e}");
+        findings.push(Finding::new(codes::IMAGE_NOT_RENDERED, Severity::Error, "", 0, message));
+    }
     Ok(Desired { artifacts, parameters: Vec::new(), findings })
 }

@@ -133,6 +133,36 @@ pub fn render(
     Ok(artifacts.into_values().collect())
 }
 
+/// Like [`render`], image by image: an image that cannot be rendered is left
+/// out and its error returned beside the others' files, so one service that
+/// needs a human does not hide the rest of the conversion.
+pub fn render_each(
+    conversion: &Conversion,
+    repo_file: &dyn Fn(&str) -> Option<Vec<u8>>,
+    options: &RenderOptions,
+) -> Result<(Vec<Artifact>, Vec<(String, RenderError)>), RenderError> {
+    let templates = templates::Templates::load()?;
+    let mut artifacts: BTreeMap<String, Artifact> = BTreeMap::new();
+    let mut failed = Vec::new();
+    for image in &conversion.images {
+        let rendered = check_service_name(&image.service)
+            .and_then(|()| render_image(&templates, image, repo_file, options))
+            .and_then(|files| match files.iter().find(|a| artifacts.contains_key(&a.path)) {
+                Some(a) => Err(RenderError::DuplicatePath { service: image.service.clone(), path: a.path.clone() }),
+                None => Ok(files),
+            });
+        match rendered {
+            Ok(files) => {
+                for a in files {
+                    artifacts.insert(a.path.clone(), a);
+                }
+            }
+            Err(e) => failed.push((image.service.clone(), e)),
+        }
+    }
+    Ok((artifacts.into_values().collect(), failed))
+}
+
 fn check_service_name(service: &str) -> Result<(), RenderError> {
     let ok = !service.is_empty()
         && service != "."

@@ -100,6 +100,14 @@ pub fn resolve(
     for (path, _) in &entries {
         w.playbook(path, &mut Vec::new())?;
     }
+    if entries.is_empty()
+        && let Some(roles) = w.roles_play()?
+    {
+        w.note(format!(
+            "no playbook runs the roles: converting them as one play applying {} to all hosts",
+            roles.join(", ")
+        ));
+    }
     let (plays, scopes) = w.finish();
     run.plays = plays;
     run.scopes = scopes;

@@ -12,7 +12,7 @@ use serde_json::Value as Json;
 
 use crate::diagnostics::{Finding, Severity, codes};
 use crate::model::link::{FileRef, RefKind, Target};
-use crate::model::playbook::{Play, Playbook, PlaybookEntry};
+use crate::model::playbook::{Play, PlaybookEntry};
 use crate::model::resolved::{Condition, EnvEntry, EnvValue, ResolvedPlay, ResolvedTask, RoleRef};
 use crate::model::role::RoleUse;
 use crate::model::task::{Action, Environment, Include, Task, TaskBody};
@@ -132,6 +132,10 @@ impl<'a, 'v> Walker<'a, 'v> {
         self.next_id
     }
 
+    pub fn note(&mut self, message: String) {
+        self.findings.push(Finding::new(codes::ENTRY_PLAYBOOKS, Severity::Info, "", 0, message));
+    }
+
     fn warn(&mut self, origin: &Origin, code: crate::diagnostics::Code, severity: Severity, message: String) {
         self.findings.push(Finding::new(code, severity, origin.path.to_string(), origin.line, message));
     }
@@ -158,7 +162,7 @@ impl<'a, 'v> Walker<'a, 'v> {
         stack.push(pb.path.clone());
         for entry in &pb.entries {
             match entry {
-                PlaybookEntry::Play(play) => self.play(pb, play)?,
+                PlaybookEntry::Play(play) => self.play(&pb.path, play)?,
                 PlaybookEntry::Import(imp) => match imp.file.target.path() {
                     Some(target) => self.playbook(&target.clone(), stack)?,
                     None => self.warn(
@@ -174,8 +178,60 @@ impl<'a, 'v> Walker<'a, 'v> {
         Ok(())
     }
 
-    fn play(&mut self, pb: &Playbook, play: &Play) -> Result<(), ResolveError> {
-        self.play = PlayState { playbook_dir: crate::source::parent(&pb.path).to_string(), ..Default::default() };
+    /// A repository of roles without a playbook that runs them: one play
+    /// applying every role that is not another's dependency to all hosts.
+    pub fn roles_play(&mut self) -> Result<Option<Vec<String>>, ResolveError> {
+        let deps: BTreeSet<&Arc<str>> =
+            self.project.roles.iter().flat_map(|r| r.dependencies.iter().filter_map(|d| d.role.as_ref())).collect();
+        let mut roles: Vec<&crate::model::Role> =
+            self.project.roles.iter().filter(|r| !deps.contains(&r.path) && r.tasks.is_some()).collect();
+        roles.sort_by(|a, b| a.path.cmp(&b.path));
+        let Some(first) = roles.first() else { return Ok(None) };
+        let origin = Origin::new(first.tasks.clone().unwrap_or_else(|| first.path.clone()), 1);
+        let uses: Vec<RoleUse> = roles
+            .iter()
+            .map(|r| RoleUse {
+                origin: origin.clone(),
+                name: r.name.clone(),
+                role: Some(r.path.clone()),
+                when: Vec::new(),
+                tags: Vec::new(),
+                vars: Vec::new(),
+                params: Vec::new(),
+                environment: None,
+                become_: None,
+                become_user: None,
+                keywords: Default::default(),
+            })
+            .collect();
+        let play = Play {
+            origin: origin.clone(),
+            name: Some("roles of the repository".into()),
+            hosts: vec!["all".into()],
+            gather_facts: None,
+            vars: Vec::new(),
+            vars_files: Vec::new(),
+            vars_prompt: Vec::new(),
+            roles: uses,
+            pre_tasks: Vec::new(),
+            tasks: Vec::new(),
+            post_tasks: Vec::new(),
+            handlers: Vec::new(),
+            environment: None,
+            become_: None,
+            become_user: None,
+            tags: Vec::new(),
+            keywords: Default::default(),
+            unknown: Default::default(),
+        };
+        // Role directories resolve against the repository root.
+        let base: Arc<str> = Arc::from("play.yml");
+        self.play(&base, &play)?;
+        Ok(Some(roles.iter().map(|r| r.name.clone()).collect()))
+    }
+
+    fn play(&mut self, playbook: &str, play: &Play) -> Result<(), ResolveError> {
+        self.play = PlayState { playbook_dir: crate::source::parent(playbook).to_string(), ..Default::default() };
         self.cache.clear();
         let pattern = play.hosts.join(",");
         let groups = self.inventory_layers(play, &pattern)?;
@@ -818,9 +874,11 @@ impl<'a, 'v> Walker<'a, 'v> {
             return terms;
         }
         let mut files = Vec::new();
+        let mut skip = false;
         for x in terms {
             match x {
                 Json::Object(m) => {
+                    skip |= m.get("skip").is_some_and(|s| s == &Json::Bool(true) || s.as_str() == Some("true"));
                     if let Some(f) = m.get("files") {
                         match f {
                             Json::Array(v) => files.extend(v.iter().cloned()),
@@ -835,12 +893,14 @@ impl<'a, 'v> Walker<'a, 'v> {
         let task_dir = crate::source::parent(&t.origin.path).to_string();
         for base in site.role_dir.iter().cloned().chain([task_dir, site.playbook_dir.clone()]) {
             for p in [join(&base, subdir), base.clone()] {
+                // The lookup joins `path/file`: the repository root is `.`.
+                let p = if p.is_empty() { ".".to_string() } else { p };
                 if !paths.contains(&p) {
                     paths.push(p);
                 }
             }
         }
-        vec![serde_json::json!({ "files": files, "paths": paths })]
+        vec![serde_json::json!({ "files": files, "paths": paths, "skip": skip })]
     }
 
     fn unknown_loop(&mut self, l: &crate::model::task::Loop, why: String) -> Items {
@@ -890,7 +950,9 @@ impl<'a, 'v> Walker<'a, 'v> {
             Items::NoLoop => self.one(t, a, ctx, &templar, &site, None, None),
             Items::Unknown(why) => self.one(t, a, ctx, &templar, &site, None, Some(why)),
             Items::List { items, .. } if items.is_empty() => {
+                let reported = self.findings.len();
                 let mut task = self.build(t, a, ctx, &templar, &site, None);
+                self.findings.truncate(reported);
                 task.condition = Condition::False { when: format!("{} has no items", loop_name_t(t)) };
                 self.push(task);
                 Ok(())
@@ -1042,6 +1104,8 @@ impl<'a, 'v> Walker<'a, 'v> {
                 Truth::Unknown => Condition::Unknown { when: text, why: why(&c.report) },
             }
         };
+        // Ansible does not template a skipped task: nothing it would not have evaluated is reported.
+        let reported = self.findings.len();
         let name = t.name.as_ref().map(|n| {
             let r = templar.render_str(n, site);
             self.report(&r, origin, &mut Vec::new());
@@ -1099,6 +1163,9 @@ impl<'a, 'v> Walker<'a, 'v> {
         let files = a.files.iter().map(|f| self.file_ref(f, templar, site)).collect();
         unresolved.sort();
         unresolved.dedup();
+        if matches!(condition, Condition::False { .. }) {
+            self.findings.truncate(reported);
+        }
         self.scopes.push(TaskScope { templar: templar.clone(), site: site.clone() });
         ResolvedTask {
             origin: origin.clone(),
