@@ -233,6 +233,20 @@ mod tests {
     }
 
     #[test]
+    fn base_image_short_and_long_forms_and_environments() {
+        let c = parse("base_image: debian:12-slim\n").unwrap();
+        assert_eq!(c.base_image, Some(BaseImageConfig { image: "debian:12-slim".into(), family: None }));
+        let c = parse("base_image:\n  image: amazonlinux:2023\n  family: dnf\n").unwrap();
+        assert_eq!(c.base_image.unwrap().family.as_deref(), Some("dnf"));
+        assert!(parse("base_image:\n  image: x\n  familly: dnf\n").is_err());
+        assert!(parse("base_image: \"\"\n").is_err());
+        let c = parse("environments:\n  qa:\n    inventory: hosts/qa.ini\n").unwrap();
+        assert_eq!(c.environments["qa"].inventory, "hosts/qa.ini");
+        let err = parse("environments:\n  qa:\n    inventroy: x\n").unwrap_err();
+        assert!(err.to_string().contains("migrate.yaml:3"), "{err}");
+    }
+
+    #[test]
     fn flow_style_and_empty_files() {
         let c = parse("secrets: { overrides: { FEATURE_TOKEN_TTL: plain, INTERNAL_URL: secret } }\n").unwrap();
         assert_eq!(c.secrets.overrides.len(), 2);

@@ -133,6 +133,9 @@ pub fn render(
     Ok(artifacts.into_values().collect())
 }
 
+/// The files of the images that rendered, and the services that did not with why.
+pub type Rendered = (Vec<Artifact>, Vec<(String, RenderError)>);
+
 /// Like [`render`], image by image: an image that cannot be rendered is left
 /// out and its error returned beside the others' files, so one service that
 /// needs a human does not hide the rest of the conversion.
@@ -140,7 +143,7 @@ pub fn render_each(
     conversion: &Conversion,
     repo_file: &dyn Fn(&str) -> Option<Vec<u8>>,
     options: &RenderOptions,
-) -> Result<(Vec<Artifact>, Vec<(String, RenderError)>), RenderError> {
+) -> Result<Rendered, RenderError> {
     let templates = templates::Templates::load()?;
     let mut artifacts: BTreeMap<String, Artifact> = BTreeMap::new();
     let mut failed = Vec::new();
