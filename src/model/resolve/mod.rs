@@ -129,7 +129,7 @@ pub fn resolve(
     Ok(run)
 }
 
-/// Findings sorted by location and without duplicates.
+/// Findings without duplicates, in the order they were found (the walk's order).
 pub(crate) fn dedup(mut findings: Vec<Finding>) -> Vec<Finding> {
     let mut seen = BTreeSet::new();
     findings.retain(|f| seen.insert(f.to_string()));

@@ -446,3 +446,20 @@ fn a_wrong_vault_password_names_the_file() {
     let text = err.to_string();
     assert!(text.contains("inventories/staging/group_vars/"), "{text}");
 }
+
+#[test]
+fn include_role_vars_from_replaces_the_role_vars() {
+    let files = vec![
+        (
+            "site.yml",
+            "- hosts: all\n  tasks:\n    - include_role: {name: lib, vars_from: other}\n    - include_role: {name: lib}\n"
+                .to_string(),
+        ),
+        ("roles/lib/vars/main.yml", "who: main\n".into()),
+        ("roles/lib/vars/other.yml", "who: other\n".into()),
+        ("roles/lib/tasks/main.yml", "- name: lib\n  debug: {msg: \"{{ who }}\"}\n".into()),
+    ];
+    let r = run(&files, None);
+    let msgs: Vec<Json> = named(&r, "lib").iter().map(|t| t.args["msg"].clone()).collect();
+    assert_eq!(msgs, [json!("other"), json!("main")]);
+}

@@ -72,6 +72,14 @@ struct Ctx {
     handler: bool,
 }
 
+/// `include_role`'s `tasks_from`, `vars_from`, `defaults_from`.
+#[derive(Default)]
+struct RoleFrom {
+    tasks: Option<FileRef>,
+    vars: Option<String>,
+    defaults: Option<String>,
+}
+
 /// A loop's items, as far as they are known.
 enum Items {
     NoLoop,
@@ -253,7 +261,7 @@ impl<'a, 'v> Walker<'a, 'v> {
         root.id = self.id();
         self.tasks(&play.pre_tasks, &root)?;
         for r in &play.roles {
-            self.role(r, &root, None, false, 0)?;
+            self.role(r, &root, &RoleFrom::default(), false, 0)?;
         }
         self.tasks(&play.tasks, &root)?;
         self.tasks(&play.post_tasks, &root)?;
@@ -505,10 +513,11 @@ impl<'a, 'v> Walker<'a, 'v> {
         &mut self,
         use_: &RoleUse,
         parent: &Ctx,
-        tasks_from: Option<&FileRef>,
+        from: &RoleFrom,
         dynamic: bool,
         depth: usize,
     ) -> Result<(), ResolveError> {
+        let tasks_from = from.tasks.as_ref();
         let Some(dir) = &use_.role else { return Ok(()) };
         let Some(role) = self.project.role(dir) else { return Ok(()) };
         if depth > MAX_DEPTH {
@@ -536,9 +545,25 @@ impl<'a, 'v> Walker<'a, 'v> {
         // Dependencies see the parent's conditions, not this role's parameters.
         let dep_ctx = ctx.clone();
         for dep in &role.dependencies {
-            self.role(dep, &dep_ctx, None, false, depth + 1)?;
+            self.role(dep, &dep_ctx, &RoleFrom::default(), false, depth + 1)?;
         }
-        let (defaults, vars) = self.role_layers(dir)?;
+        let (mut defaults, mut vars) = self.role_layers(dir)?;
+        // `include_role: {vars_from: x, defaults_from: y}` replace the role's main files.
+        for (name, sub, target) in
+            [(&from.vars, "vars", &mut vars), (&from.defaults, "defaults", &mut defaults)]
+        {
+            let Some(name) = name else { continue };
+            let candidates = [format!("{dir}/{sub}/{name}"), format!("{dir}/{sub}/{name}.yml"), format!("{dir}/{sub}/{name}.yaml")];
+            match candidates.iter().find(|c| self.set.is_file(c)) {
+                Some(path) => *target = vec![self.file_layer(path)?],
+                None => self.warn(
+                    &use_.origin,
+                    codes::UNRESOLVED_INCLUDE,
+                    Severity::Warning,
+                    format!("`{sub}_from: {name}` of role `{}` cannot be found", role.name),
+                ),
+            }
+        }
         ctx.role = Some(RoleRef { name: role.name.clone(), path: dir.clone() });
         ctx.role_defaults = defaults;
         ctx.role_vars = vars;
@@ -625,7 +650,7 @@ impl<'a, 'v> Walker<'a, 'v> {
                         }
                     }
                 }),
-                Some(Include::Role { name, role, tasks_from, .. }) => {
+                Some(Include::Role { name, role, tasks_from, vars_from, defaults_from, .. }) => {
                     let use_ = RoleUse {
                         origin: t.origin.clone(),
                         name: name.clone(),
@@ -639,8 +664,12 @@ impl<'a, 'v> Walker<'a, 'v> {
                         become_user: None,
                         keywords: Default::default(),
                     };
-                    let tasks_from = tasks_from.clone();
-                    self.include(t, a, ctx, |w, c| w.role(&use_, c, tasks_from.as_ref(), true, c.stack.len()))
+                    let from = RoleFrom {
+                        tasks: tasks_from.clone(),
+                        vars: vars_from.clone(),
+                        defaults: defaults_from.clone(),
+                    };
+                    self.include(t, a, ctx, |w, c| w.role(&use_, c, &from, true, c.stack.len()))
                 }
                 None => self.emit(t, a, ctx),
             },
