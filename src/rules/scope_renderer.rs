@@ -117,35 +117,64 @@ impl TemplateRenderer for ScopeRenderer<'_> {
                 deferred.push((name.clone(), StartVar { name: env_name(text, &name), secret }));
             }
         }
-        let render = |deferred: &[(String, StartVar)]| {
+        let placeholder = |v: &StartVar| format!("${{{}}}", v.name);
+        // A second spelling of one value: a value printed as is comes out the same
+        // either way; one a filter, a test or a comparison used does not.
+        let probe = |i: usize| format!("migrate_probe_{i}_q");
+        let render = |deferred: &[(String, StartVar)], probed: Option<usize>| {
             if deferred.is_empty() {
                 return scope.templar.render_template_text(text, source, &scope.site, &options);
             }
             let mut locals = Vars::new();
-            for (name, v) in deferred {
-                locals.set(name.clone(), Json::String(format!("${{{}}}", v.name)));
+            for (i, (name, v)) in deferred.iter().enumerate() {
+                let spelled = if probed == Some(i) { probe(i) } else { placeholder(v) };
+                locals.set(name.clone(), Json::String(spelled));
             }
             scope.templar.with_locals(locals).render_template_text(text, source, &scope.site, &options)
         };
-        let mut r = render(&deferred);
-
-        // A per-environment value used in logic (not printed as is) is baked
-        // for this environment rather than replaced by a placeholder.
-        if let Output::Value(s) = &r.output {
-            let before = deferred.len();
-            deferred.retain(|(_, v)| v.secret || s.contains(&format!("${{{}}}", v.name)));
-            if deferred.len() != before {
-                r = render(&deferred);
+        // Indexes of the deferred values not printed exactly as they are.
+        let not_verbatim = |deferred: &[(String, StartVar)], out: &str| -> Vec<usize> {
+            (0..deferred.len())
+                .filter(|&i| {
+                    let mark = placeholder(&deferred[i].1);
+                    !out.contains(&mark)
+                        || match render(deferred, Some(i)).output {
+                            Output::Value(t) => t.replace(&probe(i), &mark) != out,
+                            _ => true,
+                        }
+                })
+                .collect()
+        };
+        let mut r = render(&deferred, None);
+        // A per-environment value used in logic or transformed is baked for this
+        // environment; a secret cannot be, and the template then needs a human.
+        if let Output::Value(out) = &r.output {
+            let bad = not_verbatim(&deferred, out);
+            if let Some(&i) = bad.iter().find(|&&i| deferred[i].1.secret) {
+                return TemplateResult::Failed(format!(
+                    "the vault value `{}` is transformed or tested inside the template, so it cannot be filled in \
+                     at container start",
+                    deferred[i].0
+                ));
+            }
+            if !bad.is_empty() {
+                let mut i = 0;
+                deferred.retain(|_| {
+                    i += 1;
+                    !bad.contains(&(i - 1))
+                });
+                r = render(&deferred, None);
+                if let Output::Value(out) = &r.output
+                    && !not_verbatim(&deferred, out).is_empty()
+                {
+                    return TemplateResult::Failed(
+                        "per-environment values are combined inside the template; render it by hand".into(),
+                    );
+                }
             }
         }
         match r.output {
             Output::Value(s) => {
-                if let Some((name, _)) = deferred.iter().find(|(_, v)| !s.contains(&format!("${{{}}}", v.name))) {
-                    return TemplateResult::Failed(format!(
-                        "the vault value `{name}` is transformed inside the template, so it cannot be filled in \
-                         at container start"
-                    ));
-                }
                 if deferred.is_empty() {
                     TemplateResult::Rendered(s)
                 } else {
@@ -178,6 +207,91 @@ impl TemplateRenderer for ScopeRenderer<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    use std::sync::Arc;
+
+    use crate::model::resolve::{Options, resolve};
+    use crate::model::template::Facts;
+    use crate::source::vault::{VaultPassword, VaultPasswords, encrypt_with_salt};
+
+    const SECRET: &str = "pl4intext-never-in-an-image";
+
+    /// Renders `template` (as `roles/r/templates/t.j2`) with the scope of the
+    /// role's template task, in a repo with two environments and a vault value.
+    fn render_in(template: &str, with_password: bool) -> TemplateResult {
+        let dir = tempfile::tempdir().unwrap();
+        let pw = VaultPassword::new("default", b"pw".to_vec());
+        let vault = encrypt_with_salt(format!("vault_db_password: {SECRET}\n").as_bytes(), &pw, &[7; 32], None);
+        let files: Vec<(&str, String)> = vec![
+            ("inventories/staging/hosts.ini", "[web]\nw1\n".into()),
+            ("inventories/staging/group_vars/all/vars.yml", "level: debug\nsame: 1\ndb_password: \"{{ vault_db_password }}\"\n".into()),
+            ("inventories/staging/group_vars/all/vault.yml", vault),
+            ("inventories/production/hosts.ini", "[web]\np1\n".into()),
+            ("inventories/production/group_vars/all/vars.yml", "level: warn\nsame: 1\n".into()),
+            ("site.yml", "- hosts: web\n  roles: [r]\n".into()),
+            ("roles/r/tasks/main.yml", "- template: {src: t.j2, dest: /etc/t.conf}\n".into()),
+            ("roles/r/templates/t.j2", template.into()),
+        ];
+        for (rel, text) in &files {
+            let p = dir.path().join(rel);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, text).unwrap();
+        }
+        let set = Arc::new(crate::source::SourceSet::load(dir.path()).unwrap());
+        let project = crate::model::build(&set);
+        let mut vault = VaultPasswords::new();
+        if with_password {
+            vault.push(pw);
+        }
+        let options = Options {
+            env: Some("staging".into()),
+            vault,
+            facts: Facts::for_image("debian:12-slim").unwrap(),
+            ..Default::default()
+        };
+        let run = resolve(&project, &set, &crate::config::Config::default(), &options).unwrap();
+        let task = run.plays[0].tasks.iter().find(|t| t.module.short == "template").unwrap();
+        ScopeRenderer::new(&run).render(task, "roles/r/templates/t.j2", template)
+    }
+
+    fn var(name: &str, secret: bool) -> StartVar {
+        StartVar { name: name.into(), secret }
+    }
+
+    #[test]
+    fn plain_templates_render() {
+        assert_eq!(render_in("same={{ same }}\n", true), TemplateResult::Rendered("same=1\n".into()));
+    }
+
+    #[test]
+    fn secrets_and_per_environment_values_wait_for_the_start() {
+        for with_password in [true, false] {
+            let r = render_in("DB_PASS={{ db_password }}\nlevel {{ level }}\nsame {{ same }}\n", with_password);
+            assert_eq!(
+                r,
+                TemplateResult::AtStart {
+                    template: "DB_PASS=${DB_PASS}\nlevel ${LEVEL}\nsame 1\n".into(),
+                    vars: vec![var("DB_PASS", true), var("LEVEL", false)],
+                },
+                "password given: {with_password}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_transformed_secret_fails_without_showing_it() {
+        let r = render_in("x={{ db_password | upper }}\n", true);
+        match &r {
+            TemplateResult::Failed(why) => assert!(!why.contains(SECRET) && !why.contains(&SECRET.to_uppercase())),
+            other => panic!("{other:?}"),
+        }
+        // A per-environment value used in logic is baked for this environment.
+        assert_eq!(
+            render_in("{% if level == 'debug' %}verbose{% endif %}\n", true),
+            TemplateResult::Rendered("verbose\n".into())
+        );
+        assert!(matches!(render_in("{{ nowhere }}\n", true), TemplateResult::Failed(w) if w.contains("nowhere")));
+    }
 
     #[test]
     fn names_skip_attributes_filters_and_strings() {
