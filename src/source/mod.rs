@@ -414,4 +414,19 @@ mod tests {
         assert_eq!(parent("roles/app/tasks/main.yml"), "roles/app/tasks");
         assert_eq!(parent("site.yml"), "");
     }
+
+    #[test]
+    fn bytes_are_read_for_binary_files_too() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("logo.png"), [0x89, b'P', b'N', b'G', 0, 1, 2, 255]).unwrap();
+        std::fs::write(dir.path().join("a.txt"), "text\n").unwrap();
+        let set = SourceSet::load(dir.path()).unwrap();
+        let png = set.get("logo.png").unwrap();
+        assert!(png.text().is_err());
+        assert_eq!(png.bytes().unwrap(), vec![0x89, b'P', b'N', b'G', 0, 1, 2, 255]);
+        let txt = set.get("a.txt").unwrap();
+        assert_eq!(txt.text().unwrap(), "text\n");
+        assert_eq!(txt.bytes().unwrap(), b"text\n".to_vec());
+    }
+
 }

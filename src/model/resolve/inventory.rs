@@ -51,9 +51,60 @@ pub fn known_envs(project: &Project, config: &Config) -> Vec<String> {
     names.into_iter().collect()
 }
 
-/// The inventory of `env` (see the module docs).
+/// An inventory the loader did not pick up because nothing marks it as one
+/// (`migrate.yaml` names it, or it is a file named after the environment):
+/// `NAME`, `NAME.ini`, `NAME.yml`, `NAME.yaml` anywhere outside vars directories.
+pub fn load_extra(project: &Project, set: &SourceSet, config: &Config, env: Option<&str>) -> Option<Inventory> {
+    let name = env?;
+    let loaded = |p: &str| project.inventories.iter().any(|i| *i.path == *p || crate::source::parent(&i.path) == p);
+    let mut wanted: Vec<String> = Vec::new();
+    if let Some(e) = config.environments.get(name) {
+        let p = e.inventory.trim_end_matches('/').trim_start_matches("./").to_string();
+        if loaded(&p) {
+            return None;
+        }
+        if set.is_dir(&p) {
+            wanted.extend(set.files_in(&p).map(|f| f.rel.clone()));
+        } else {
+            wanted.push(p);
+        }
+    } else {
+        if project.inventories.iter().any(|i| names_of(i).iter().any(|n| n == name)) {
+            return None;
+        }
+        let names = [name.to_string(), format!("{name}.ini"), format!("{name}.yml"), format!("{name}.yaml")];
+        let mut files: Vec<String> = set
+            .files()
+            .filter(|f| names.iter().any(|n| n == f.name()))
+            .filter(|f| !f.rel.split('/').any(|c| matches!(c, "group_vars" | "host_vars" | "vars" | "defaults")))
+            .map(|f| f.rel.clone())
+            .collect();
+        files.sort_by_key(|f| (f.matches('/').count(), f.clone()));
+        wanted.extend(files);
+    }
+    wanted.iter().find_map(|p| parse(set, p))
+}
+
+fn parse(set: &SourceSet, path: &str) -> Option<Inventory> {
+    let file = set.get(path)?;
+    let mut ignored = Vec::new();
+    let mut cx = crate::model::Cx::new(Arc::from(path), &mut ignored);
+    let inv = if matches!(file.extension().as_str(), "yml" | "yaml") {
+        let doc = file.yaml().ok()?.docs.first()?;
+        if !crate::model::inventory::is_yaml_inventory(doc) {
+            return None;
+        }
+        crate::model::inventory::parse_yaml_inventory(doc, &mut cx)
+    } else {
+        crate::model::inventory::parse_ini_inventory(file.text().ok()?, &mut cx)
+    };
+    inv.groups.iter().any(|g| !g.hosts.is_empty()).then_some(inv)
+}
+
+/// The inventory of `env` (see the module docs). `extra`: from [`load_extra`].
 pub fn choose<'p>(
     project: &'p Project,
+    extra: Option<&'p Inventory>,
     config: &Config,
     env: Option<&str>,
     findings: &mut Vec<Finding>,
@@ -94,11 +145,10 @@ pub fn choose<'p>(
     };
     if let Some(e) = config.environments.get(name) {
         let wanted = e.inventory.trim_end_matches('/').trim_start_matches("./");
-        let inv = project
-            .inventories
-            .iter()
+        let all = || project.inventories.iter().chain(extra);
+        let inv = all()
             .find(|i| *i.path == *wanted)
-            .or_else(|| project.inventories.iter().find(|i| crate::source::parent(&i.path) == wanted));
+            .or_else(|| all().find(|i| crate::source::parent(&i.path) == wanted));
         return match inv {
             Some(inv) => {
                 findings.push(info(format!("environment `{name}`: inventory `{}` (migrate.yaml)", inv.path)));
@@ -107,7 +157,8 @@ pub fn choose<'p>(
             None => Err(ResolveError::MissingInventory { name: name.into(), path: e.inventory.clone() }),
         };
     }
-    let mut matches: Vec<&Inventory> = project.inventories.iter().filter(|i| names_of(i).iter().any(|n| n == name)).collect();
+    let mut matches: Vec<&Inventory> =
+        project.inventories.iter().chain(extra).filter(|i| names_of(i).iter().any(|n| n == name)).collect();
     // `inventories/NAME/` beats a file that merely shares the name.
     matches.sort_by_key(|i| (!i.path.starts_with(&format!("inventories/{name}/")), i.path.len(), i.path.clone()));
     match matches.first() {

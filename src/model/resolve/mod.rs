@@ -82,7 +82,8 @@ pub fn resolve(
     options: &Options,
 ) -> Result<ResolvedRun, ResolveError> {
     let mut findings = Vec::new();
-    let inv = inventory::choose(project, config, options.env.as_deref(), &mut findings)?;
+    let extra_inventory = inventory::load_extra(project, set, config, options.env.as_deref());
+    let inv = inventory::choose(project, extra_inventory.as_ref(), config, options.env.as_deref(), &mut findings)?;
     let entries = entry_playbooks(project, &mut findings);
     let mut run = ResolvedRun {
         env: options.env.clone(),

@@ -463,3 +463,30 @@ fn include_role_vars_from_replaces_the_role_vars() {
     let msgs: Vec<Json> = named(&r, "lib").iter().map(|t| t.args["msg"].clone()).collect();
     assert_eq!(msgs, [json!("other"), json!("main")]);
 }
+
+#[test]
+fn an_inventory_file_named_after_the_env() {
+    let files = vec![
+        ("hosts/qa.ini", "[web]\nq1\n\n[web:vars]\nlevel=qa\n".to_string()),
+        ("hosts/prod.yml", "all:\n  children:\n    web:\n      hosts:\n        p1:\n      vars:\n        level: prod\n".into()),
+        ("site.yml", "- hosts: web\n  tasks:\n    - name: show\n      debug: {msg: \"{{ level }}\"}\n".into()),
+    ];
+    assert_eq!(msg(&run(&files, Some("qa")), "show"), json!("qa"));
+    assert_eq!(msg(&run(&files, Some("prod")), "show"), json!("prod"));
+}
+
+#[test]
+fn migrate_yaml_may_name_an_inventory_nothing_else_marks() {
+    let files = vec![
+        ("ansible/stage-hosts.cfg", "[web]\ns1\n\n[web:vars]\nlevel=stage\n".to_string()),
+        ("ansible/site.yml", "- hosts: web\n  tasks:\n    - name: show\n      debug: {msg: \"{{ level }}\"}\n".into()),
+        ("migrate.yaml", "environments:\n  stage:\n    inventory: ansible/stage-hosts.cfg\n".into()),
+    ];
+    assert_eq!(msg(&run(&files, Some("stage")), "show"), json!("stage"));
+    let dir = tempfile::tempdir().unwrap();
+    let mut bad = files.clone();
+    bad[2].1 = "environments:\n  stage:\n    inventory: ansible/nope.ini\n".into();
+    write(dir.path(), &bad);
+    let err = run_in(dir.path(), Some("stage"), "debian:12-slim", VaultPasswords::new()).unwrap_err();
+    assert!(err.to_string().contains("ansible/nope.ini"), "{err}");
+}
