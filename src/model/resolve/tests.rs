@@ -490,3 +490,34 @@ fn migrate_yaml_may_name_an_inventory_nothing_else_marks() {
     let err = run_in(dir.path(), Some("stage"), "debian:12-slim", VaultPasswords::new()).unwrap_err();
     assert!(err.to_string().contains("ansible/nope.ini"), "{err}");
 }
+
+#[test]
+fn entry_playbooks_site_first_else_the_top_level_ones_else_the_roles() {
+    let play = |n: &str| format!("- hosts: all\n  tasks:\n    - name: {n}\n      debug: {{msg: {n}}}\n");
+    let names = |r: &ResolvedRun| -> Vec<String> { tasks(r).iter().filter_map(|t| t.name.clone()).collect() };
+    let files = vec![
+        ("site.yml", "- import_playbook: web.yml\n- import_playbook: db.yml\n".to_string()),
+        ("web.yml", play("web")),
+        ("db.yml", play("db")),
+        ("adhoc.yml", play("adhoc")),
+    ];
+    let r = run(&files, None);
+    assert_eq!(r.playbooks.iter().map(|p| p.to_string()).collect::<Vec<_>>(), ["site.yml"]);
+    assert_eq!(names(&r), ["web", "db"]);
+    // Without site.yml: every playbook no other imports, tests excluded, in path order.
+    let files = vec![
+        ("b.yml", "- import_playbook: c.yml\n".to_string()),
+        ("c.yml", play("c")),
+        ("a.yml", play("a")),
+        ("roles/x/tests/test.yml", play("test")),
+    ];
+    assert_eq!(names(&run(&files, None)), ["a", "c"]);
+    // A role repository: its role runs as one play.
+    let files = vec![
+        ("tasks/main.yml", "- name: role task\n  debug: {msg: r}\n".to_string()),
+        ("defaults/main.yml", "x: 1\n".into()),
+        ("molecule/default/converge.yml", "- hosts: all\n  roles: [self]\n".into()),
+    ];
+    let r = run(&files, None);
+    assert_eq!(names(&r), ["role task"], "{:?}", r.findings);
+}
