@@ -195,6 +195,27 @@ pub struct PlanArgs {
     /// Save the plan to FILE, for `migrate apply --plan FILE`.
     #[arg(short = 'o', long = "save", value_name = "FILE")]
     pub save: Option<PathBuf>,
+    #[command(flatten)]
+    pub vault: VaultArgs,
+}
+
+/// Ansible Vault passwords, as `ansible-playbook` takes them (plus `ANSIBLE_VAULT_PASSWORD_FILE`
+/// and `ANSIBLE_VAULT_IDENTITY_LIST` from the environment).
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct VaultArgs {
+    /// A file holding the vault password (or an executable that prints it). Repeatable.
+    #[arg(long = "vault-password-file", value_name = "FILE")]
+    pub password_files: Vec<PathBuf>,
+    /// A vault id and its password source, `ID@FILE`. Repeatable.
+    #[arg(long = "vault-id", value_name = "ID@FILE")]
+    pub vault_ids: Vec<String>,
+}
+
+impl VaultArgs {
+    /// The passwords in Ansible's order, with the environment variables of this process.
+    pub fn load(&self) -> anyhow::Result<crate::source::vault::VaultPasswords> {
+        Ok(crate::source::vault::VaultPasswords::load(&self.vault_ids, &self.password_files, |k| std::env::var_os(k))?)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -222,4 +243,6 @@ pub struct ApplyArgs {
     /// stale generated files edited by hand.
     #[arg(long)]
     pub force: bool,
+    #[command(flatten)]
+    pub vault: VaultArgs,
 }

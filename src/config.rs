@@ -36,11 +36,23 @@ pub struct Config {
     /// Per-service decisions, by catalog service name (`redis`, `postgresql`).
     #[serde(default)]
     pub services: BTreeMap<String, ServiceConfig>,
+    /// `--env NAME` → the inventory of that environment, when the repository
+    /// does not follow the `inventories/NAME/` convention.
+    #[serde(default)]
+    pub environments: BTreeMap<String, EnvironmentConfig>,
 }
 
-/// `base_image:`.
+/// `environments.<name>:`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
+pub struct EnvironmentConfig {
+    /// The inventory file or directory, relative to the repository root.
+    pub inventory: String,
+}
+
+/// `base_image:`, either the image reference alone (`base_image: debian:12-slim`)
+/// or a map with `image` and `family`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct BaseImageConfig {
     /// The image reference, e.g. `debian:bookworm-slim`.
     pub image: String,
@@ -48,6 +60,37 @@ pub struct BaseImageConfig {
     /// guessed from the image name when absent.
     #[serde(default)]
     pub family: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BaseImageFull {
+    image: String,
+    #[serde(default)]
+    family: Option<String>,
+}
+
+impl<'de> Deserialize<'de> for BaseImageConfig {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<BaseImageConfig, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = BaseImageConfig;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("an image reference or a mapping with `image` and `family`")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<BaseImageConfig, E> {
+                if v.trim().is_empty() {
+                    return Err(E::custom("`base_image` must name an image"));
+                }
+                Ok(BaseImageConfig { image: v.to_string(), family: None })
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<BaseImageConfig, A::Error> {
+                let full = BaseImageFull::deserialize(serde::de::value::MapAccessDeserializer::new(map))?;
+                self.visit_str::<A::Error>(&full.image).map(|b| BaseImageConfig { family: full.family, ..b })
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
 /// `services.<name>:`.
@@ -187,6 +230,20 @@ mod tests {
         assert_eq!(c.app_name(), "shop");
         assert_eq!(c.secrets.overrides.get("FEATURE_TOKEN_TTL"), Some(&SecretOverride::Plain));
         assert_eq!(c.secrets.overrides.get("INTERNAL_URL"), Some(&SecretOverride::Secret));
+    }
+
+    #[test]
+    fn base_image_short_and_long_forms_and_environments() {
+        let c = parse("base_image: debian:12-slim\n").unwrap();
+        assert_eq!(c.base_image, Some(BaseImageConfig { image: "debian:12-slim".into(), family: None }));
+        let c = parse("base_image:\n  image: amazonlinux:2023\n  family: dnf\n").unwrap();
+        assert_eq!(c.base_image.unwrap().family.as_deref(), Some("dnf"));
+        assert!(parse("base_image:\n  image: x\n  familly: dnf\n").is_err());
+        assert!(parse("base_image: \"\"\n").is_err());
+        let c = parse("environments:\n  qa:\n    inventory: hosts/qa.ini\n").unwrap();
+        assert_eq!(c.environments["qa"].inventory, "hosts/qa.ini");
+        let err = parse("environments:\n  qa:\n    inventroy: x\n").unwrap_err();
+        assert!(err.to_string().contains("migrate.yaml:3"), "{err}");
     }
 
     #[test]

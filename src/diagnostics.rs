@@ -168,6 +168,20 @@ pub mod codes {
             "A fact such as `ansible_hostname` has a stand-in value until the container runs.";
         TEMPLATE_NOTE = "M036", "template-note",
             "A remark on a template: deprecated filter, non-boolean `when:`, a no-op such as `expanduser`.";
+        INVENTORY_CHOICE = "M040", "inventory-choice",
+            "Which inventory (environment) the run uses, or that none is used and only role and play variables apply.";
+        HOST_VARS_DIFFER = "M041", "host-vars-differ",
+            "Hosts of one group have different `host_vars`; the first host's are used for the image.";
+        VAULT_NOT_DECRYPTED = "M042", "vault-not-decrypted",
+            "No vault password was given: vault values stay secret and unknown, rendered at container start.";
+        UNRESOLVED_INCLUDE = "M043", "unresolved-include",
+            "An include, `vars_files` entry or role could not be followed for this environment.";
+        UNRESOLVED_LOOP = "M044", "unresolved-loop",
+            "A loop's items cannot be known before the play runs; the task is kept once, unexpanded.";
+        ENTRY_PLAYBOOKS = "M045", "entry-playbooks",
+            "Which playbooks the run starts from: those Packer runs, else `site.yml`/`main.yml` or top-level ones.";
+        IMAGE_NOT_RENDERED = "M046", "image-not-rendered",
+            "A service's Dockerfile could not be generated (no command, an unsafe value); the others still are.";
     }
 }
 

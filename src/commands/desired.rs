@@ -1,21 +1,71 @@
 //! The desired state for `plan` and `apply`: the one place where the converter pipeline
-//! (source → model → rules → render, and the SSM parameter specs) is called for them.
+//! (source → model → base image → resolve → rules → render) is called for them. Wiring only.
 
 use std::path::Path;
+use std::sync::Arc;
 
-use anyhow::bail;
+use anyhow::{Context, bail};
 
+use crate::config::Config;
+use crate::diagnostics::{Finding, Severity, codes};
+use crate::model::{self, resolve, target, template::Facts};
 use crate::plan::Desired;
+use crate::render::{self, RenderOptions};
+use crate::rules::{self, RuleSet, scope_renderer::ScopeRenderer};
+use crate::source::SourceSet;
+use crate::source::vault::VaultPasswords;
 
-/// Everything the repository says should exist for `env`: generated files and SSM
-/// parameters, with the findings of the stages that produced them.
-///
-/// The converter is wired in here at merge time; until then the desired state is empty,
-/// which plans the removal of every file migrate generated before and nothing else.
-pub fn desired_state(repo: &Path, env: Option<&str>) -> anyhow::Result<Desired> {
-    let _ = env;
+/// Everything the repository says should exist for `env`: generated files (under
+/// `<service>/`) and SSM parameters (none yet), with the findings of every stage.
+pub fn desired_state(repo: &Path, env: Option<&str>, vault: &VaultPasswords) -> anyhow::Result<Desired> {
     if !repo.is_dir() {
         bail!("cannot read repository `{}`: not a directory", repo.display());
     }
-    Ok(Desired::default())
+    let config = Config::load(repo)?;
+    let set = Arc::new(SourceSet::load(repo).with_context(|| format!("cannot read repository `{}`", repo.display()))?);
+    let project = model::build(&set);
+    let base = target::base_image(&project, &config);
+    let facts = Facts::for_image(&base.image).map_err(anyhow::Error::msg)?;
+    let mut findings: Vec<Finding> = project.findings.clone();
+    if facts.is_none() {
+        findings.push(Finding::new(
+            codes::PLACEHOLDER_FACT,
+            Severity::Warning,
+            "",
+            0,
+            format!("no simulated facts for the base image `{}`: conditions on facts stay unknown", base.image),
+        ));
+    }
+    let options = resolve::Options { env: env.map(str::to_string), vault: vault.clone(), facts, ..Default::default() };
+    let run = resolve::resolve(&project, &set, &config, &options)?;
+    findings.extend(run.findings.iter().cloned());
+    let rules = RuleSet::load_embedded()?;
+    let renderer = ScopeRenderer::new(&run);
+    let inputs = rules::Inputs {
+        project: &project,
+        files: &*set,
+        run: &run,
+        config: &config,
+        rules: &rules,
+        templates: &renderer,
+        base: &base,
+    };
+    let (conversion, rule_findings) = rules::convert(&inputs);
+    findings.extend(rule_findings);
+
+    let repo_name = std::path::absolute(repo)
+        .ok()
+        .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .unwrap_or_else(|| "repository".into());
+    let generated_from = match env {
+        Some(e) => format!("repository {repo_name}, environment {e}"),
+        None => format!("repository {repo_name}"),
+    };
+    let repo_file = |rel: &str| set.get(rel).and_then(|f| f.bytes().ok());
+    let (artifacts, failed) = render::render_each(&conversion, &repo_file, &RenderOptions { generated_from })?;
+    for (service, e) in failed {
+        let message = format!("no Dockerfile for `{service}`: {e}");
+        findings.push(Finding::new(codes::IMAGE_NOT_RENDERED, Severity::Error, "", 0, message));
+    }
+    Ok(Desired { artifacts, parameters: Vec::new(), findings })
 }

@@ -22,8 +22,13 @@ pub(super) struct Planned {
 }
 
 /// Reads everything and computes the plan (no output).
-pub(super) fn compute(repo: &Path, env: Option<&str>, out: &Path) -> anyhow::Result<Planned> {
-    let desired = super::desired_state(repo, env)?;
+pub(super) fn compute(
+    repo: &Path,
+    env: Option<&str>,
+    out: &Path,
+    vault: &crate::source::vault::VaultPasswords,
+) -> anyhow::Result<Planned> {
+    let desired = super::desired_state(repo, env, vault)?;
     let label = label(out);
     let out_abs = std::path::absolute(out).with_context(|| format!("cannot resolve `{}`", out.display()))?;
     let repo_abs = std::path::absolute(repo).with_context(|| format!("cannot resolve `{}`", repo.display()))?;
@@ -47,7 +52,7 @@ pub(super) fn label(out: &Path) -> String {
 }
 
 pub fn run(args: &PlanArgs) -> anyhow::Result<ExitStatus> {
-    let planned = compute(&args.repo, args.env.as_deref(), &args.out)?;
+    let planned = compute(&args.repo, args.env.as_deref(), &args.out, &args.vault.load()?)?;
     let plan = &planned.plan;
     let rendered = match args.format {
         PlanFormat::Text => plan::text::render(plan, plan::text::Style::for_terminal(io::stdout().is_terminal())),

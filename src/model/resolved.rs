@@ -31,6 +31,13 @@ pub struct ResolvedRun {
     pub plays: Vec<ResolvedPlay>,
     /// Unresolvable variables, unknown conditions, unsupported lookups, ...
     pub findings: Vec<Finding>,
+    /// The scope table: `ResolvedTask::scope` indexes it. Not serialised (it
+    /// holds the variables, secrets included).
+    #[serde(skip)]
+    pub scopes: Vec<super::resolve::TaskScope>,
+    /// Inventory variables whose values differ between the repository's
+    /// environments: templates using them are rendered at container start.
+    pub env_specific: std::collections::BTreeSet<String>,
 }
 
 /// One play with its roles and tasks flattened in execution order.

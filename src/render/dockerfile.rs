@@ -581,7 +581,9 @@ impl<'a> Builder<'a> {
                 if !dest.starts_with('/') {
                     return Err(unsafe_value(origin, "dest", "is not an absolute path"));
                 }
-                if !self.image.context.iter().any(|f| f.path == *source || f.path.starts_with(&format!("{source}/"))) {
+                // A directory copy may be written with a trailing slash (`files/opt/app/`).
+                let dir = source.trim_end_matches('/');
+                if !self.image.context.iter().any(|f| f.path == *source || f.path.starts_with(&format!("{dir}/"))) {
                     return Err(RenderError::CopySourceMissing {
                         origin: origin.to_string(),
                         context_path: source.clone(),

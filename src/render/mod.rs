@@ -23,7 +23,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::model::Origin;
-use crate::spec::image::{ContextContent, Conversion, ImageSpec, StepAction};
+use crate::spec::image::{ContextContent, Conversion, ImageSpec, PackageFamily, StepAction};
 
 pub use check::check_dockerfile;
 pub use dockerfile::{ENTRYPOINT_PATH, START_TEMPLATES_DIR};
@@ -131,6 +131,39 @@ pub fn render(
         }
     }
     Ok(artifacts.into_values().collect())
+}
+
+/// The files of the images that rendered, and the services that did not with why.
+pub type Rendered = (Vec<Artifact>, Vec<(String, RenderError)>);
+
+/// Like [`render`], image by image: an image that cannot be rendered is left
+/// out and its error returned beside the others' files, so one service that
+/// needs a human does not hide the rest of the conversion.
+pub fn render_each(
+    conversion: &Conversion,
+    repo_file: &dyn Fn(&str) -> Option<Vec<u8>>,
+    options: &RenderOptions,
+) -> Result<Rendered, RenderError> {
+    let templates = templates::Templates::load()?;
+    let mut artifacts: BTreeMap<String, Artifact> = BTreeMap::new();
+    let mut failed = Vec::new();
+    for image in &conversion.images {
+        let rendered = check_service_name(&image.service)
+            .and_then(|()| render_image(&templates, image, repo_file, options))
+            .and_then(|files| match files.iter().find(|a| artifacts.contains_key(&a.path)) {
+                Some(a) => Err(RenderError::DuplicatePath { service: image.service.clone(), path: a.path.clone() }),
+                None => Ok(files),
+            });
+        match rendered {
+            Ok(files) => {
+                for a in files {
+                    artifacts.insert(a.path.clone(), a);
+                }
+            }
+            Err(e) => failed.push((image.service.clone(), e)),
+        }
+    }
+    Ok((artifacts.into_values().collect(), failed))
 }
 
 fn check_service_name(service: &str) -> Result<(), RenderError> {
@@ -282,7 +315,13 @@ fn final_user(image: &ImageSpec) -> Result<String, RenderError> {
             group_name = group.clone();
         }
     }
-    let Some(uid) = uid else { return Ok(name.to_string()) };
+    // Accounts the distribution itself fixes (Debian's base-passwd) are numeric too (DL3066).
+    let fixed = match (image.base.family, name) {
+        (PackageFamily::Apt, "www-data") => Some("33:33"),
+        (_, "nobody") => Some("65534:65534"),
+        _ => None,
+    };
+    let Some(uid) = uid else { return Ok(fixed.map_or_else(|| name.to_string(), str::to_string)) };
     if uid == 0 {
         return Err(root_error());
     }

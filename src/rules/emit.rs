@@ -1064,6 +1064,8 @@ fn definition_file(a: &A, kind: EmitKind, cx: &EmitCx) -> Result<TaskOutcome, Pr
         let raw = cx.files.text(&repo_path).ok_or_else(|| Problem::Unclear(format!("`{repo_path}` cannot be read")))?;
         match cx.templates.render(a.task, &repo_path, raw) {
             TemplateResult::Rendered(t) => t,
+            // Per-environment and secret values are `${NAME}` placeholders, filled at start.
+            TemplateResult::AtStart { template, .. } => template,
             // Commands are read from the raw text; Jinja left in them is reported by the splitter.
             _ => raw.to_string(),
         }

@@ -55,8 +55,16 @@ pub fn check(rules: &RuleSet, rule: &Rule) -> Result<(), String> {
         let project = Project::default();
         let mut config = Config::default();
         config.app.name = Some("demo".into());
-        let inputs =
-            Inputs { project: &project, files: &files, run: &run, config: &config, rules, templates: &NoRenderer };
+        let base = crate::model::target::base_image(&project, &config);
+        let inputs = Inputs {
+            project: &project,
+            files: &files,
+            run: &run,
+            config: &config,
+            rules,
+            templates: &NoRenderer,
+            base: &base,
+        };
         let (conversion, findings) = convert(&inputs);
         let names = |v: Vec<String>| Value::Array(v.into_iter().map(Value::String).collect());
         let accounting: Vec<Value> = conversion

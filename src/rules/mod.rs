@@ -11,6 +11,7 @@
 //! - [`emit`]: one task → typed steps (or dropped, or needs a human);
 //!   [`units`]: systemd units, supervisor programs, init scripts, cron files.
 //! - [`split`]: one process per image; [`convert`] is the entry point.
+//! - [`scope_renderer`]: `template:` sources rendered with the task's resolved scope.
 //! - [`docs`]: `docs/rules/` generated from the rules' `docs:`.
 
 pub mod catalog;
@@ -18,6 +19,7 @@ pub mod docs;
 pub mod emit;
 pub mod examples;
 pub mod ruleset;
+pub mod scope_renderer;
 pub mod secrets;
 pub mod shell;
 pub mod split;

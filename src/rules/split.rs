@@ -22,14 +22,14 @@ use crate::diagnostics::{Code, Finding, Severity};
 use crate::model::Origin;
 use crate::model::Project;
 use crate::model::resolved::{ResolvedRun, ResolvedTask};
+use crate::model::target::BaseChoice;
 use crate::spec::image::{
     BaseImage, BuildStep, ContextFile, Conversion, Disposition, EnvValue, EnvVar, HealthCheck, ImageSpec, JobSpec,
     LogLink, ManagedService, MigrationReport, PackageFamily, Pair, Port, Process, Protocol, ReportItem, ServiceKind,
     Sidecar, StartFile, StepAction, TaskAccount,
 };
 
-/// The default base image when neither `migrate.yaml` nor Packer names one.
-pub const DEFAULT_BASE: &str = "debian:bookworm-slim";
+pub use crate::model::target::DEFAULT_BASE;
 /// The unprivileged user created when nothing else names one.
 pub const APP_USER: &str = "app";
 pub const APP_UID: u32 = 10001;
@@ -42,6 +42,8 @@ pub struct Inputs<'a> {
     pub config: &'a Config,
     pub rules: &'a RuleSet,
     pub templates: &'a dyn TemplateRenderer,
+    /// The base image, chosen before resolution (`model::target::base_image`).
+    pub base: &'a BaseChoice,
 }
 
 /// One task of the run with its outcome.
@@ -205,7 +207,12 @@ pub fn convert(inputs: &Inputs) -> (Conversion, Vec<Finding>) {
         }
     }
     // Roles with cron jobs and no process of their own become jobs images.
-    let roles_with_services: BTreeSet<String> = services.values().flat_map(|s| s.roles.iter().cloned()).collect();
+    // A dropped daemon (the `cron` package itself) does not give the role a process.
+    let roles_with_services: BTreeSet<String> = services
+        .values()
+        .filter(|s| s.disposition != CatalogDisposition::Drop)
+        .flat_map(|s| s.roles.iter().cloned())
+        .collect();
     for item in &items {
         if item.outcome.jobs.is_empty() || item.outcome.disposition != OutcomeKind::Converted {
             continue;
@@ -389,49 +396,24 @@ fn finding(code: Code, severity: Severity, origin: &Origin, message: impl Into<S
     Finding::new(code, severity, origin.path.to_string(), origin.line, message)
 }
 
-/// The base image: `migrate.yaml`, else the Packer hint, else the default (M350).
+/// The base image the command chose (`model::target::base_image`), with its
+/// package family; the default is reported (M350).
 fn base_image(inputs: &Inputs, findings: &mut Vec<Finding>) -> BaseImage {
-    if let Some(b) = &inputs.config.base_image {
-        let family = b.family.as_deref().and_then(family_named).unwrap_or_else(|| guess_family(&b.image));
-        return BaseImage {
-            reference: b.image.clone(),
-            family,
-            reason: "`base_image` in migrate.yaml".into(),
-            origin: None,
-        };
+    let b = inputs.base;
+    if b.defaulted {
+        findings.push(Finding::new(
+            rule_code(inputs.rules, "M350"),
+            Severity::Warning,
+            "",
+            0,
+            format!("no base image in migrate.yaml or Packer; using `{}` (set `base_image.image`)", b.image),
+        ));
     }
-    let mut templates: Vec<_> = inputs.project.packer.iter().collect();
-    templates.sort_by(|a, b| a.path.cmp(&b.path));
-    for t in templates {
-        for b in &t.builders {
-            if let Some(h) = &b.base_image {
-                return BaseImage {
-                    reference: h.image.clone(),
-                    family: guess_family(&h.image),
-                    reason: format!(
-                        "Packer `{}` starts from {} ({} = {})",
-                        b.reference(),
-                        h.distro,
-                        h.field,
-                        h.matched
-                    ),
-                    origin: Some(b.origin.clone()),
-                };
-            }
-        }
-    }
-    findings.push(Finding::new(
-        rule_code(inputs.rules, "M350"),
-        Severity::Warning,
-        "",
-        0,
-        format!("no base image in migrate.yaml or Packer; using `{DEFAULT_BASE}` (set `base_image.image`)"),
-    ));
     BaseImage {
-        reference: DEFAULT_BASE.into(),
-        family: PackageFamily::Apt,
-        reason: "default: no base image in migrate.yaml or Packer".into(),
-        origin: None,
+        reference: b.image.clone(),
+        family: b.family.as_deref().and_then(family_named).unwrap_or_else(|| guess_family(&b.image)),
+        reason: b.reason.clone(),
+        origin: b.origin.clone(),
     }
 }
 
@@ -840,6 +822,14 @@ fn build_image(
             what: format!("run `{}`", s.name),
             why: "no unit, program or catalog entry names its command".into(),
         });
+    }
+    if s.jobs_only && command.is_empty() {
+        // `docker run` without a command runs the first job once; each schedule names its own.
+        let mut sorted: Vec<&JobSpec> = jobs.iter().filter(|j| !j.command.is_empty()).collect();
+        sorted.sort_by(|a, b| a.name.cmp(&b.name));
+        if let Some(j) = sorted.first() {
+            command = j.command.clone();
+        }
     }
     if s.jobs_only {
         findings.push(finding(

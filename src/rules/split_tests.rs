@@ -84,7 +84,16 @@ fn run_with(config: &Config) -> (Conversion, Vec<crate::diagnostics::Finding>) {
     let rules = RuleSet::load_embedded().unwrap();
     let (run, files) = fixture();
     let project = Project::default();
-    convert(&Inputs { project: &project, files: &files, run: &run, config, rules: &rules, templates: &NoRenderer })
+    let base = crate::model::target::base_image(&project, config);
+    convert(&Inputs {
+        project: &project,
+        files: &files,
+        run: &run,
+        config,
+        rules: &rules,
+        templates: &NoRenderer,
+        base: &base,
+    })
 }
 
 fn config() -> Config {
@@ -264,7 +273,9 @@ fn packer_shell_and_base_image() {
     let run = ResolvedRun::default();
     let files = BTreeMap::new();
     let config = config();
+    let base = crate::model::target::base_image(&project, &config);
     let (c, findings) = convert(&Inputs {
+        base: &base,
         project: &project,
         files: &files,
         run: &run,

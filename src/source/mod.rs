@@ -107,6 +107,14 @@ impl SourceFile {
         self.text.get_or_init(|| read_text(&self.disk, self.size)).as_ref().map(String::as_str)
     }
 
+    /// The file's bytes (binary files too), read afresh, within the size cap.
+    pub fn bytes(&self) -> Result<Vec<u8>, FileProblem> {
+        if let Some(Ok(text)) = self.text.get() {
+            return Ok(text.as_bytes().to_vec());
+        }
+        read_bytes(&self.disk, self.size)
+    }
+
     /// The file parsed as (Ansible-flavoured) YAML.
     pub fn yaml(&self) -> Result<&yaml::Documents, &FileProblem> {
         self.yaml
@@ -367,6 +375,19 @@ fn looks_like_yaml(f: &SourceFile) -> bool {
     }
 }
 
+fn read_bytes(path: &Path, size: u64) -> Result<Vec<u8>, FileProblem> {
+    if size > MAX_FILE_BYTES {
+        return Err(FileProblem::TooLarge(size));
+    }
+    let mut bytes = Vec::with_capacity(size as usize);
+    let file = fs::File::open(path).map_err(|e| FileProblem::Io(e.to_string()))?;
+    file.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes).map_err(|e| FileProblem::Io(e.to_string()))?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(FileProblem::TooLarge(bytes.len() as u64));
+    }
+    Ok(bytes)
+}
+
 fn read_text(path: &Path, size: u64) -> Result<String, FileProblem> {
     if size > MAX_FILE_BYTES {
         return Err(FileProblem::TooLarge(size));
@@ -404,5 +425,19 @@ mod tests {
     fn parent_of_paths() {
         assert_eq!(parent("roles/app/tasks/main.yml"), "roles/app/tasks");
         assert_eq!(parent("site.yml"), "");
+    }
+
+    #[test]
+    fn bytes_are_read_for_binary_files_too() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("logo.png"), [0x89, b'P', b'N', b'G', 0, 1, 2, 255]).unwrap();
+        std::fs::write(dir.path().join("a.txt"), "text\n").unwrap();
+        let set = SourceSet::load(dir.path()).unwrap();
+        let png = set.get("logo.png").unwrap();
+        assert!(png.text().is_err());
+        assert_eq!(png.bytes().unwrap(), vec![0x89, b'P', b'N', b'G', 0, 1, 2, 255]);
+        let txt = set.get("a.txt").unwrap();
+        assert_eq!(txt.text().unwrap(), "text\n");
+        assert_eq!(txt.bytes().unwrap(), b"text\n".to_vec());
     }
 }

@@ -16,6 +16,8 @@ mod scan;
 
 // `migrate plan` and `migrate apply`.
 mod plan;
+// The whole converter on the sample: resolve, rules, render, plan and apply.
+mod convert;
 // SSM push and pull against a real moto_server and a fault-injecting proxy.
 mod ssm;
 

@@ -99,7 +99,9 @@ fn plan_apply_plan_round_trip() {
     assert!(!tmp.path().join("out/.migrate-manifest.json").exists(), "nothing generated: no manifest");
 
     let (code, stdout, _) = migrate(tmp.path(), &["plan", "repo", "--detailed-exitcode"]);
-    assert_eq!((code, stdout.as_str()), (0, "No changes. Generated files already match the playbooks.\n"));
+    // The empty repository's findings (no playbook, no inventory, default base image) come first.
+    assert_eq!(code, 0, "{stdout}");
+    assert!(stdout.ends_with("\n\nNo changes. Generated files already match the playbooks.\n"), "{stdout}");
     let (_, markdown, _) = migrate(tmp.path(), &["plan", "repo", "--format", "markdown"]);
     insta::assert_snapshot!("plan_after_apply_markdown", markdown);
     let (_, json, _) = migrate(tmp.path(), &["plan", "repo", "--format", "json"]);

@@ -89,6 +89,11 @@ impl Object for Unknown {
     fn render(self: &Arc<Self>, _f: &mut fmt::Formatter<'_>) -> fmt::Result {
         Ok(())
     }
+
+    // `result.stdout.find('x')`: what a method of an unknown value returns is unknown too.
+    fn call_method(self: &Arc<Self>, _state: &mut State, _method: &str, _args: &[Value]) -> Result<Value, Error> {
+        Ok(Value::from_object(Unknown { what: self.what.clone() }))
+    }
 }
 
 pub fn unknown_of(v: &Value) -> Option<&str> {

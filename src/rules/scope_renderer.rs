@@ -1,0 +1,350 @@
+//! `template:` sources rendered with the scope of the task that uses them.
+//!
+//! Owns the decision between baking a rendered file into the image and
+//! rendering it at container start: a template that touches a vault value or
+//! an inventory variable that differs between environments is re-rendered
+//! with `${NAME}` placeholders for those values ([`TemplateResult::AtStart`]).
+//! Never puts a secret's plaintext in the text it returns: a secret that a
+//! template transforms (a filter, a condition) makes the result `Failed`.
+
+use std::collections::BTreeSet;
+use std::sync::LazyLock;
+
+use regex::Regex;
+use serde_json::Value as Json;
+
+use super::emit::{StartVar, TemplateRenderer, TemplateResult};
+use crate::model::resolved::{ResolvedRun, ResolvedTask};
+use crate::model::template::{FileOptions, Output, Vars};
+
+/// Renders templates with the scope table of a [`ResolvedRun`].
+pub struct ScopeRenderer<'a> {
+    run: &'a ResolvedRun,
+}
+
+impl<'a> ScopeRenderer<'a> {
+    pub fn new(run: &'a ResolvedRun) -> ScopeRenderer<'a> {
+        ScopeRenderer { run }
+    }
+}
+
+/// Names a template reads: identifiers inside `{{ }}` and `{% %}` that are
+/// not attributes, filters, tests or keywords.
+fn referenced_names(text: &str) -> BTreeSet<String> {
+    static BLOCK: LazyLock<Option<Regex>> = LazyLock::new(|| Regex::new(r"(?s)\{\{(.*?)\}\}|\{%(.*?)%\}").ok());
+    static IDENT: LazyLock<Option<Regex>> =
+        LazyLock::new(|| Regex::new(r#"(^|[^\w.|'"])([A-Za-z_][A-Za-z0-9_]*)"#).ok());
+    const KEYWORDS: &[&str] = &[
+        "if",
+        "else",
+        "elif",
+        "endif",
+        "for",
+        "endfor",
+        "in",
+        "not",
+        "and",
+        "or",
+        "is",
+        "true",
+        "false",
+        "True",
+        "False",
+        "none",
+        "None",
+        "set",
+        "endset",
+        "macro",
+        "endmacro",
+        "raw",
+        "endraw",
+        "block",
+        "endblock",
+        "include",
+        "import",
+        "from",
+        "with",
+        "endwith",
+        "recursive",
+        "loop",
+        "defined",
+        "undefined",
+        "filter",
+        "endfilter",
+        "call",
+        "endcall",
+        "as",
+    ];
+    let mut out = BTreeSet::new();
+    let (Some(block), Some(ident)) = (BLOCK.as_ref(), IDENT.as_ref()) else { return out };
+    for caps in block.captures_iter(text) {
+        let inner = caps.get(1).or_else(|| caps.get(2)).map_or("", |m| m.as_str());
+        // String literals, filter and test names, attributes and calls are not variables.
+        let stripped = strip_strings(inner);
+        let stripped = glue(&stripped);
+        for c in ident.captures_iter(&stripped) {
+            let Some(m) = c.get(2) else { continue };
+            let name = m.as_str();
+            let called = stripped[m.end()..].starts_with('(');
+            if !KEYWORDS.contains(&name) && !called {
+                out.insert(name.to_string());
+            }
+        }
+    }
+    out
+}
+
+/// `a | f`, `a . b` and `x is defined` written with spaces, made tight so the
+/// identifier pattern can tell names from filters, attributes and tests.
+fn glue(s: &str) -> String {
+    static PIPE: LazyLock<Option<Regex>> = LazyLock::new(|| Regex::new(r"\s*([|.])\s*").ok());
+    static TEST: LazyLock<Option<Regex>> = LazyLock::new(|| Regex::new(r"\bis\s+(not\s+)?[A-Za-z_]\w*").ok());
+    let (Some(pipe), Some(test)) = (PIPE.as_ref(), TEST.as_ref()) else { return s.to_string() };
+    let s = test.replace_all(s, " ");
+    pipe.replace_all(&s, "$1").into_owned()
+}
+
+fn strip_strings(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut quote: Option<char> = None;
+    for ch in s.chars() {
+        match quote {
+            Some(q) if ch == q => {
+                quote = None;
+                out.push(' ');
+            }
+            Some(_) => {}
+            None if ch == '"' || ch == '\'' => quote = Some(ch),
+            None => out.push(ch),
+        }
+    }
+    out
+}
+
+/// The environment variable a template already assigns from `name`
+/// (`DATABASE_URL={{ database_url }}`, `Environment="KEY={{ x }}"`), else `NAME`.
+fn env_name(text: &str, name: &str) -> String {
+    let pat = format!(r#"([A-Z_][A-Z0-9_]*)\s*[=:]\s*["']?\{{\{{-?\s*{}\s*-?\}}\}}"#, regex::escape(name));
+    if let Ok(re) = Regex::new(&pat)
+        && let Some(c) = re.captures(text)
+    {
+        return c[1].to_string();
+    }
+    name.to_ascii_uppercase()
+}
+
+impl TemplateRenderer for ScopeRenderer<'_> {
+    fn render(&self, task: &ResolvedTask, source: &str, text: &str) -> TemplateResult {
+        let Some(scope) = self.run.scopes.get(task.scope) else { return TemplateResult::Unavailable };
+        let mut options = FileOptions {
+            dest: task.args.get("dest").and_then(Json::as_str).map(str::to_string),
+            ..Default::default()
+        };
+        if let Some(b) = task.args.get("trim_blocks").and_then(Json::as_bool) {
+            options.trim_blocks = b;
+        }
+        if let Some(b) = task.args.get("lstrip_blocks").and_then(Json::as_bool) {
+            options.lstrip_blocks = b;
+        }
+        // Which names must come from the environment at start.
+        let mut deferred: Vec<(String, StartVar)> = Vec::new();
+        for name in referenced_names(text) {
+            let r = scope.templar.resolve_var(&name, &scope.site);
+            let secret = matches!(r.output, Output::Sensitive(_)) || !r.report.secrets.is_empty();
+            if secret || self.run.env_specific.contains(&name) {
+                deferred.push((name.clone(), StartVar { name: env_name(text, &name), secret }));
+            }
+        }
+        let placeholder = |v: &StartVar| format!("${{{}}}", v.name);
+        // A second spelling of one value: a value printed as is comes out the same
+        // either way; one a filter, a test or a comparison used does not.
+        let probe = |i: usize| format!("migrate_probe_{i}_q");
+        let render = |deferred: &[(String, StartVar)], probed: Option<usize>| {
+            if deferred.is_empty() {
+                return scope.templar.render_template_text(text, source, &scope.site, &options);
+            }
+            let mut locals = Vars::new();
+            for (i, (name, v)) in deferred.iter().enumerate() {
+                let spelled = if probed == Some(i) { probe(i) } else { placeholder(v) };
+                locals.set(name.clone(), Json::String(spelled));
+            }
+            scope.templar.with_locals(locals).render_template_text(text, source, &scope.site, &options)
+        };
+        // Indexes of the deferred values not printed exactly as they are.
+        let not_verbatim = |deferred: &[(String, StartVar)], out: &str| -> Vec<usize> {
+            (0..deferred.len())
+                .filter(|&i| {
+                    let mark = placeholder(&deferred[i].1);
+                    !out.contains(&mark)
+                        || match render(deferred, Some(i)).output {
+                            Output::Value(t) => t.replace(&probe(i), &mark) != out,
+                            _ => true,
+                        }
+                })
+                .collect()
+        };
+        let mut r = render(&deferred, None);
+        // A per-environment value used in logic or transformed is baked for this
+        // environment; a secret cannot be, and the template then needs a human.
+        if let Output::Value(out) = &r.output {
+            let bad = not_verbatim(&deferred, out);
+            if let Some(&i) = bad.iter().find(|&&i| deferred[i].1.secret) {
+                return TemplateResult::Failed(format!(
+                    "the vault value `{}` is transformed or tested inside the template, so it cannot be filled in \
+                     at container start",
+                    deferred[i].0
+                ));
+            }
+            if !bad.is_empty() {
+                let mut i = 0;
+                deferred.retain(|_| {
+                    i += 1;
+                    !bad.contains(&(i - 1))
+                });
+                r = render(&deferred, None);
+                if let Output::Value(out) = &r.output
+                    && !not_verbatim(&deferred, out).is_empty()
+                {
+                    return TemplateResult::Failed(
+                        "per-environment values are combined inside the template; render it by hand".into(),
+                    );
+                }
+            }
+        }
+        match r.output {
+            Output::Value(s) => {
+                if deferred.is_empty() {
+                    TemplateResult::Rendered(s)
+                } else {
+                    let mut vars: Vec<StartVar> = deferred.into_iter().map(|(_, v)| v).collect();
+                    vars.sort_by(|a, b| a.name.cmp(&b.name));
+                    vars.dedup_by(|a, b| a.name == b.name);
+                    TemplateResult::AtStart { template: s, vars }
+                }
+            }
+            Output::Sensitive(_) => TemplateResult::Failed(format!(
+                "uses vault values ({}) in expressions that cannot be filled in at container start",
+                r.report.secrets.join(", ")
+            )),
+            Output::Omit => TemplateResult::Failed("renders to `omit`".into()),
+            Output::Failed => {
+                let mut why: Vec<String> = Vec::new();
+                why.extend(r.report.undefined.iter().map(|u| format!("`{u}` is undefined")));
+                why.extend(r.report.unsupported.iter().map(|u| format!("not evaluated: {u}")));
+                why.extend(r.report.unknown.iter().map(|u| format!("only known at run time: {u}")));
+                why.extend(r.report.errors.iter().cloned());
+                if why.is_empty() {
+                    why.push("the template could not be evaluated".into());
+                }
+                TemplateResult::Failed(why.join("; "))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    use std::sync::Arc;
+
+    use crate::model::resolve::{Options, resolve};
+    use crate::model::template::Facts;
+    use crate::source::vault::{VaultPassword, VaultPasswords, encrypt_with_salt};
+
+    const SECRET: &str = "pl4intext-never-in-an-image";
+
+    /// Renders `template` (as `roles/r/templates/t.j2`) with the scope of the
+    /// role's template task, in a repo with two environments and a vault value.
+    fn render_in(template: &str, with_password: bool) -> TemplateResult {
+        let dir = tempfile::tempdir().unwrap();
+        let pw = VaultPassword::new("default", b"pw".to_vec());
+        let vault = encrypt_with_salt(format!("vault_db_password: {SECRET}\n").as_bytes(), &pw, &[7; 32], None);
+        let files: Vec<(&str, String)> = vec![
+            ("inventories/staging/hosts.ini", "[web]\nw1\n".into()),
+            (
+                "inventories/staging/group_vars/all/vars.yml",
+                "level: debug\nsame: 1\ndb_password: \"{{ vault_db_password }}\"\n".into(),
+            ),
+            ("inventories/staging/group_vars/all/vault.yml", vault),
+            ("inventories/production/hosts.ini", "[web]\np1\n".into()),
+            ("inventories/production/group_vars/all/vars.yml", "level: warn\nsame: 1\n".into()),
+            ("site.yml", "- hosts: web\n  roles: [r]\n".into()),
+            ("roles/r/tasks/main.yml", "- template: {src: t.j2, dest: /etc/t.conf}\n".into()),
+            ("roles/r/templates/t.j2", template.into()),
+        ];
+        for (rel, text) in &files {
+            let p = dir.path().join(rel);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, text).unwrap();
+        }
+        let set = Arc::new(crate::source::SourceSet::load(dir.path()).unwrap());
+        let project = crate::model::build(&set);
+        let mut vault = VaultPasswords::new();
+        if with_password {
+            vault.push(pw);
+        }
+        let options = Options {
+            env: Some("staging".into()),
+            vault,
+            facts: Facts::for_image("debian:12-slim").unwrap(),
+            ..Default::default()
+        };
+        let run = resolve(&project, &set, &crate::config::Config::default(), &options).unwrap();
+        let task = run.plays[0].tasks.iter().find(|t| t.module.short == "template").unwrap();
+        ScopeRenderer::new(&run).render(task, "roles/r/templates/t.j2", template)
+    }
+
+    fn var(name: &str, secret: bool) -> StartVar {
+        StartVar { name: name.into(), secret }
+    }
+
+    #[test]
+    fn plain_templates_render() {
+        assert_eq!(render_in("same={{ same }}\n", true), TemplateResult::Rendered("same=1\n".into()));
+    }
+
+    #[test]
+    fn secrets_and_per_environment_values_wait_for_the_start() {
+        for with_password in [true, false] {
+            let r = render_in("DB_PASS={{ db_password }}\nlevel {{ level }}\nsame {{ same }}\n", with_password);
+            assert_eq!(
+                r,
+                TemplateResult::AtStart {
+                    template: "DB_PASS=${DB_PASS}\nlevel ${LEVEL}\nsame 1\n".into(),
+                    vars: vec![var("DB_PASS", true), var("LEVEL", false)],
+                },
+                "password given: {with_password}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_transformed_secret_fails_without_showing_it() {
+        let r = render_in("x={{ db_password | upper }}\n", true);
+        match &r {
+            TemplateResult::Failed(why) => assert!(!why.contains(SECRET) && !why.contains(&SECRET.to_uppercase())),
+            other => panic!("{other:?}"),
+        }
+        // A per-environment value used in logic is baked for this environment.
+        assert_eq!(
+            render_in("{% if level == 'debug' %}verbose{% endif %}\n", true),
+            TemplateResult::Rendered("verbose\n".into())
+        );
+        assert!(matches!(render_in("{{ nowhere }}\n", true), TemplateResult::Failed(w) if w.contains("nowhere")));
+    }
+
+    #[test]
+    fn names_skip_attributes_filters_and_strings() {
+        let n = referenced_names("{{ a.b | default('x') }} {% if c is defined and d %}{{ 'e' ~ f }}{% endif %}");
+        let v: Vec<&str> = n.iter().map(String::as_str).collect();
+        assert_eq!(v, ["a", "c", "d", "f"]);
+    }
+
+    #[test]
+    fn env_name_prefers_the_templates_own() {
+        assert_eq!(env_name("DATABASE_URL={{ db_url }}\n", "db_url"), "DATABASE_URL");
+        assert_eq!(env_name("Environment=\"SECRET_KEY={{ app_secret }}\"", "app_secret"), "SECRET_KEY");
+        assert_eq!(env_name("password = {{ pw }}", "pw"), "PW");
+    }
+}
