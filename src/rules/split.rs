@@ -646,6 +646,49 @@ fn assign(items: &mut [Item], services: &BTreeMap<String, Service>, inputs: &Inp
             })
             .cloned()
             .collect();
+        // A package install that also brings a dropped daemon (`apt: [python3, supervisor]`)
+        // keeps its other packages for the image its role (or play) builds.
+        let only_dropped = !targets.is_empty()
+            && targets.iter().all(|t| services.get(t).is_some_and(|s| s.disposition == CatalogDisposition::Drop));
+        if built.is_empty() && only_dropped {
+            let dropped_pkg = |name: &str| catalog.by_package(name).is_some_and(|e| targets.contains(&e.name));
+            let mut kept = item.outcome.steps.clone();
+            let mut left_out: Vec<String> = Vec::new();
+            for step in &mut kept {
+                if let StepAction::InstallPackages { packages, .. } = step {
+                    left_out.extend(packages.iter().filter(|p| dropped_pkg(&p.name)).map(|p| p.name.clone()));
+                    packages.retain(|p| !dropped_pkg(&p.name));
+                }
+            }
+            kept.retain(|s| !matches!(s, StepAction::InstallPackages { packages, .. } if packages.is_empty()));
+            let has_install = kept.iter().any(|s| matches!(s, StepAction::InstallPackages { .. }));
+            let mut hosts: BTreeSet<String> = role
+                .as_ref()
+                .and_then(|r| by_role.get(r))
+                .map(|set| {
+                    set.iter()
+                        .filter(|t| {
+                            services.get(*t).is_some_and(|s| {
+                                matches!(s.disposition, CatalogDisposition::Own | CatalogDisposition::Pair)
+                            })
+                        })
+                        .cloned()
+                        .collect()
+                })
+                .unwrap_or_default();
+            if hosts.is_empty() {
+                hosts = app_in_play(item.play);
+            }
+            if has_install && !left_out.is_empty() && !hosts.is_empty() {
+                item.outcome.steps = kept;
+                item.outcome.findings.push((
+                    Severity::Info,
+                    format!("M354 the dropped daemon package(s) {} are left out; the others are installed", left_out.join(", ")),
+                ));
+                item.services = hosts;
+                continue;
+            }
+        }
         if built.is_empty() {
             let reason = targets
                 .iter()

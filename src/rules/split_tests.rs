@@ -288,3 +288,35 @@ fn packer_shell_and_base_image() {
     assert_eq!(c.images[0].base.reference, "ubuntu:22.04");
     assert!(!findings.iter().any(|f| f.code.id == "M350"));
 }
+
+#[test]
+fn a_dropped_daemon_package_leaves_the_others_to_the_role_image() {
+    const WORKER: &str = r#"
+- { _role: worker, name: Runtime and supervisor, apt: { name: [python3, supervisor] } }
+- { _role: worker, template: { src: worker.conf.j2, dest: /etc/supervisor/conf.d/worker.conf } }
+- { _role: batch, name: Batch needs, package: { name: [python3, curl, cron] } }
+- { _role: batch, cron: { name: nightly, minute: "30", hour: "2", job: /opt/batch/report.py } }
+"#;
+    let (run, mut files) = build_run(WORKER).unwrap();
+    files.insert(
+        "roles/worker/templates/worker.conf.j2".into(),
+        "[program:worker]\ncommand=/usr/bin/python3 /opt/w.py\nuser=app\n".into(),
+    );
+    let rules = RuleSet::load_embedded().unwrap();
+    let project = Project::default();
+    let config = config();
+    let base = crate::model::target::base_image(&project, &config);
+    let (c, _) = convert(&Inputs {
+        project: &project,
+        files: &files,
+        run: &run,
+        config: &config,
+        rules: &rules,
+        templates: &NoRenderer,
+        base: &base,
+    });
+    let worker = installs(image(&c, "worker"));
+    assert!(worker.contains(&"python3".to_string()) && !worker.contains(&"supervisor".to_string()), "{worker:?}");
+    let batch = installs(image(&c, "batch"));
+    assert!(batch.contains(&"curl".to_string()) && !batch.contains(&"cron".to_string()), "{batch:?}");
+}

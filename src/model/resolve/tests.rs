@@ -524,3 +524,24 @@ fn entry_playbooks_site_first_else_the_top_level_ones_else_the_roles() {
     let r = run(&files, None);
     assert_eq!(names(&r), ["role task"], "{:?}", r.findings);
 }
+
+#[test]
+fn import_playbook_vars_and_when_reach_the_imported_plays() {
+    let files = vec![
+        (
+            "site.yml",
+            "- import_playbook: web.yml\n  vars: {who: importer, level: low}\n  when: ansible_os_family == 'RedHat'\n"
+                .to_string(),
+        ),
+        (
+            "web.yml",
+            "- hosts: all\n  vars: {level: play}\n  vars_prompt:\n    - name: answer\n      default: '42'\n\
+             \x20 tasks:\n    - name: show\n      debug: {msg: \"{{ who }} {{ level }} {{ answer }}\"}\n"
+                .into(),
+        ),
+    ];
+    let r = run(&files, None);
+    let t = named(&r, "show")[0];
+    assert_eq!(t.args["msg"], json!("importer play 42"));
+    assert!(matches!(t.condition, Condition::False { .. }), "{:?}", t.condition);
+}

@@ -72,6 +72,13 @@ struct Ctx {
     handler: bool,
 }
 
+/// What an `import_playbook` chain passes to the plays it brings in.
+#[derive(Clone, Default)]
+struct Imported {
+    vars: Vec<Var>,
+    when: Vec<String>,
+}
+
 /// `include_role`'s `tasks_from`, `vars_from`, `defaults_from`.
 #[derive(Default)]
 struct RoleFrom {
@@ -101,6 +108,7 @@ pub(super) struct Walker<'a, 'v> {
     play: PlayState,
     next_id: u64,
     cache: HashMap<(u64, u64), Templar>,
+    pending_import: Imported,
 }
 
 impl<'a, 'v> Walker<'a, 'v> {
@@ -128,6 +136,7 @@ impl<'a, 'v> Walker<'a, 'v> {
             play: PlayState::default(),
             next_id: 1,
             cache: HashMap::new(),
+            pending_import: Imported::default(),
         }
     }
 
@@ -163,6 +172,11 @@ impl<'a, 'v> Walker<'a, 'v> {
     // ---- playbooks and plays -------------------------------------------------------
 
     pub fn playbook(&mut self, path: &str, stack: &mut Vec<Arc<str>>) -> Result<(), ResolveError> {
+        self.imported(path, stack, &Imported::default())
+    }
+
+    /// A playbook reached through `import_playbook` with its `vars:` and `when:`.
+    fn imported(&mut self, path: &str, stack: &mut Vec<Arc<str>>, from: &Imported) -> Result<(), ResolveError> {
         let Some(pb) = self.project.playbook(path) else { return Ok(()) };
         if stack.iter().any(|p| **p == *path) || stack.len() > MAX_DEPTH {
             return Ok(());
@@ -170,9 +184,17 @@ impl<'a, 'v> Walker<'a, 'v> {
         stack.push(pb.path.clone());
         for entry in &pb.entries {
             match entry {
-                PlaybookEntry::Play(play) => self.play(&pb.path, play)?,
+                PlaybookEntry::Play(play) => {
+                    self.pending_import = from.clone();
+                    self.play(&pb.path, play)?
+                }
                 PlaybookEntry::Import(imp) => match imp.file.target.path() {
-                    Some(target) => self.playbook(&target.clone(), stack)?,
+                    Some(target) => {
+                        let mut inner = from.clone();
+                        inner.vars.extend(imp.vars.iter().cloned());
+                        inner.when.extend(imp.when.iter().cloned());
+                        self.imported(&target.clone(), stack, &inner)?
+                    }
                     None => self.warn(
                         &imp.origin,
                         codes::UNRESOLVED_INCLUDE,
@@ -243,9 +265,23 @@ impl<'a, 'v> Walker<'a, 'v> {
         self.cache.clear();
         let pattern = play.hosts.join(",");
         let groups = self.inventory_layers(play, &pattern)?;
+        let from = std::mem::take(&mut self.pending_import);
+        // `import_playbook` vars sit below the play's own; its `when:` applies to every task.
+        let import_vars = self.layer(&from.vars)?;
+        self.play.play_vars.push(import_vars);
         let play_vars = self.layer(&play.vars)?;
         self.play.play_vars.push(play_vars);
-        let mut root = Ctx { id: self.id(), ..Default::default() };
+        // `vars_prompt` answers: the default when there is one, else known only when the play runs.
+        let mut prompted = Vec::new();
+        for p in &play.vars_prompt {
+            let value = match &p.default {
+                Some(d) => VarValue::Json(d.to_json()),
+                None => VarValue::Unknown(format!("asked by `vars_prompt` at {}", p.origin)),
+            };
+            prompted.push((p.name.clone(), value));
+        }
+        self.play.play_vars.push(Arc::new(prompted));
+        let mut root = Ctx { id: self.id(), when: from.when.clone(), ..Default::default() };
         if let Some(env) = &play.environment {
             root.env.push(env.clone());
         }
