@@ -683,7 +683,10 @@ fn assign(items: &mut [Item], services: &BTreeMap<String, Service>, inputs: &Inp
                 item.outcome.steps = kept;
                 item.outcome.findings.push((
                     Severity::Info,
-                    format!("M354 the dropped daemon package(s) {} are left out; the others are installed", left_out.join(", ")),
+                    format!(
+                        "M354 the dropped daemon package(s) {} are left out; the others are installed",
+                        left_out.join(", ")
+                    ),
                 ));
                 item.services = hosts;
                 continue;
