@@ -182,6 +182,10 @@ pub mod codes {
             "Which playbooks the run starts from: those Packer runs, else `site.yml`/`main.yml` or top-level ones.";
         IMAGE_NOT_RENDERED = "M046", "image-not-rendered",
             "A service's Dockerfile could not be generated (no command, an unsafe value); the others still are.";
+        PARAMETER_VALUE_UNKNOWN = "M047", "parameter-value-unknown",
+            "A value a service needs at start is unknown (a vault value without a password): it is not pushed.";
+        BUILD_TIME_ENVIRONMENT = "M048", "build-time-environment",
+            "An environment variable only the image build uses (Packer, a build task): reported, not pushed to SSM.";
     }
 }
 

@@ -9,14 +9,14 @@ use anyhow::{Context, bail};
 use crate::config::Config;
 use crate::diagnostics::{Finding, Severity, codes};
 use crate::model::{self, resolve, target, template::Facts};
-use crate::plan::Desired;
+use crate::plan::{Desired, DesiredParameter};
 use crate::render::{self, RenderOptions};
 use crate::rules::{self, RuleSet, scope_renderer::ScopeRenderer};
 use crate::source::SourceSet;
 use crate::source::vault::VaultPasswords;
 
 /// Everything the repository says should exist for `env`: generated files (under
-/// `<service>/`) and SSM parameters (none yet), with the findings of every stage.
+/// `<service>/`) and the SSM parameters the services read (`rules::env`), with the findings of every stage.
 pub fn desired_state(repo: &Path, env: Option<&str>, vault: &VaultPasswords) -> anyhow::Result<Desired> {
     if !repo.is_dir() {
         bail!("cannot read repository `{}`: not a directory", repo.display());
@@ -52,6 +52,13 @@ pub fn desired_state(repo: &Path, env: Option<&str>, vault: &VaultPasswords) -> 
     };
     let (conversion, rule_findings) = rules::convert(&inputs);
     findings.extend(rule_findings);
+    let discovery = rules::env::discover(&conversion, &run, &config);
+    findings.extend(discovery.findings);
+    let parameters = discovery
+        .values
+        .into_iter()
+        .map(|v| DesiredParameter { name: v.parameter, secure: v.secret, value: v.value, origin: Some(v.origin) })
+        .collect();
 
     let repo_name = std::path::absolute(repo)
         .ok()
@@ -67,5 +74,5 @@ pub fn desired_state(repo: &Path, env: Option<&str>, vault: &VaultPasswords) -> 
         let message = format!("no Dockerfile for `{service}`: {e}");
         findings.push(Finding::new(codes::IMAGE_NOT_RENDERED, Severity::Error, "", 0, message));
     }
-    Ok(Desired { artifacts, parameters: Vec::new(), findings })
+    Ok(Desired { artifacts, parameters, findings })
 }

@@ -74,6 +74,20 @@ pub enum TemplateResult {
 pub struct StartVar {
     pub name: String,
     pub secret: bool,
+    /// Where the value comes from, for `rules::env` discovery (never the value).
+    #[serde(skip)]
+    pub source: VarSource,
+}
+
+/// Where a start-time variable's value comes from.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum VarSource {
+    /// A variable of the task's scope (`{{ database_url }}`).
+    Variable(String),
+    /// A secret argument of the task itself (`copy: content=...`).
+    TaskArg(String),
+    #[default]
+    Unknown,
 }
 
 /// The seam to the Jinja renderer (`model::template`, merged separately):
@@ -653,7 +667,7 @@ fn secret_file(a: &A, dest: &str, key: &str) -> TaskOutcome {
         mode: a.mode().ok().flatten(),
         reason: format!("`{key}` holds a secret"),
     });
-    o.env.push(StartVar { name: var, secret: true });
+    o.env.push(StartVar { name: var, secret: true, source: VarSource::TaskArg(key.to_string()) });
     o
 }
 

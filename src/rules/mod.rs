@@ -17,6 +17,7 @@
 pub mod catalog;
 pub mod docs;
 pub mod emit;
+pub mod env;
 pub mod examples;
 pub mod ruleset;
 pub mod scope_renderer;

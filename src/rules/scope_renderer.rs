@@ -13,7 +13,7 @@ use std::sync::LazyLock;
 use regex::Regex;
 use serde_json::Value as Json;
 
-use super::emit::{StartVar, TemplateRenderer, TemplateResult};
+use super::emit::{StartVar, TemplateRenderer, TemplateResult, VarSource};
 use crate::model::resolved::{ResolvedRun, ResolvedTask};
 use crate::model::template::{FileOptions, Output, Vars};
 
@@ -152,7 +152,8 @@ impl TemplateRenderer for ScopeRenderer<'_> {
             let r = scope.templar.resolve_var(&name, &scope.site);
             let secret = matches!(r.output, Output::Sensitive(_)) || !r.report.secrets.is_empty();
             if secret || self.run.env_specific.contains(&name) {
-                deferred.push((name.clone(), StartVar { name: env_name(text, &name), secret }));
+                let source = VarSource::Variable(name.clone());
+                deferred.push((name.clone(), StartVar { name: env_name(text, &name), secret, source }));
             }
         }
         let placeholder = |v: &StartVar| format!("${{{}}}", v.name);
@@ -295,8 +296,8 @@ mod tests {
         ScopeRenderer::new(&run).render(task, "roles/r/templates/t.j2", template)
     }
 
-    fn var(name: &str, secret: bool) -> StartVar {
-        StartVar { name: name.into(), secret }
+    fn var(name: &str, secret: bool, variable: &str) -> StartVar {
+        StartVar { name: name.into(), secret, source: VarSource::Variable(variable.into()) }
     }
 
     #[test]
@@ -312,7 +313,7 @@ mod tests {
                 r,
                 TemplateResult::AtStart {
                     template: "DB_PASS=${DB_PASS}\nlevel ${LEVEL}\nsame 1\n".into(),
-                    vars: vec![var("DB_PASS", true), var("LEVEL", false)],
+                    vars: vec![var("DB_PASS", true, "db_password"), var("LEVEL", false, "level")],
                 },
                 "password given: {with_password}"
             );

@@ -13,7 +13,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::catalog::{CatalogDisposition, ServiceEntry};
-use super::emit::{self, EmitCx, OutcomeKind, RepoFiles, TaskOutcome, TemplateRenderer};
+use super::emit::{self, EmitCx, OutcomeKind, RepoFiles, TaskOutcome, TemplateRenderer, VarSource};
 use super::ruleset::RuleSet;
 use super::shell;
 use super::units::Definition;
@@ -24,9 +24,9 @@ use crate::model::Project;
 use crate::model::resolved::{ResolvedRun, ResolvedTask};
 use crate::model::target::BaseChoice;
 use crate::spec::image::{
-    BaseImage, BuildStep, ContextFile, Conversion, Disposition, EnvValue, EnvVar, HealthCheck, ImageSpec, JobSpec,
-    LogLink, ManagedService, MigrationReport, PackageFamily, Pair, Port, Process, Protocol, ReportItem, ServiceKind,
-    Sidecar, StartFile, StepAction, TaskAccount,
+    BaseImage, BuildStep, ContextFile, Conversion, Disposition, EnvSource, EnvValue, EnvVar, HealthCheck, ImageSpec,
+    JobSpec, LogLink, ManagedService, MigrationReport, PackageFamily, Pair, Port, Process, Protocol, ReportItem,
+    ServiceKind, Sidecar, StartFile, StepAction, TaskAccount,
 };
 
 pub use crate::model::target::DEFAULT_BASE;
@@ -743,8 +743,8 @@ fn build_image(
     let mut report = MigrationReport::default();
     let mut users: BTreeSet<String> = BTreeSet::new();
     let app = inputs.config.app_name().to_string();
-    let env_name = inputs.run.env.clone().unwrap_or_else(|| "default".into());
-    let parameter = |name: &str| format!("/{app}/{env_name}/{}/{name}", s.name);
+    let parameter =
+        |name: &str| crate::spec::parameter::service_parameter(&app, inputs.run.env.as_deref(), &s.name, name);
 
     let own_roles = &s.roles;
     for item in items {
@@ -784,10 +784,17 @@ fn build_image(
             }
             for v in &item.outcome.env {
                 if !env.iter().any(|e| e.name == v.name) {
+                    let task = item.task.origin.clone();
+                    let source = match &v.source {
+                        VarSource::Variable(name) => Some(EnvSource::Variable { task, name: name.clone() }),
+                        VarSource::TaskArg(key) => Some(EnvSource::TaskArg { task, key: key.clone() }),
+                        VarSource::Unknown => None,
+                    };
                     env.push(EnvVar {
                         name: v.name.clone(),
                         value: EnvValue::Parameter { parameter: parameter(&v.name), secret: v.secret },
                         origin: item.task.origin.clone(),
+                        source,
                     });
                 }
             }
@@ -934,6 +941,7 @@ fn build_image(
                     name: k.clone(),
                     value: EnvValue::Literal { value: v.clone() },
                     origin: s.origin.clone(),
+                    source: None,
                 });
             }
         }

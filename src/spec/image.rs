@@ -297,6 +297,18 @@ pub struct EnvVar {
     pub name: String,
     pub value: EnvValue,
     pub origin: Origin,
+    /// The variable of the task's scope the value comes from, when known (for
+    /// `rules::env` discovery; not part of the generated files).
+    #[serde(skip)]
+    pub source: Option<EnvSource>,
+}
+
+/// Where a parameter's value comes from: a task (by origin) and either a
+/// variable of its scope or one of its secret arguments.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EnvSource {
+    Variable { task: Origin, name: String },
+    TaskArg { task: Origin, key: String },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

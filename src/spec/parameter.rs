@@ -462,6 +462,30 @@ impl NameTemplate {
     }
 }
 
+/// The one place that names a service's parameters: `/{app}/{env}/{service}/`
+/// with the default template (`default` when no environment was chosen). The
+/// rules engine writes these names into task definitions and entrypoints, and
+/// `plan` / `ssm push` store values under them, so both always agree. A value
+/// the template refuses (e.g. a character SSM does not allow) still gives a
+/// name; [`build_specs`] then reports it as an error instead of pushing.
+pub fn service_prefix(app: &str, env: Option<&str>, service: &str) -> String {
+    let env = env.filter(|e| !e.is_empty()).unwrap_or("default");
+    let ctx = NameContext {
+        app: Some(app.to_string()).filter(|a| !a.is_empty()),
+        env: env.to_string(),
+        service: Some(service.to_string()),
+    };
+    NameTemplate::default().prefix(&ctx).unwrap_or_else(|_| {
+        let app = if app.is_empty() { String::new() } else { format!("/{app}") };
+        format!("{app}/{env}/{service}/")
+    })
+}
+
+/// The full parameter name of `key` for `service` (see [`service_prefix`]).
+pub fn service_parameter(app: &str, env: Option<&str>, service: &str, key: &str) -> String {
+    format!("{}{key}", service_prefix(app, env, service))
+}
+
 /// The key of `name` if it sits directly under `prefix` (as built by
 /// [`NameTemplate::prefix`]); deeper names are not the tool's.
 pub fn key_under<'a>(prefix: &str, name: &'a str) -> Option<&'a str> {

@@ -188,16 +188,19 @@ fn debian_nginx() -> ImageSpec {
             name: "UPSTREAM_TOKEN".into(),
             value: EnvValue::Parameter { parameter: "/shop/production/web/upstream_token".into(), secret: true },
             origin: origin("group_vars/production/vault.yml", 3),
+            source: None,
         },
         EnvVar {
             name: "APP_HOST".into(),
             value: EnvValue::Parameter { parameter: "/shop/production/web/app_host".into(), secret: false },
             origin: origin("group_vars/production/main.yml", 2),
+            source: None,
         },
         EnvVar {
             name: "TZ".into(),
             value: EnvValue::Literal { value: "Europe/Paris".into() },
             origin: origin("group_vars/all.yml", 1),
+            source: None,
         },
     ];
     image.ports = vec![Port { port: 8080, protocol: Protocol::Tcp }];
@@ -348,6 +351,7 @@ fn ubuntu_app() -> ImageSpec {
         name: "DATABASE_PASSWORD".into(),
         value: EnvValue::Parameter { parameter: "/shop/production/app/database_password".into(), secret: true },
         origin: origin("group_vars/production/vault.yml", 5),
+        source: None,
     }];
     image
 }
@@ -558,6 +562,7 @@ fn alpine_daemon() -> ImageSpec {
         name: "UPSTREAM_DNS".into(),
         value: EnvValue::Parameter { parameter: "/shop/production/dns/upstream_dns".into(), secret: false },
         origin: origin("group_vars/production/main.yml", 9),
+        source: None,
     }];
     image.ports = vec![Port { port: 53, protocol: Protocol::Udp }, Port { port: 53, protocol: Protocol::Tcp }];
     image.healthcheck = Some(HealthCheck {

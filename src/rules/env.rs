@@ -1,0 +1,249 @@
+//! Discovery of the values each service needs at start: the environment variables
+//! the converted images read from SSM Parameter Store (start files, secret files),
+//! with their values taken from the resolved run, classified, and named under the
+//! service's parameter prefix.
+//!
+//! Owns the decision of which values are pushed and which are only reported:
+//! - a value the run knows (plain, or decrypted with the vault password) is pushed;
+//! - a value that is unknown (a vault value without a password, an undefined
+//!   variable) is reported (M047) and left out: a push never writes a placeholder;
+//! - task definition literals (systemd `Environment=`, supervisor `environment=`)
+//!   stay in the task definition and are not pushed;
+//! - `environment:` of tasks that run during the image build is build-time only
+//!   (M048): reported, not pushed. A build task's environment is not what the
+//!   running process sees.
+//!
+//! Must not print or log a value: plaintext only lives inside [`Sensitive`].
+//! Parameter names come from [`crate::spec::parameter::service_parameter`], the
+//! same function the rules engine wrote into the task definitions with.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::Value as Json;
+
+use super::secrets::{Classifier, Provenance, SecretRules};
+use crate::config::Config;
+use crate::diagnostics::{Finding, Severity, codes};
+use crate::model::Origin;
+use crate::model::resolved::{ResolvedRun, ResolvedTask};
+use crate::model::template::Output;
+use crate::sensitive::Sensitive;
+use crate::spec::image::{Conversion, EnvSource, EnvValue};
+
+/// One value a service needs, ready to be stored.
+#[derive(Debug, Clone)]
+pub struct DiscoveredValue {
+    /// The service whose prefix the parameter lives under.
+    pub service: String,
+    /// The environment variable name (the parameter's last level).
+    pub name: String,
+    /// The full SSM parameter name, as the task definition references it.
+    pub parameter: String,
+    pub value: Sensitive<String>,
+    pub secret: bool,
+    /// Where the value is used (the task that renders it); the variable's own
+    /// definition line is not tracked by the resolver.
+    pub origin: Origin,
+    /// The variable of the scope it came from, when it came from one.
+    pub variable: Option<String>,
+    /// Every service that reads the same variable (sorted), this one included.
+    pub services: Vec<String>,
+}
+
+/// What discovery found for one run.
+#[derive(Debug, Clone, Default)]
+pub struct Discovery {
+    /// Sorted by parameter name; unique names.
+    pub values: Vec<DiscoveredValue>,
+    pub findings: Vec<Finding>,
+}
+
+/// Discovers the parameter values of every image of `conversion` from `run`.
+pub fn discover(conversion: &Conversion, run: &ResolvedRun, config: &Config) -> Discovery {
+    let mut out = Discovery::default();
+    let rules = match SecretRules::builtin() {
+        Ok(r) => Some(r),
+        Err(e) => {
+            out.findings.push(Finding::new(
+                codes::PARAMETER_VALUE_UNKNOWN,
+                Severity::Error,
+                "",
+                0,
+                format!("the secret rules cannot be loaded: {e}"),
+            ));
+            None
+        }
+    };
+    let tasks = tasks_by_origin(run);
+    // Which services read each variable (for `services`).
+    let mut readers: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for image in &conversion.images {
+        for var in &image.env {
+            if let Some(EnvSource::Variable { name, .. }) = &var.source {
+                readers.entry(name.clone()).or_default().insert(image.service.clone());
+            }
+        }
+    }
+    let mut seen: BTreeSet<String> = BTreeSet::new();
+    for image in &conversion.images {
+        for var in &image.env {
+            let EnvValue::Parameter { parameter, secret } = &var.value else { continue };
+            if !seen.insert(parameter.clone()) {
+                continue;
+            }
+            let unknown = |why: String| {
+                Finding::new(
+                    codes::PARAMETER_VALUE_UNKNOWN,
+                    Severity::Warning,
+                    var.origin.path.to_string(),
+                    var.origin.line,
+                    format!(
+                        "the value of `{}` for `{}` is unknown ({why}); `{parameter}` is not pushed",
+                        var.name, image.service
+                    ),
+                )
+            };
+            let Some(source) = &var.source else {
+                out.findings.push(unknown("its source is not known".into()));
+                continue;
+            };
+            let (task_origin, variable) = match source {
+                EnvSource::Variable { task, name } => (task, Some(name.clone())),
+                EnvSource::TaskArg { task, .. } => (task, None),
+            };
+            let Some(task) = tasks.get(&origin_key(task_origin)) else {
+                out.findings.push(unknown("its task was not found in the run".into()));
+                continue;
+            };
+            let found = match source {
+                EnvSource::Variable { name, .. } => variable_value(run, task, name),
+                EnvSource::TaskArg { key, .. } => task
+                    .secret_args
+                    .get(key)
+                    .map(|v| Known { text: Sensitive::new(py_str(v.expose())), vault: true })
+                    .ok_or_else(|| "a vault value and no vault password was given".to_string()),
+            };
+            let known = match found {
+                Ok(k) => k,
+                Err(why) => {
+                    out.findings.push(unknown(why));
+                    continue;
+                }
+            };
+            let provenance = if known.vault { Provenance::Vault } else { Provenance::Template };
+            let classified = rules.map(|r| {
+                Classifier::new(r, &config.secrets.overrides).classify(&var.name, known.text.expose(), provenance)
+            });
+            // Vault-touched values stay secret whatever an override says: the
+            // rules engine already wrote them as secrets into the task definition.
+            let is_secret = *secret || known.vault || classified.is_some_and(|c| c.secret);
+            let services = match &variable {
+                Some(v) => readers.get(v).map(|s| s.iter().cloned().collect()).unwrap_or_default(),
+                None => vec![image.service.clone()],
+            };
+            out.values.push(DiscoveredValue {
+                service: image.service.clone(),
+                name: var.name.clone(),
+                parameter: parameter.clone(),
+                value: known.text,
+                secret: is_secret,
+                origin: task_origin.clone(),
+                variable,
+                services,
+            });
+        }
+    }
+    build_time_environment(conversion, run, &mut out.findings);
+    out.values.sort_by(|a, b| a.parameter.cmp(&b.parameter));
+    out
+}
+
+struct Known {
+    text: Sensitive<String>,
+    vault: bool,
+}
+
+fn variable_value(run: &ResolvedRun, task: &ResolvedTask, name: &str) -> Result<Known, String> {
+    let Some(scope) = run.scopes.get(task.scope) else {
+        return Err("the task has no variable scope".into());
+    };
+    let r = scope.templar.resolve_var(name, &scope.site);
+    match r.output {
+        Output::Value(j) if !r.report.secrets.is_empty() => Ok(Known { text: Sensitive::new(py_str(&j)), vault: true }),
+        Output::Value(j) => Ok(Known { text: Sensitive::new(py_str(&j)), vault: false }),
+        Output::Sensitive(s) => Ok(Known { text: Sensitive::new(py_str(s.expose())), vault: true }),
+        Output::Omit => Err(format!("`{name}` is `omit`")),
+        Output::Failed if !r.report.secrets.is_empty() => {
+            Err(format!("`{name}` is a vault value and no vault password was given"))
+        }
+        Output::Failed => {
+            let mut why: Vec<String> = r.report.undefined.iter().map(|u| format!("`{u}` is undefined")).collect();
+            why.extend(r.report.unknown.iter().map(|u| format!("only known at run time: {u}")));
+            if why.is_empty() {
+                why.push(format!("`{name}` could not be evaluated"));
+            }
+            Err(why.join("; "))
+        }
+    }
+}
+
+/// `environment:` on tasks that feed an image's build: build-time only.
+fn build_time_environment(conversion: &Conversion, run: &ResolvedRun, findings: &mut Vec<Finding>) {
+    let built: BTreeSet<(String, u32)> = conversion
+        .images
+        .iter()
+        .flat_map(|i| i.steps.iter().map(|s| origin_key(&s.origin)))
+        .collect();
+    // Play- and block-level `environment:` reaches every task below it: report
+    // each definition once, at the line that sets it.
+    let mut defined: BTreeMap<String, (u32, BTreeSet<String>)> = BTreeMap::new();
+    for task in run.plays.iter().flat_map(|p| p.tasks.iter()) {
+        if !built.contains(&origin_key(&task.origin)) {
+            continue;
+        }
+        for (name, entry) in &task.environment {
+            let (line, names) =
+                defined.entry(entry.origin.path.to_string()).or_insert((entry.origin.line, BTreeSet::new()));
+            *line = (*line).min(entry.origin.line);
+            names.insert(name.clone());
+        }
+    }
+    for (path, (line, names)) in defined {
+        let names: Vec<&str> = names.iter().map(String::as_str).collect();
+        findings.push(Finding::new(
+            codes::BUILD_TIME_ENVIRONMENT,
+            Severity::Info,
+            path,
+            line,
+            format!(
+                "`environment:` ({}) is only used while the image is built; not pushed to SSM",
+                names.join(", ")
+            ),
+        ));
+    }
+}
+
+fn origin_key(o: &Origin) -> (String, u32) {
+    (o.path.to_string(), o.line)
+}
+
+fn tasks_by_origin(run: &ResolvedRun) -> BTreeMap<(String, u32), &ResolvedTask> {
+    let mut out = BTreeMap::new();
+    for play in &run.plays {
+        for t in play.tasks.iter().chain(play.handlers.iter()) {
+            out.entry(origin_key(&t.origin)).or_insert(t);
+        }
+    }
+    out
+}
+
+/// A value as Jinja prints it (`True`, `None`, numbers as written).
+fn py_str(j: &Json) -> String {
+    match j {
+        Json::String(s) => s.clone(),
+        Json::Bool(true) => "True".into(),
+        Json::Bool(false) => "False".into(),
+        Json::Null => "None".into(),
+        other => other.to_string(),
+    }
+}
