@@ -123,13 +123,16 @@ pub struct AwsArgs {
 
 #[derive(Debug, clap::Args)]
 pub struct SsmPushArgs {
-    /// The repository to read values from (not available yet: use --from-env-file).
+    /// The repository to read values from: every service's values under `/{app}/{env}/{service}/`
+    /// (only `--service`'s with that flag), named as the generated task definitions read them.
     pub repo: Option<PathBuf>,
     /// Push the values of this dotenv file.
     #[arg(long, value_name = "FILE")]
     pub from_env_file: Option<PathBuf>,
     #[command(flatten)]
     pub target: SsmTargetArgs,
+    #[command(flatten)]
+    pub vault: VaultArgs,
     /// Show what would change; write nothing.
     #[arg(long)]
     pub dry_run: bool,

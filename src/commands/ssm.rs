@@ -112,12 +112,44 @@ fn env_file_values(path: &Path, overrides: &BTreeMap<String, SecretOverride>) ->
 
 /// SEAM(lead): the values discovered in a repository for `env`. Discovery is being
 /// written in parallel; its `Vec<DesiredValue>` (or `Vec<ParameterSpec>`) goes here.
-fn repo_values(repo: &Path, _env: &str) -> anyhow::Result<Vec<DesiredValue>> {
-    bail!(
-        "reading environment values from a repository (`{}`) is not available yet; push a dotenv file with \
-         --from-env-file FILE",
-        repo.display()
-    )
+/// The values a repository's services read, grouped by service prefix (`/{app}/{env}/{service}/`).
+/// The names come from the converter (`rules::env`), so they are the ones the task definitions
+/// reference; `--app` and `--name-template` cannot change them (migrate.yaml `app.name` does).
+fn repo_values(args: &SsmPushArgs, repo: &Path) -> anyhow::Result<Vec<(String, Vec<DesiredValue>)>> {
+    let target = &args.target;
+    if target.app.is_some() || target.name_template.to_string() != crate::spec::parameter::DEFAULT_NAME_TEMPLATE {
+        bail!(
+            "with a REPO, parameter names are the ones the generated task definitions read: set `app.name` in \
+             migrate.yaml instead of --app / --name-template"
+        );
+    }
+    let vault = args.vault.load()?;
+    let desired = super::desired::desired_state(repo, Some(&target.env), &vault)?;
+    for f in &desired.findings {
+        if f.code.id == crate::diagnostics::codes::PARAMETER_VALUE_UNKNOWN.id
+            || f.severity == crate::diagnostics::Severity::Error
+        {
+            eprintln!("{f}");
+        }
+    }
+    let mut groups: BTreeMap<String, Vec<DesiredValue>> = BTreeMap::new();
+    for p in desired.parameters {
+        let Some(cut) = p.name.rfind('/') else { continue };
+        let (prefix, key) = (p.name[..=cut].to_string(), p.name[cut + 1..].to_string());
+        let service = prefix.trim_end_matches('/').rsplit('/').next().unwrap_or_default();
+        if target.service.as_deref().is_some_and(|s| s != service) {
+            continue;
+        }
+        let value = p.value.expose().clone();
+        let value = if p.secure { ParameterValue::secret(value) } else { ParameterValue::Plain(value) };
+        groups.entry(prefix).or_default().push(DesiredValue { key, value, description: None, origin: p.origin });
+    }
+    if let Some(s) = &target.service
+        && groups.is_empty()
+    {
+        bail!("no values are known for the service `{s}` in `{}`", repo.display());
+    }
+    Ok(groups.into_iter().collect())
 }
 
 fn push(args: &SsmPushArgs) -> anyhow::Result<ExitStatus> {
@@ -127,20 +159,14 @@ fn push(args: &SsmPushArgs) -> anyhow::Result<ExitStatus> {
     if !(args.writes_per_second.is_finite() && args.writes_per_second >= 0.0) {
         bail!("--writes-per-second must be a number >= 0 (0: no limit)");
     }
-    let values = match (&args.repo, &args.from_env_file) {
+    let groups = match (&args.repo, &args.from_env_file) {
         (Some(_), Some(_)) => bail!("give either a REPO or --from-env-file FILE, not both"),
-        (None, Some(file)) => env_file_values(file, &BTreeMap::new())?,
-        (Some(repo), None) => repo_values(repo, &args.target.env)?,
+        (None, Some(file)) => vec![(prefix(&args.target, None)?, env_file_values(file, &BTreeMap::new())?)],
+        (Some(repo), None) => repo_values(args, repo)?,
         (None, None) => bail!("nothing to push: give a REPO or --from-env-file FILE"),
     };
-    let default_app = args
-        .repo
-        .as_deref()
-        .and_then(|r| r.canonicalize().ok())
-        .and_then(|r| r.file_name().map(|n| n.to_string_lossy().into_owned()));
-    let prefix = prefix(&args.target, default_app)?;
-    if args.prune && values.is_empty() {
-        bail!("refusing --prune with no values to push: it would delete everything under {prefix}");
+    if args.prune && groups.iter().all(|(_, values)| values.is_empty()) {
+        bail!("refusing --prune with no values to push: it would delete everything under the prefix");
     }
     let opts = PushOptions {
         overwrite: args.overwrite && !args.no_overwrite,
@@ -151,7 +177,15 @@ fn push(args: &SsmPushArgs) -> anyhow::Result<ExitStatus> {
         writes_per_second: args.writes_per_second,
         retry: retry_policy(&args.aws),
     };
-    runtime()?.block_on(push_async(args, values, prefix, opts))
+    runtime()?.block_on(async {
+        let mut status = ExitStatus::Success;
+        for (prefix, values) in groups {
+            if push_async(args, values, prefix, opts.clone()).await? != ExitStatus::Success {
+                status = ExitStatus::Failure;
+            }
+        }
+        Ok(status)
+    })
 }
 
 async fn push_async(
