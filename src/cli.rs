@@ -200,6 +200,12 @@ pub struct PlanArgs {
     pub save: Option<PathBuf>,
     #[command(flatten)]
     pub vault: VaultArgs,
+    /// Read live SSM parameters under each service's prefix and compare them (else parameters are
+    /// listed as not compared).
+    #[arg(long)]
+    pub ssm: bool,
+    #[command(flatten)]
+    pub aws: AwsArgs,
 }
 
 /// Ansible Vault passwords, as `ansible-playbook` takes them (plus `ANSIBLE_VAULT_PASSWORD_FILE`

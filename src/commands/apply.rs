@@ -31,14 +31,14 @@ pub fn run(args: &ApplyArgs) -> anyhow::Result<ExitStatus> {
                 }
             }
             let repo = PathBuf::from(&saved.repo);
-            let mut planned = compute(&repo, saved.env.as_deref(), Path::new(&saved.out), &args.vault.load()?)?;
+            let mut planned = compute(&repo, saved.env.as_deref(), Path::new(&saved.out), &args.vault.load()?, None)?;
             planned.plan.output_dir = saved.out_label.clone();
             (planned, Some(saved))
         }
         None => {
             let Some(repo) = &args.repo else { bail!("a repository is needed (or --plan FILE)") };
             let out = args.out.clone().unwrap_or_else(|| PathBuf::from("out"));
-            (compute(repo, args.env.as_deref(), &out, &args.vault.load()?)?, None)
+            (compute(repo, args.env.as_deref(), &out, &args.vault.load()?, None)?, None)
         }
     };
     if let Some(saved) = &saved {

@@ -27,12 +27,17 @@ pub(super) fn compute(
     env: Option<&str>,
     out: &Path,
     vault: &crate::source::vault::VaultPasswords,
+    ssm: Option<&crate::cli::AwsArgs>,
 ) -> anyhow::Result<Planned> {
     let desired = super::desired_state(repo, env, vault)?;
+    let live = match ssm {
+        Some(aws) => Some(super::ssm::live_parameters(aws, &desired)?),
+        None => None,
+    };
     let label = label(out);
     let out_abs = std::path::absolute(out).with_context(|| format!("cannot resolve `{}`", out.display()))?;
     let repo_abs = std::path::absolute(repo).with_context(|| format!("cannot resolve `{}`", repo.display()))?;
-    let current = plan::current::read(&out_abs, &label, &desired, None)?;
+    let current = plan::current::read(&out_abs, &label, &desired, live)?;
     let plan = plan::diff(&desired, &current)?;
     let origin = saved::Origin {
         repo: repo_abs.to_string_lossy().into_owned(),
@@ -52,7 +57,8 @@ pub(super) fn label(out: &Path) -> String {
 }
 
 pub fn run(args: &PlanArgs) -> anyhow::Result<ExitStatus> {
-    let planned = compute(&args.repo, args.env.as_deref(), &args.out, &args.vault.load()?)?;
+    let ssm = args.ssm.then_some(&args.aws);
+    let planned = compute(&args.repo, args.env.as_deref(), &args.out, &args.vault.load()?, ssm)?;
     let plan = &planned.plan;
     let rendered = match args.format {
         PlanFormat::Text => plan::text::render(plan, plan::text::Style::for_terminal(io::stdout().is_terminal())),

@@ -6,7 +6,7 @@
 //! The tokio runtime is built here, at the edge; nothing else in the crate is async
 //! except `ssm`. Secrets are never printed: only names, actions and masked values.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write as _;
 use std::path::Path;
 use std::sync::Arc;
@@ -18,6 +18,12 @@ use super::ExitStatus;
 use crate::cli::{AwsArgs, SsmArgs, SsmCommand, SsmPullArgs, SsmPushArgs, SsmTargetArgs};
 use crate::config::SecretOverride;
 use crate::model::Origin;
+use crate::plan::{CurrentParameter as LiveParameter, Desired};
+use crate::sensitive::Sensitive;
+use crate::spec::parameter::TOOL_TAG_PREFIX;
+use crate::ssm::push::VERSION_TAG;
+use crate::ssm::retry::retry;
+use crate::ssm::store::ParameterStore as _;
 use crate::rules::secrets::{Classifier, Provenance, SecretRules};
 use crate::spec::parameter::{DesiredValue, NameContext, ParameterValue, build_specs, check_kms_key_id};
 use crate::ssm::aws::{self, AwsOptions, AwsStore};
@@ -150,6 +156,39 @@ fn repo_values(args: &SsmPushArgs, repo: &Path) -> anyhow::Result<Vec<(String, V
         bail!("no values are known for the service `{s}` in `{}`", repo.display());
     }
     Ok(groups.into_iter().collect())
+}
+
+/// Live parameters under the prefix of every service `desired` has parameters for, decrypted,
+/// for `plan --ssm`. `managed`: the parameter carries migrate's version tag.
+pub(super) fn live_parameters(aws: &AwsArgs, desired: &Desired) -> anyhow::Result<Vec<LiveParameter>> {
+    let prefixes: BTreeSet<String> =
+        desired.parameters.iter().filter_map(|p| p.name.rfind('/').map(|cut| p.name[..=cut].to_string())).collect();
+    let policy = retry_policy(aws);
+    runtime()?.block_on(async {
+        let store = connect(aws).await?;
+        let stats = RetryStats::default();
+        let tag_key = format!("{TOOL_TAG_PREFIX}{VERSION_TAG}");
+        let mut out = Vec::new();
+        for prefix in &prefixes {
+            let params = read::read_prefix(&store, prefix, true, &policy, &stats)
+                .await
+                .map_err(|g| anyhow!("cannot read {prefix}: {g}"))?;
+            for p in params {
+                let tags = retry(&policy, &stats, None, || store.list_tags(&p.name))
+                    .await
+                    .map_err(|g| anyhow!("cannot read the tags of {}: {g}", p.name))?;
+                out.push(LiveParameter {
+                    secure: p.value.is_secret(),
+                    value: Sensitive::new(p.value.expose().to_string()),
+                    version: p.version,
+                    managed: tags.iter().any(|t| t.key == tag_key),
+                    name: p.name,
+                });
+            }
+        }
+        out.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(out)
+    })
 }
 
 fn push(args: &SsmPushArgs) -> anyhow::Result<ExitStatus> {
