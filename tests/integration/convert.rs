@@ -215,3 +215,77 @@ fn staging_plan_snapshot() {
     assert_eq!(code, 0, "{stderr}");
     insta::assert_snapshot!("webshop_staging_plan", stdout);
 }
+
+/// The parameters the staging services read, as `rules::env` names them (the same names the
+/// task definitions reference), with whether each is a SecureString.
+const STAGING_PARAMETERS: &[(&str, bool)] = &[
+    ("/webshop/staging/batch/APP_ENV", false),
+    ("/webshop/staging/batch/DB_HOST", false),
+    ("/webshop/staging/batch/DB_PASSWORD", true),
+    ("/webshop/staging/webshop-api/DATABASE_URL", true),
+    ("/webshop/staging/webshop-api/FILE_ETC_WEBSHOP_JWT_SIGNING_PEM", true),
+    ("/webshop/staging/webshop-api/REDIS_URL", true),
+    ("/webshop/staging/webshop-api/SECRET_KEY", true),
+    ("/webshop/staging/webshop-api/STRIPE_SECRET_KEY", true),
+    ("/webshop/staging/webshop-api/WEBSHOP_DOMAIN", false),
+];
+
+#[test]
+fn staging_parameters_are_planned_masked_and_pushed_once() {
+    let needles = vault_plaintexts();
+    let tmp = workdir();
+    let moto = support::moto::Moto::start();
+    let url = moto.url();
+    let pw = password_file().to_string_lossy().into_owned();
+    let run = |args: &[&str]| support::moto::migrate_cmd(tmp.path()).args(args).output().unwrap();
+
+    // The plan against an empty Parameter Store creates every parameter, secrets masked.
+    let mut args = plan_args("staging", &pw, true);
+    args.extend(["--ssm", "--endpoint-url", &url]);
+    let out = run(&args);
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    for (name, secure) in STAGING_PARAMETERS {
+        let header = format!("+ ssm_parameter \"{name}\" {{");
+        let at = stdout.find(&header).unwrap_or_else(|| panic!("no block for {name}:\n{stdout}"));
+        let block = &stdout[at..at + stdout[at..].find("\n    }").unwrap()];
+        assert_eq!(block.contains("(sensitive value)"), *secure, "{block}");
+    }
+    // A value the staging inventory does not define is reported, not invented.
+    assert!(!stdout.contains("ssm_parameter \"/webshop/staging/webshop-api/STRIPE_WEBHOOK_SECRET\""), "{stdout}");
+    assert!(stdout.contains("M047 warning: the value of `STRIPE_WEBHOOK_SECRET`"), "{stdout}");
+    assert_no_secret("plan stdout", &out.stdout, &needles);
+    assert_no_secret("plan stderr", &out.stderr, &needles);
+
+    // The push creates them; a second push writes nothing.
+    let push = ["ssm", "push", "webshop", "--env", "staging", "--vault-password-file", &pw, "--endpoint-url", &url];
+    let push: Vec<&str> = push.iter().copied().chain(["--writes-per-second", "0"]).collect();
+    for round in 0..2 {
+        let out = run(&push);
+        assert_eq!(out.status.code(), Some(0), "push {round}: {}", String::from_utf8_lossy(&out.stderr));
+        assert_no_secret("push stdout", &out.stdout, &needles);
+        assert_no_secret("push stderr", &out.stderr, &needles);
+        if round == 1 {
+            let stdout = String::from_utf8_lossy(&out.stdout);
+            assert!(stdout.contains("/webshop/staging/webshop-api/: 0 created, 0 updated, 11 unchanged"), "{stdout}");
+        }
+    }
+    for (name, secure) in STAGING_PARAMETERS {
+        let (value, version, kind) = moto.get(name).unwrap_or_else(|| panic!("{name} was not pushed"));
+        assert_eq!(version, 1, "{name}");
+        assert_eq!(kind, if *secure { "SecureString" } else { "String" }, "{name}");
+        assert!(!value.is_empty() && !value.contains("${"), "{name}");
+    }
+    // The plaintexts that did reach Parameter Store are the vault's.
+    let stored = moto.get("/webshop/staging/batch/DB_PASSWORD").unwrap().0;
+    assert!(needles.iter().any(|n| *n == stored), "DB_PASSWORD is not a vault value");
+    assert_eq!(moto.get("/webshop/staging/webshop-api/STRIPE_WEBHOOK_SECRET"), None);
+
+    // After the push the plan compares and has nothing to do for parameters.
+    let out = run(&args);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(!stdout.contains("ssm_parameter"), "{stdout}");
+    for (what, bytes) in files(tmp.path()) {
+        assert_no_secret(&what, &bytes, &needles);
+    }
+}
