@@ -150,10 +150,13 @@ fn repo_values(args: &SsmPushArgs, repo: &Path) -> anyhow::Result<Vec<(String, V
         let value = if p.secure { ParameterValue::secret(value) } else { ParameterValue::Plain(value) };
         groups.entry(prefix).or_default().push(DesiredValue { key, value, description: None, origin: p.origin });
     }
-    if let Some(s) = &target.service
-        && groups.is_empty()
-    {
-        bail!("no values are known for the service `{s}` in `{}`", repo.display());
+    if groups.is_empty() {
+        let whose = target.service.as_ref().map(|s| format!("the service `{s}`")).unwrap_or("any service".into());
+        bail!(
+            "nothing to push: no value for {whose} of `{}` is known for the environment `{}`",
+            repo.display(),
+            target.env
+        );
     }
     Ok(groups.into_iter().collect())
 }

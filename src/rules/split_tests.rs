@@ -320,3 +320,75 @@ fn a_dropped_daemon_package_leaves_the_others_to_the_role_image() {
     let batch = installs(image(&c, "batch"));
     assert!(batch.contains(&"curl".to_string()) && !batch.contains(&"cron".to_string()), "{batch:?}");
 }
+
+// ------------------------------------------------------------ env discovery
+
+/// `rules::env` on the fixture: the secret file's value is discovered under the name the
+/// task definition references, secret, with its task's origin; the build task's
+/// `environment:` is reported as build-time only and not pushed.
+#[test]
+fn discovery_names_values_as_the_task_definitions_read_them() {
+    let c = config();
+    let (conversion, _) = run_with(&c);
+    let (run, _) = fixture();
+    let found = super::env::discover(&conversion, &run, &c);
+    let app = image(&conversion, "app");
+    let expected = app
+        .env
+        .iter()
+        .find_map(|e| match &e.value {
+            EnvValue::Parameter { parameter, .. } if e.name == "FILE_ETC_APP_SECRET_ENV" => Some(parameter.clone()),
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!(expected, crate::spec::parameter::service_parameter("shop", None, "app", "FILE_ETC_APP_SECRET_ENV"));
+    let v = found.values.iter().find(|v| v.parameter == expected).unwrap();
+    assert!(v.secret);
+    assert_eq!(v.value.expose(), SECRET);
+    assert_eq!(v.service, "app");
+    assert_eq!(v.services, ["app"]);
+    assert_eq!(v.origin, app.env.iter().find(|e| e.name == "FILE_ETC_APP_SECRET_ENV").unwrap().origin);
+    // Literals from the unit stay in the task definition.
+    assert!(!found.values.iter().any(|v| v.name == "PYTHONUNBUFFERED"));
+    // Nothing the debug output shows holds the plaintext.
+    assert!(!format!("{found:?}").contains(SECRET));
+}
+
+#[test]
+fn discovery_reports_a_secret_it_cannot_read_and_never_invents_one() {
+    let c = config();
+    let (conversion, _) = run_with(&c);
+    let (mut run, _) = fixture();
+    // As without a vault password: the task's secret argument is unknown.
+    for t in run.plays[0].tasks.iter_mut() {
+        t.secret_args.clear();
+    }
+    let found = super::env::discover(&conversion, &run, &c);
+    assert!(!found.values.iter().any(|v| v.name == "FILE_ETC_APP_SECRET_ENV"));
+    let f = found.findings.iter().find(|f| f.code.id == "M047").unwrap();
+    assert!(f.message.contains("FILE_ETC_APP_SECRET_ENV"), "{}", f.message);
+    assert_eq!(f.severity, crate::diagnostics::Severity::Warning);
+}
+
+#[test]
+fn discovery_reports_build_time_environment_once_per_definition() {
+    let c = config();
+    let (conversion, _) = run_with(&c);
+    let (mut run, _) = fixture();
+    // A play-level proxy reaches two build tasks of the app image; one definition line.
+    let defined = crate::model::Origin::new("group_vars/all.yml".into(), 4);
+    for t in run.plays[0].tasks.iter_mut() {
+        if t.origin == image(&conversion, "app").steps[0].origin || t.name.as_deref() == Some("Base packages") {
+            let value = ModelEnv::Plain { value: "http://proxy:3128".into() };
+            t.environment.insert("http_proxy".into(), EnvEntry { origin: defined.clone(), value });
+        }
+    }
+    let found = super::env::discover(&conversion, &run, &c);
+    let built: Vec<_> = found.findings.iter().filter(|f| f.code.id == "M048").collect();
+    assert_eq!(built.len(), 1, "{built:?}");
+    assert_eq!((built[0].path.as_str(), built[0].line), ("group_vars/all.yml", 4));
+    assert!(built[0].message.contains("(http_proxy)"), "{}", built[0].message);
+    assert!(!found.values.iter().any(|v| v.name == "http_proxy"));
+    // A task that feeds no image (its environment holds a secret) is not a build step.
+    assert!(!found.findings.iter().any(|f| f.message.contains("API_TOKEN")));
+}

@@ -502,7 +502,8 @@ fn bad_input_is_reported_with_file_and_line_before_anything_is_written() {
     let out = migrate_cmd(dir.path()).args(["ssm", "push", ".", "--env", "dev"]).output().unwrap();
     assert_exit_1(&out);
     let stderr = text(&out.stderr);
-    assert!(stderr.contains("not available yet; push a dotenv file with --from-env-file"), "{stderr}");
+    // A REPO is converted for `--env` first: a directory without inventories has no `dev`.
+    assert!(stderr.contains("unknown environment `dev`"), "{stderr}");
     assert!(moto.names_under("/").is_empty());
 }
 
