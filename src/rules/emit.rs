@@ -1063,6 +1063,9 @@ fn claim_process(a: &A) -> Result<TaskOutcome, Problem> {
 
 fn definition_file(a: &A, kind: EmitKind, cx: &EmitCx) -> Result<TaskOutcome, Problem> {
     let dest = a.req("dest")?;
+    // Values the definition reads at start (`environment=REDIS_URL="{{ redis_url }}"` with a
+    // secret or per-environment value): the process gets them from SSM, not the task definition.
+    let mut start_vars: Vec<StartVar> = Vec::new();
     let text = if a.has("content") {
         // Jinja left in a unit's command is reported by the splitter (M362), not here.
         if a.secret("content") {
@@ -1079,7 +1082,10 @@ fn definition_file(a: &A, kind: EmitKind, cx: &EmitCx) -> Result<TaskOutcome, Pr
         match cx.templates.render(a.task, &repo_path, raw) {
             TemplateResult::Rendered(t) => t,
             // Per-environment and secret values are `${NAME}` placeholders, filled at start.
-            TemplateResult::AtStart { template, .. } => template,
+            TemplateResult::AtStart { template, vars } => {
+                start_vars = vars;
+                template
+            }
             // Commands are read from the raw text; Jinja left in them is reported by the splitter.
             _ => raw.to_string(),
         }
@@ -1094,8 +1100,15 @@ fn definition_file(a: &A, kind: EmitKind, cx: &EmitCx) -> Result<TaskOutcome, Pr
     if definitions.is_empty() {
         return Ok(TaskOutcome::dropped(a.code, "defines no long-running process"));
     }
+    // Only the variables a definition's environment names; the others are in its command line.
+    let in_environment = |v: &StartVar| o_env_names(&definitions).contains(&v.name);
+    o.env.extend(start_vars.into_iter().filter(in_environment));
     o.definitions = definitions;
     Ok(o)
+}
+
+fn o_env_names(definitions: &[units::Definition]) -> Vec<String> {
+    definitions.iter().flat_map(|d| d.environment.iter().map(|(k, _)| k.clone())).collect()
 }
 
 fn cron_schedule(a: &A) -> Result<CronSchedule, Problem> {

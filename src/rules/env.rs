@@ -29,6 +29,7 @@ use crate::model::resolved::{ResolvedRun, ResolvedTask};
 use crate::model::template::Output;
 use crate::sensitive::Sensitive;
 use crate::spec::image::{Conversion, EnvSource, EnvValue};
+use crate::spec::parameter::Tier;
 
 /// One value a service needs, ready to be stored.
 #[derive(Debug, Clone)]
@@ -130,6 +131,22 @@ pub fn discover(conversion: &Conversion, run: &ResolvedRun, config: &Config) -> 
                     continue;
                 }
             };
+            // A value SSM refuses (`{{ … }}` kept by `!unsafe`, over 8 KB, empty) would make the
+            // whole push fail: report it here and leave it out.
+            if let Err(why) = crate::spec::parameter::check_value(known.text.expose(), Tier::Standard) {
+                out.findings.push(Finding::new(
+                    codes::PARAMETER_VALUE_UNKNOWN,
+                    Severity::Warning,
+                    var.origin.path.to_string(),
+                    var.origin.line,
+                    format!(
+                        "the value of `{}` for `{}` cannot be stored in SSM ({why}); `{parameter}` is not pushed: \
+                         set it in the task definition by hand",
+                        var.name, image.service
+                    ),
+                ));
+                continue;
+            }
             let provenance = if known.vault { Provenance::Vault } else { Provenance::Template };
             let classified = rules.map(|r| {
                 Classifier::new(r, &config.secrets.overrides).classify(&var.name, known.text.expose(), provenance)
