@@ -54,6 +54,7 @@ pub fn desired_state(repo: &Path, env: Option<&str>, vault: &VaultPasswords) -> 
     findings.extend(rule_findings);
     let discovery = rules::env::discover(&conversion, &run, &config);
     findings.extend(discovery.findings);
+    findings.extend(rules::env::packer_environment(&project));
     let parameters = discovery
         .values
         .into_iter()

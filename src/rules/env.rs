@@ -24,7 +24,8 @@ use serde_json::Value as Json;
 use super::secrets::{Classifier, Provenance, SecretRules};
 use crate::config::Config;
 use crate::diagnostics::{Finding, Severity, codes};
-use crate::model::Origin;
+use crate::model::packer::ProvisionerAction;
+use crate::model::{Origin, Project};
 use crate::model::resolved::{ResolvedRun, ResolvedTask};
 use crate::model::template::Output;
 use crate::sensitive::Sensitive;
@@ -240,6 +241,40 @@ fn build_time_environment(conversion: &Conversion, run: &ResolvedRun, findings: 
     }
 }
 
+/// Packer shell provisioners' `environment_vars`: they exist only while Packer builds the
+/// VM image (proxies, build tokens), so they are reported (M048), never pushed. Names only:
+/// a value may be a secret (`{{user `token`}}`).
+pub fn packer_environment(project: &Project) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for template in &project.packer {
+        for build in &template.builds {
+            for p in &build.provisioners {
+                let ProvisionerAction::Shell(shell) = &p.action else { continue };
+                if shell.environment_vars.is_empty() {
+                    continue;
+                }
+                let names: Vec<&str> = shell
+                    .environment_vars
+                    .iter()
+                    .map(|t| t.raw.split('=').next().unwrap_or_default().trim())
+                    .filter(|n| !n.is_empty())
+                    .collect();
+                out.push(Finding::new(
+                    codes::BUILD_TIME_ENVIRONMENT,
+                    Severity::Info,
+                    p.origin.path.to_string(),
+                    p.origin.line,
+                    format!(
+                        "Packer `environment_vars` ({}) only exist while Packer builds the image; not pushed to SSM",
+                        names.join(", ")
+                    ),
+                ));
+            }
+        }
+    }
+    out
+}
+
 fn origin_key(o: &Origin) -> (String, u32) {
     (o.path.to_string(), o.line)
 }
@@ -262,5 +297,34 @@ fn py_str(j: &Json) -> String {
         Json::Bool(false) => "False".into(),
         Json::Null => "None".into(),
         other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+
+    #[test]
+    fn packer_environment_vars_are_reported_by_name_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let template = r#"{
+  "builders": [{ "type": "amazon-ebs", "name": "base" }],
+  "provisioners": [
+    { "type": "shell", "inline": ["true"], "environment_vars": ["HTTP_PROXY=http://p:3128", "TOKEN=tok-9f2c1a"] },
+    { "type": "shell", "inline": ["true"] }
+  ]
+}
+"#;
+        std::fs::write(dir.path().join("image.json"), template).unwrap();
+        let set = Arc::new(crate::source::SourceSet::load(dir.path()).unwrap());
+        let project = crate::model::build(&set);
+        let found = packer_environment(&project);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].code.id, "M048");
+        assert_eq!(found[0].path, "image.json");
+        assert!(found[0].message.contains("(HTTP_PROXY, TOKEN)"), "{}", found[0].message);
+        assert!(!found[0].message.contains("tok-9f2c1a"));
     }
 }
