@@ -19,16 +19,16 @@ use crate::cli::{AwsArgs, SsmArgs, SsmCommand, SsmPullArgs, SsmPushArgs, SsmTarg
 use crate::config::SecretOverride;
 use crate::model::Origin;
 use crate::plan::{CurrentParameter as LiveParameter, Desired};
+use crate::rules::secrets::{Classifier, Provenance, SecretRules};
 use crate::sensitive::Sensitive;
 use crate::spec::parameter::TOOL_TAG_PREFIX;
-use crate::ssm::push::VERSION_TAG;
-use crate::ssm::retry::retry;
-use crate::ssm::store::ParameterStore as _;
-use crate::rules::secrets::{Classifier, Provenance, SecretRules};
 use crate::spec::parameter::{DesiredValue, NameContext, ParameterValue, build_specs, check_kms_key_id};
 use crate::ssm::aws::{self, AwsOptions, AwsStore};
+use crate::ssm::push::VERSION_TAG;
 use crate::ssm::push::{Engine, PushOptions};
+use crate::ssm::retry::retry;
 use crate::ssm::retry::{RetryPolicy, RetryStats};
+use crate::ssm::store::ParameterStore as _;
 use crate::ssm::{dotenv, progress, pull, read, report};
 
 /// Env files bigger than this are refused (SSM values are at most 8 KB each).

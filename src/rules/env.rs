@@ -25,9 +25,9 @@ use super::secrets::{Classifier, Provenance, SecretRules};
 use crate::config::Config;
 use crate::diagnostics::{Finding, Severity, codes};
 use crate::model::packer::ProvisionerAction;
-use crate::model::{Origin, Project};
 use crate::model::resolved::{ResolvedRun, ResolvedTask};
 use crate::model::template::Output;
+use crate::model::{Origin, Project};
 use crate::sensitive::Sensitive;
 use crate::spec::image::{Conversion, EnvSource, EnvValue};
 use crate::spec::parameter::Tier;
@@ -207,11 +207,8 @@ fn variable_value(run: &ResolvedRun, task: &ResolvedTask, name: &str) -> Result<
 
 /// `environment:` on tasks that feed an image's build: build-time only.
 fn build_time_environment(conversion: &Conversion, run: &ResolvedRun, findings: &mut Vec<Finding>) {
-    let built: BTreeSet<(String, u32)> = conversion
-        .images
-        .iter()
-        .flat_map(|i| i.steps.iter().map(|s| origin_key(&s.origin)))
-        .collect();
+    let built: BTreeSet<(String, u32)> =
+        conversion.images.iter().flat_map(|i| i.steps.iter().map(|s| origin_key(&s.origin))).collect();
     // Play- and block-level `environment:` reaches every task below it: report
     // each definition once, at the line that sets it.
     let mut defined: BTreeMap<String, (u32, BTreeSet<String>)> = BTreeMap::new();
@@ -233,10 +230,7 @@ fn build_time_environment(conversion: &Conversion, run: &ResolvedRun, findings: 
             Severity::Info,
             path,
             line,
-            format!(
-                "`environment:` ({}) is only used while the image is built; not pushed to SSM",
-                names.join(", ")
-            ),
+            format!("`environment:` ({}) is only used while the image is built; not pushed to SSM", names.join(", ")),
         ));
     }
 }
