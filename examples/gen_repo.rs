@@ -267,7 +267,7 @@ fn write_role(w: &mut Writer, rng: &mut Rng, r: &Role) -> std::io::Result<usize>
                  - name: Write the environment file\n      ansible.builtin.template:\n        src: {svc}.env.j2\n        \
                  dest: \"{{{{ {n}_config_dir }}}}/{svc}.env\"\n        mode: \"0600\"\n      no_log: true\n      \
                  notify: restart {svc}\n  rescue:\n    - name: Report the failed unit\n      ansible.builtin.debug:\n        \
-                 msg: \"{svc} could not be installed\"\n  when: ansible_service_mgr == \"systemd\"\n\n\
+                 msg: \"{svc} could not be installed\"\n  when: ansible_os_family == \"Debian\"\n\n\
                  - name: Flush handlers before starting\n  ansible.builtin.meta: flush_handlers\n\n\
                  - name: Start {svc} at boot\n  ansible.builtin.systemd:\n    name: {svc}\n    enabled: true\n    \
                  state: started\n    daemon_reload: true\n\n"
