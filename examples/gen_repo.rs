@@ -25,8 +25,24 @@ const WORDS: &[&str] = &[
 ];
 
 const PACKAGES: &[&str] = &[
-    "curl", "ca-certificates", "python3", "python3-venv", "libpq5", "libssl3", "jq", "unzip", "rsync", "gnupg",
-    "libxml2", "libyaml-0-2", "zlib1g", "locales", "tzdata", "openjdk-17-jre-headless", "nodejs", "imagemagick",
+    "curl",
+    "ca-certificates",
+    "python3",
+    "python3-venv",
+    "libpq5",
+    "libssl3",
+    "jq",
+    "unzip",
+    "rsync",
+    "gnupg",
+    "libxml2",
+    "libyaml-0-2",
+    "zlib1g",
+    "locales",
+    "tzdata",
+    "openjdk-17-jre-headless",
+    "nodejs",
+    "imagemagick",
 ];
 
 const LANGS: &[(&str, &str)] = &[
@@ -188,7 +204,10 @@ fn generate(count: usize, seed: u64, out: &Path) -> std::io::Result<(usize, usiz
         write_inventory(&mut w, &mut rng, env, &groups)?;
     }
     write_packer(&mut w)?;
-    w.write("ansible.cfg", "[defaults]\nroles_path = roles\ninventory = inventories/staging/hosts.ini\nretry_files_enabled = false\n")?;
+    w.write(
+        "ansible.cfg",
+        "[defaults]\nroles_path = roles\ninventory = inventories/staging/hosts.ini\nretry_files_enabled = false\n",
+    )?;
     w.write(
         "README.md",
         &format!(
@@ -221,12 +240,19 @@ fn write_role(w: &mut Writer, rng: &mut Rng, r: &Role) -> std::io::Result<usize>
     let _ = writeln!(d, "{n}_log_level: info");
     let _ = writeln!(d, "{n}_db_host: db.internal");
     let _ = writeln!(d, "{n}_db_name: {n}");
-    let _ = writeln!(d, "{n}_features:\n  - name: cache\n    enabled: true\n  - name: tracing\n    enabled: {}", rng.chance(50));
+    let _ = writeln!(
+        d,
+        "{n}_features:\n  - name: cache\n    enabled: true\n  - name: tracing\n    enabled: {}",
+        rng.chance(50)
+    );
     let _ = writeln!(d, "{n}_packages:");
     for p in &r.packages {
         let _ = writeln!(d, "  - {p}");
     }
-    let _ = writeln!(d, "{n}_dirs:\n  - \"{{{{ {n}_home }}}}\"\n  - \"{{{{ {n}_config_dir }}}}\"\n  - \"{{{{ {n}_log_dir }}}}\"");
+    let _ = writeln!(
+        d,
+        "{n}_dirs:\n  - \"{{{{ {n}_home }}}}\"\n  - \"{{{{ {n}_config_dir }}}}\"\n  - \"{{{{ {n}_log_dir }}}}\""
+    );
     w.write(&format!("{base}/defaults/main.yml"), &d)?;
 
     // tasks/install.yml
