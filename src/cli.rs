@@ -254,4 +254,13 @@ pub struct ApplyArgs {
     pub force: bool,
     #[command(flatten)]
     pub vault: VaultArgs,
+    /// Also compare and write the services' SSM parameters (implied by a saved plan that compared them).
+    /// Only parameters migrate wrote are ever updated or deleted.
+    #[arg(long)]
+    pub ssm: bool,
+    /// Most PutParameter/DeleteParameters calls per second (0: no limit). SSM's default write quota is low.
+    #[arg(long, default_value_t = 3.0)]
+    pub writes_per_second: f64,
+    #[command(flatten)]
+    pub aws: AwsArgs,
 }

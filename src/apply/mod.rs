@@ -17,15 +17,29 @@ use std::collections::BTreeMap;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use crate::plan::{self, Action, Conflict, FileChange, MANIFEST_FILE, Manifest, Plan, PlanError};
-use crate::sensitive::Sensitive;
+use crate::plan::{self, Action, Conflict, FileChange, MANIFEST_FILE, Manifest, ParameterChange, Plan, PlanError};
 
 pub use atomic::FailPoint;
 
-/// Where `apply` sends parameter changes (the SSM client, wired by the commands).
+/// Where `apply` sends parameter changes (the SSM push engine, wired by the commands).
+///
+/// It gets every change at once, so a store can write them concurrently, rate-limited and
+/// retried, and check each against the version the plan saw (`before_version`).
 pub trait ParameterWriter {
-    fn put(&mut self, name: &str, value: &Sensitive<String>, secure: bool) -> anyhow::Result<()>;
-    fn delete(&mut self, name: &str) -> anyhow::Result<()>;
+    /// Carries out `changes` (creates, updates, deletes, sorted by name). A parameter that
+    /// could not be written goes into [`ParameterOutcome::failed`]; `Err` only when none
+    /// could be attempted (no connection).
+    fn write(&mut self, changes: &[&ParameterChange]) -> anyhow::Result<ParameterOutcome>;
+}
+
+/// What a [`ParameterWriter`] did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ParameterOutcome {
+    pub added: usize,
+    pub changed: usize,
+    pub destroyed: usize,
+    /// `(name, why)` of every change not made; never a value.
+    pub failed: Vec<(String, String)>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -49,12 +63,14 @@ pub struct ApplyReport {
 }
 
 impl ApplyReport {
+    /// `X added, Y changed, Z destroyed`.
+    pub fn summary_counts(&self) -> String {
+        format!("{} added, {} changed, {} destroyed", self.added, self.changed, self.destroyed)
+    }
+
     /// `Apply complete! Resources: X added, Y changed, Z destroyed.`, terraform's words.
     pub fn summary_line(&self) -> String {
-        format!(
-            "Apply complete! Resources: {} added, {} changed, {} destroyed.",
-            self.added, self.changed, self.destroyed
-        )
+        format!("Apply complete! Resources: {}.", self.summary_counts())
     }
 }
 
@@ -77,8 +93,15 @@ pub enum ApplyError {
     NoParameterStore(usize),
     #[error("cannot write `{}`: {source}", path.display())]
     Io { path: PathBuf, source: io::Error },
-    #[error("SSM parameter `{name}`: {source:#}")]
-    Parameter { name: String, source: anyhow::Error },
+    #[error("cannot write the SSM parameters: {0:#}")]
+    ParameterStore(anyhow::Error),
+    #[error(
+        "partly applied (resources: {}): {} SSM parameter{} not written: {}; run `migrate apply` again \
+         to finish (what was written is not written again)",
+        .written, .failed.len(), if .failed.len() == 1 { " was" } else { "s were" },
+        .failed.iter().map(|(n, why)| format!("{n} ({why})")).collect::<Vec<_>>().join(", ")
+    )]
+    Parameters { written: String, failed: Vec<(String, String)> },
 }
 
 fn plural(n: usize) -> String {
@@ -187,19 +210,16 @@ pub fn apply(
         atomic::sync_dir(out_dir).map_err(io_err(out_dir))?;
     }
 
-    if let Some(store) = parameters {
-        for p in param_changes {
-            let result = match (&p.action, &p.after) {
-                (Action::Create | Action::Update, Some(after)) => store.put(&p.name, &after.value, after.secure),
-                (Action::Delete, _) => store.delete(&p.name),
-                _ => continue,
-            };
-            result.map_err(|source| ApplyError::Parameter { name: p.name.clone(), source })?;
-            match p.action {
-                Action::Create => report.added += 1,
-                Action::Update => report.changed += 1,
-                _ => report.destroyed += 1,
-            }
+    if let Some(store) = parameters
+        && !param_changes.is_empty()
+    {
+        let outcome = store.write(&param_changes).map_err(ApplyError::ParameterStore)?;
+        report.added += outcome.added;
+        report.changed += outcome.changed;
+        report.destroyed += outcome.destroyed;
+        if !outcome.failed.is_empty() {
+            report.removed_dirs.sort();
+            return Err(ApplyError::Parameters { written: report.summary_counts(), failed: outcome.failed });
         }
     }
     report.removed_dirs.sort();

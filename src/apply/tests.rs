@@ -8,6 +8,7 @@ use super::*;
 use crate::plan::saved::{Origin, SavedPlan};
 use crate::plan::{Current, Desired, DesiredParameter, current, diff};
 use crate::render::Artifact;
+use crate::sensitive::Sensitive;
 
 fn desired(files: &[(&str, &str)]) -> Desired {
     Desired { artifacts: files.iter().map(|(p, c)| Artifact::text(*p, *c)).collect(), ..Desired::default() }
@@ -214,16 +215,48 @@ fn executable_bit_changes_are_applied() {
 }
 
 #[derive(Default)]
-struct Recorder(Vec<String>);
+struct Recorder {
+    log: Vec<String>,
+    /// Names the store refuses.
+    refuse: Vec<&'static str>,
+}
 
 impl ParameterWriter for Recorder {
-    fn put(&mut self, name: &str, value: &Sensitive<String>, secure: bool) -> anyhow::Result<()> {
-        self.0.push(format!("put {name} secure={secure} len={}", value.expose().len()));
-        Ok(())
+    fn write(&mut self, changes: &[&ParameterChange]) -> anyhow::Result<ParameterOutcome> {
+        let mut outcome = ParameterOutcome::default();
+        for c in changes {
+            if self.refuse.contains(&c.name.as_str()) {
+                outcome.failed.push((c.name.clone(), "AccessDenied".into()));
+                continue;
+            }
+            match (&c.action, &c.after) {
+                (Action::Create, Some(a)) => {
+                    self.log.push(format!("put {} secure={} len={}", c.name, a.secure, a.value.expose().len()));
+                    outcome.added += 1;
+                }
+                (Action::Update, Some(a)) => {
+                    let base = c.before_version.unwrap_or_default();
+                    self.log.push(format!("put {} secure={} over v{base}", c.name, a.secure));
+                    outcome.changed += 1;
+                }
+                (Action::Delete, _) => {
+                    self.log.push(format!("delete {} v{}", c.name, c.before_version.unwrap_or_default()));
+                    outcome.destroyed += 1;
+                }
+                other => panic!("not a change: {other:?}"),
+            }
+        }
+        Ok(outcome)
     }
-    fn delete(&mut self, name: &str) -> anyhow::Result<()> {
-        self.0.push(format!("delete {name}"));
-        Ok(())
+}
+
+fn live(name: &str, value: &str, version: i64) -> crate::plan::CurrentParameter {
+    crate::plan::CurrentParameter {
+        name: name.into(),
+        secure: false,
+        value: Sensitive::new(value.into()),
+        version,
+        managed: true,
     }
 }
 
@@ -233,28 +266,48 @@ fn parameters_go_through_the_writer_and_need_one() {
     let mut d = desired(&[]);
     d.parameters.push(DesiredParameter::secret("/a/prod/web/DB_PASSWORD", "s3cr3t"));
     d.parameters.push(DesiredParameter::plain("/a/prod/web/LOG", "info"));
-    let live = vec![crate::plan::CurrentParameter {
-        name: "/a/prod/web/OLD".into(),
-        secure: false,
-        value: Sensitive::new("1".into()),
-        version: 1,
-        managed: true,
-    }];
+    d.parameters.push(DesiredParameter::plain("/a/prod/web/SAME", "1"));
+    d.parameters.push(DesiredParameter::plain("/a/prod/web/URL", "https://new"));
+    let live = vec![
+        live("/a/prod/web/OLD", "1", 1),
+        live("/a/prod/web/SAME", "1", 4),
+        live("/a/prod/web/URL", "https://old", 2),
+    ];
     let current = current::read(tmp.path(), "out", &d, Some(live)).unwrap();
     let plan = diff(&d, &current).unwrap();
     let err = apply(&plan, tmp.path(), &ApplyOptions::default(), None).unwrap_err();
-    assert_eq!(err.to_string(), "the plan changes 3 SSM parameters, but no Parameter Store is connected");
+    assert_eq!(err.to_string(), "the plan changes 4 SSM parameters, but no Parameter Store is connected");
     let mut rec = Recorder::default();
     let report = apply(&plan, tmp.path(), &ApplyOptions::default(), Some(&mut rec)).unwrap();
     assert_eq!(
-        rec.0,
+        rec.log,
         vec![
             "put /a/prod/web/DB_PASSWORD secure=true len=6",
             "put /a/prod/web/LOG secure=false len=4",
-            "delete /a/prod/web/OLD"
+            "delete /a/prod/web/OLD v1",
+            "put /a/prod/web/URL secure=false over v2",
         ]
     );
-    assert_eq!((report.added, report.destroyed), (2, 1));
+    assert_eq!((report.added, report.changed, report.destroyed), (2, 1, 1));
+}
+
+#[test]
+fn a_parameter_the_store_refuses_is_named_after_the_files_are_written() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut d = desired(&[("web/Dockerfile", "FROM a\n")]);
+    d.parameters.push(DesiredParameter::secret("/a/prod/web/DB_PASSWORD", "s3cr3t"));
+    d.parameters.push(DesiredParameter::plain("/a/prod/web/LOG", "info"));
+    let current = current::read(tmp.path(), "out", &d, Some(Vec::new())).unwrap();
+    let plan = diff(&d, &current).unwrap();
+    let mut rec = Recorder { refuse: vec!["/a/prod/web/LOG"], ..Recorder::default() };
+    let err = apply(&plan, tmp.path(), &ApplyOptions::default(), Some(&mut rec)).unwrap_err().to_string();
+    assert_eq!(
+        err,
+        "partly applied (resources: 2 added, 0 changed, 0 destroyed): 1 SSM parameter was not written: \
+         /a/prod/web/LOG (AccessDenied); run `migrate apply` again to finish (what was written is not written again)"
+    );
+    assert!(!err.contains("s3cr3t") && !err.contains("info"));
+    assert_eq!(fs::read_to_string(tmp.path().join("web/Dockerfile")).unwrap(), "FROM a\n");
 }
 
 fn origin(out: &Path) -> Origin {

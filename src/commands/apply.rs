@@ -31,14 +31,17 @@ pub fn run(args: &ApplyArgs) -> anyhow::Result<ExitStatus> {
                 }
             }
             let repo = PathBuf::from(&saved.repo);
-            let mut planned = compute(&repo, saved.env.as_deref(), Path::new(&saved.out), &args.vault.load()?, None)?;
+            // A plan that compared Parameter Store is checked against it again, and writes to it.
+            let ssm = (args.ssm || saved.parameters_compared).then_some(&args.aws);
+            let mut planned = compute(&repo, saved.env.as_deref(), Path::new(&saved.out), &args.vault.load()?, ssm)?;
             planned.plan.output_dir = saved.out_label.clone();
             (planned, Some(saved))
         }
         None => {
             let Some(repo) = &args.repo else { bail!("a repository is needed (or --plan FILE)") };
             let out = args.out.clone().unwrap_or_else(|| PathBuf::from("out"));
-            (compute(repo, args.env.as_deref(), &out, &args.vault.load()?, None)?, None)
+            let ssm = args.ssm.then_some(&args.aws);
+            (compute(repo, args.env.as_deref(), &out, &args.vault.load()?, ssm)?, None)
         }
     };
     if let Some(saved) = &saved {
@@ -51,8 +54,13 @@ pub fn run(args: &ApplyArgs) -> anyhow::Result<ExitStatus> {
     stdout.write_all(plan::text::render(plan, style).as_bytes())?;
     stdout.flush()?;
 
+    if !(args.writes_per_second.is_finite() && args.writes_per_second >= 0.0) {
+        bail!("--writes-per-second must be a number >= 0 (0: no limit)");
+    }
     let options = ApplyOptions { force: args.force, ..ApplyOptions::default() };
-    let report = apply::apply(plan, Path::new(&planned.origin.out), &options, None)?;
+    let mut store = super::ssm::PlanParameterWriter::new(&args.aws, args.writes_per_second);
+    let writer: Option<&mut dyn apply::ParameterWriter> = if plan.parameters_compared { Some(&mut store) } else { None };
+    let report = apply::apply(plan, Path::new(&planned.origin.out), &options, writer)?;
     if !plan.is_empty() {
         writeln!(stdout, "\n{}", report.summary_line())?;
     }

@@ -25,7 +25,11 @@ use crate::spec::parameter::TOOL_TAG_PREFIX;
 use crate::spec::parameter::{DesiredValue, NameContext, ParameterValue, build_specs, check_kms_key_id};
 use crate::ssm::aws::{self, AwsOptions, AwsStore};
 use crate::ssm::push::VERSION_TAG;
-use crate::ssm::push::{Engine, PushOptions};
+use crate::ssm::push::{Action as PushAction, Engine, Outcome, PlanItem, Plan as PushPlan, PushOptions};
+use crate::ssm::store::{CurrentParameter as StoreParameter, ParameterType};
+use crate::apply::{ParameterOutcome, ParameterWriter};
+use crate::plan::{Action as PlanAction, ParameterChange};
+use crate::spec::parameter::Tier;
 use crate::ssm::retry::retry;
 use crate::ssm::retry::{RetryPolicy, RetryStats};
 use crate::ssm::store::ParameterStore as _;
@@ -192,6 +196,84 @@ pub(super) fn live_parameters(aws: &AwsArgs, desired: &Desired) -> anyhow::Resul
         out.sort_by(|a, b| a.name.cmp(&b.name));
         Ok(out)
     })
+}
+
+/// `migrate apply --ssm`: carries out the plan's parameter changes through the push engine
+/// (rate limit, retries, every update checked against the version the plan saw), so a value
+/// changed outside migrate since the plan is left alone and reported, never overwritten.
+pub(super) struct PlanParameterWriter<'a> {
+    aws: &'a AwsArgs,
+    writes_per_second: f64,
+}
+
+impl<'a> PlanParameterWriter<'a> {
+    pub(super) fn new(aws: &'a AwsArgs, writes_per_second: f64) -> PlanParameterWriter<'a> {
+        PlanParameterWriter { aws, writes_per_second }
+    }
+}
+
+impl ParameterWriter for PlanParameterWriter<'_> {
+    fn write(&mut self, changes: &[&ParameterChange]) -> anyhow::Result<ParameterOutcome> {
+        let opts = PushOptions {
+            writes_per_second: self.writes_per_second,
+            retry: retry_policy(self.aws),
+            ..PushOptions::default()
+        };
+        runtime()?.block_on(async {
+            let store = connect(self.aws).await?;
+            let region = store.region().to_string();
+            let mut outcome = ParameterOutcome::default();
+            let mut items = Vec::new();
+            for change in changes {
+                let current = match (&change.before, change.before_version) {
+                    (Some(before), Some(version)) => {
+                        let kind = if before.secure { ParameterType::SecureString } else { ParameterType::String };
+                        Some(StoreParameter::new(change.name.clone(), kind, before.value.expose().clone(), version))
+                    }
+                    _ => None,
+                };
+                let (action, desired) = match (&change.action, &change.after) {
+                    (PlanAction::Create | PlanAction::Update, Some(after)) => {
+                        let Some(cut) = change.name.rfind('/') else {
+                            outcome.failed.push((change.name.clone(), "not a hierarchical name".into()));
+                            continue;
+                        };
+                        let value = after.value.expose().clone();
+                        let value = if after.secure { ParameterValue::secret(value) } else { ParameterValue::Plain(value) };
+                        let key = change.name[cut + 1..].to_string();
+                        let desired = DesiredValue { key, value, description: None, origin: change.origin.clone() };
+                        let set = build_specs(vec![desired], &change.name[..=cut], Tier::Standard, Some(&region));
+                        for w in &set.warnings {
+                            eprintln!("warning: {w}");
+                        }
+                        if let Some(e) = set.errors.first() {
+                            outcome.failed.push((change.name.clone(), e.message.clone()));
+                            continue;
+                        }
+                        let action = if change.action == PlanAction::Create { PushAction::Create } else { PushAction::Update };
+                        (action, set.specs.into_iter().next())
+                    }
+                    (PlanAction::Delete, _) => (PushAction::Delete, None),
+                    _ => continue,
+                };
+                items.push(PlanItem { name: change.name.clone(), action, desired, current, tier: None, note: None });
+            }
+            let engine = Engine::new(store, opts);
+            let progress = progress::for_stderr();
+            let report = engine.apply(PushPlan { prefix: String::new(), items }, progress.as_ref()).await;
+            for entry in report.entries {
+                match (entry.outcome, entry.action) {
+                    (Outcome::Ok, PushAction::Create) => outcome.added += 1,
+                    (Outcome::Ok, PushAction::Update) => outcome.changed += 1,
+                    (Outcome::Ok, PushAction::Delete) => outcome.destroyed += 1,
+                    (Outcome::Ok, _) => {}
+                    (Outcome::Skipped(why) | Outcome::Failed(why), _) => outcome.failed.push((entry.name, why)),
+                }
+            }
+            outcome.failed.sort();
+            Ok(outcome)
+        })
+    }
 }
 
 fn push(args: &SsmPushArgs) -> anyhow::Result<ExitStatus> {

@@ -18,6 +18,8 @@ mod scan;
 mod plan;
 // The whole converter on the sample: resolve, rules, render, plan and apply.
 mod convert;
+// `plan` / `apply` (with --ssm) on a copy of the sample: drift, saved plans, moto.
+mod sample_apply;
 // SSM push and pull against a real moto_server and a fault-injecting proxy.
 mod ssm;
 
