@@ -79,6 +79,8 @@ pub struct StartVar {
     pub source: VarSource,
 }
 
+mod etc_environment;
+
 /// Where a start-time variable's value comes from.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub enum VarSource {
@@ -86,6 +88,12 @@ pub enum VarSource {
     Variable(String),
     /// A secret argument of the task itself (`copy: content=...`).
     TaskArg(String),
+    /// The value of `NAME=` on a line of a secret argument (`lineinfile: line=` into
+    /// `/etc/environment`).
+    TaskArgLine { key: String, name: String },
+    /// A value written in the repository as is (a line of `/etc/environment`); not secret
+    /// by where it came from, though the classifier may still call it one.
+    Literal(String),
     #[default]
     Unknown,
 }
@@ -284,6 +292,7 @@ fn run(rule: &Rule, emit: &Emit, task: &ResolvedTask, args: &Args, cx: &EmitCx) 
         }
         EmitKind::CronJob => cron_job(&a),
         EmitKind::CronFile => cron_file(&a, cx),
+        EmitKind::EnvironmentFile => etc_environment::convert(&a, cx),
     };
     result.unwrap_or_else(|problem| problem.into_outcome(code))
 }

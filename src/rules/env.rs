@@ -111,7 +111,9 @@ pub fn discover(conversion: &Conversion, run: &ResolvedRun, config: &Config) -> 
             };
             let (task_origin, variable) = match source {
                 EnvSource::Variable { task, name } => (task, Some(name.clone())),
-                EnvSource::TaskArg { task, .. } => (task, None),
+                EnvSource::TaskArg { task, .. }
+                | EnvSource::TaskArgLine { task, .. }
+                | EnvSource::Literal { task, .. } => (task, None),
             };
             let Some(task) = tasks.get(&origin_key(task_origin)) else {
                 out.findings.push(unknown("its task was not found in the run".into()));
@@ -124,6 +126,13 @@ pub fn discover(conversion: &Conversion, run: &ResolvedRun, config: &Config) -> 
                     .get(key)
                     .map(|v| Known { text: Sensitive::new(py_str(v.expose())), vault: true })
                     .ok_or_else(|| "a vault value and no vault password was given".to_string()),
+                EnvSource::TaskArgLine { key, name, .. } => task
+                    .secret_args
+                    .get(key)
+                    .and_then(|v| line_value(&py_str(v.expose()), name))
+                    .map(|text| Known { text, vault: true })
+                    .ok_or_else(|| "a vault value and no vault password was given".to_string()),
+                EnvSource::Literal { value, .. } => Ok(Known { text: value.clone(), vault: false }),
             };
             let known = match found {
                 Ok(k) => k,
@@ -174,6 +183,26 @@ pub fn discover(conversion: &Conversion, run: &ResolvedRun, config: &Config) -> 
     build_time_environment(conversion, run, &mut out.findings);
     out.values.sort_by(|a, b| a.parameter.cmp(&b.parameter));
     out
+}
+
+/// The value of the last `NAME=` line of `text` (an `/etc/environment` body).
+fn line_value(text: &str, name: &str) -> Option<Sensitive<String>> {
+    let mut found = None;
+    for line in text.lines() {
+        let line = line.trim();
+        let line = line.strip_prefix("export ").map(str::trim_start).unwrap_or(line);
+        if let Some((n, v)) = line.split_once('=')
+            && n.trim() == name
+        {
+            let v = v.trim();
+            let v = ['"', '\'']
+                .iter()
+                .find_map(|q| v.strip_prefix(*q).and_then(|x| x.strip_suffix(*q)))
+                .unwrap_or(v);
+            found = Some(Sensitive::new(v.to_string()));
+        }
+    }
+    found
 }
 
 struct Known {

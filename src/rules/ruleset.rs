@@ -183,6 +183,8 @@ pub enum EmitKind {
     InitScript,
     CronJob,
     CronFile,
+    /// `/etc/environment` lines → the service's environment (`rules::emit::etc_environment`).
+    EnvironmentFile,
     Drop,
     NeedsHuman,
 }
@@ -220,8 +222,10 @@ pub struct Predicate {
 
 impl Matcher {
     /// How specific the match is: more conditions win; a regex counts twice.
+    /// A predicate that pins the value (`in`, `matches`) counts twice one that only checks
+    /// presence or a negation, so `dest: {in: [/etc/environment]}` wins over `content: {exists: true}`.
     pub fn specificity(&self) -> usize {
-        self.args.iter().map(|(_, p)| if p.regex.is_some() { 2 } else { 1 }).sum()
+        self.args.iter().map(|(_, p)| if p.regex.is_some() || p.def.one_of.is_some() { 2 } else { 1 }).sum()
     }
 
     pub fn matches(&self, module: &str, args: &serde_json::Map<String, serde_json::Value>) -> bool {

@@ -474,7 +474,9 @@ fn written_paths(outcome: &TaskOutcome) -> Vec<String> {
 
 /// Is this task only a container essential (CA certificates, locales, users)?
 fn essential(outcome: &TaskOutcome, rules: &RuleSet) -> bool {
-    !outcome.steps.is_empty()
+    // Environment variables (`/etc/environment` lines) reach every process on a VM, so
+    // every image of the play.
+    (!outcome.steps.is_empty() || !outcome.env.is_empty())
         && outcome.steps.iter().all(|s| match s {
             StepAction::InstallPackages { packages, .. } => {
                 packages.iter().all(|p| rules.catalog.is_essential_package(&p.name))
@@ -528,6 +530,22 @@ fn assign(items: &mut [Item], services: &BTreeMap<String, Service>, inputs: &Inp
                 s.plays.contains(&play) && matches!(s.disposition, CatalogDisposition::Own | CatalogDisposition::Pair)
             })
             .filter(|s| s.catalog.as_ref().is_none_or(|e| matches!(e.kind, ServiceKind::App | ServiceKind::Worker)))
+            .map(|s| s.name.clone())
+            .collect()
+    };
+    // The images of every play whose hosts this play's hosts include (by inventory group;
+    // `hosts: all` covers them all).
+    let images_on_hosts_of = |play: usize| -> BTreeSet<String> {
+        let Some(this) = inputs.run.plays.get(play) else { return BTreeSet::new() };
+        let covers = |other: usize| {
+            inputs.run.plays.get(other).is_some_and(|o| {
+                this.hosts.trim() == "all" || o.groups.iter().any(|g| this.groups.contains(g))
+            })
+        };
+        services
+            .values()
+            .filter(|s| matches!(s.disposition, CatalogDisposition::Own | CatalogDisposition::Pair))
+            .filter(|s| s.plays.iter().any(|p| covers(*p)))
             .map(|s| s.name.clone())
             .collect()
     };
@@ -599,7 +617,12 @@ fn assign(items: &mut [Item], services: &BTreeMap<String, Service>, inputs: &Inp
                 }
             }
             if essential(&item.outcome, inputs.rules) {
-                let own = own_in_play(item.play);
+                let mut own = own_in_play(item.play);
+                if own.is_empty() && item.outcome.steps.is_empty() {
+                    // Environment set by a baseline play (`hosts: all`) reaches the hosts of
+                    // every other play it covers.
+                    own = images_on_hosts_of(item.play);
+                }
                 if own.is_empty() {
                     item.decision =
                         Some((OutcomeKind::Dropped, "M355".into(), "no image in this play needs it".into()));
@@ -611,7 +634,7 @@ fn assign(items: &mut [Item], services: &BTreeMap<String, Service>, inputs: &Inp
                     OutcomeKind::Dropped,
                     "M355".into(),
                     format!(
-                        "shared role `{}`: only CA certificates, locales and users reach the images",
+                        "shared role `{}`: only CA certificates, locales, users and `/etc/environment` reach the images",
                         role.clone().unwrap_or_default()
                     ),
                 ));
@@ -788,6 +811,12 @@ fn build_image(
                     let source = match &v.source {
                         VarSource::Variable(name) => Some(EnvSource::Variable { task, name: name.clone() }),
                         VarSource::TaskArg(key) => Some(EnvSource::TaskArg { task, key: key.clone() }),
+                        VarSource::TaskArgLine { key, name } => {
+                            Some(EnvSource::TaskArgLine { task, key: key.clone(), name: name.clone() })
+                        }
+                        VarSource::Literal(value) => {
+                            Some(EnvSource::Literal { task, value: crate::sensitive::Sensitive::new(value.clone()) })
+                        }
                         VarSource::Unknown => None,
                     };
                     env.push(EnvVar {

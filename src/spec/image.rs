@@ -309,6 +309,10 @@ pub struct EnvVar {
 pub enum EnvSource {
     Variable { task: Origin, name: String },
     TaskArg { task: Origin, key: String },
+    /// `NAME=value` on a line of the task's secret argument `key`.
+    TaskArgLine { task: Origin, key: String, name: String },
+    /// Written in the repository as is (never a vault value).
+    Literal { task: Origin, value: crate::sensitive::Sensitive<String> },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -20,6 +20,8 @@ mod plan;
 mod convert;
 // `plan` / `apply` (with --ssm) on a copy of the sample: drift, saved plans, moto.
 mod sample_apply;
+// `/etc/environment` into SSM parameters (rules M601, M602), pushed to moto.
+mod etc_environment;
 // SSM push and pull against a real moto_server and a fault-injecting proxy.
 mod ssm;
 
