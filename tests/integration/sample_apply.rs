@@ -167,3 +167,29 @@ fn apply_with_ssm_writes_the_parameters_and_a_stale_saved_plan_is_refused() {
     let (code, stdout, _) = run(dir, &plan);
     assert_eq!(code, 0, "{stdout}");
 }
+
+#[test]
+fn sample_plans_in_every_format_before_and_after_apply() {
+    let (tmp, _repo, _) = sample_copy();
+    let dir = tmp.path();
+    let formats = ["text", "markdown", "json"];
+    let plan_in = |format: &str| {
+        let mut args = vec!["plan", "--detailed-exitcode", "--format", format];
+        args.extend(common("webshop", "out"));
+        run(dir, &args)
+    };
+    for format in formats {
+        let (code, stdout, stderr) = plan_in(format);
+        assert_eq!(code, 2, "{stderr}");
+        insta::assert_snapshot!(format!("webshop_plan_before_apply_{format}"), stdout);
+    }
+    let mut apply = vec!["apply"];
+    apply.extend(common("webshop", "out"));
+    let (code, _, stderr) = run(dir, &apply);
+    assert_eq!(code, 0, "{stderr}");
+    for format in formats {
+        let (code, stdout, stderr) = plan_in(format);
+        assert_eq!(code, 0, "{stderr}");
+        insta::assert_snapshot!(format!("webshop_plan_after_apply_{format}"), stdout);
+    }
+}
