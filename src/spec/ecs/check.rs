@@ -413,3 +413,149 @@ fn locate(text: &str, anchors: &[&str]) -> u32 {
     }
     found.map_or(0, |p| u32::try_from(text[..p].matches('\n').count() + 1).unwrap_or(0))
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    /// A task definition that passes every check.
+    fn good() -> Value {
+        json!({
+            "family": "shop-web",
+            "taskRoleArn": "arn:aws:iam::111122223333:role/task",
+            "executionRoleArn": "arn:aws:iam::111122223333:role/exec",
+            "networkMode": "awsvpc",
+            "requiresCompatibilities": ["FARGATE"],
+            "cpu": "512",
+            "memory": "1024",
+            "volumes": [{"name": "tmp"}],
+            "containerDefinitions": [{
+                "name": "web",
+                "image": "111122223333.dkr.ecr.us-east-1.amazonaws.com/shop/web:1.2.3",
+                "essential": true,
+                "user": "10001:10001",
+                "readonlyRootFilesystem": true,
+                "portMappings": [{"containerPort": 8080, "protocol": "tcp"}],
+                "environment": [{"name": "PORT", "value": "8080"}, {"name": "KEY_FILE", "value": "/etc/k.pem"}],
+                "secrets": [
+                    {"name": "DB_PASSWORD", "valueFrom": "arn:aws:ssm:us-east-1:111122223333:parameter/shop/prod/DB"},
+                    {"name": "API", "valueFrom": "arn:aws:secretsmanager:us-east-1:111122223333:secret:api-AbCdEf"}
+                ],
+                "mountPoints": [{"sourceVolume": "tmp", "containerPath": "/tmp"}],
+                "logConfiguration": {"logDriver": "awslogs", "options": {
+                    "awslogs-group": "/ecs/shop", "awslogs-region": "us-east-1",
+                    "awslogs-stream-prefix": "ecs", "mode": "non-blocking"}},
+                "healthCheck": {"command": ["CMD", "true"], "interval": 30, "timeout": 5, "retries": 3, "startPeriod": 0},
+                "stopTimeout": 120,
+                "linuxParameters": {"capabilities": {"drop": ["ALL"], "add": ["SYS_PTRACE"]}}
+            }]
+        })
+    }
+
+    fn codes_of(v: &Value) -> Vec<&'static str> {
+        let text = serde_json::to_string_pretty(v).unwrap();
+        let mut ids: Vec<&str> = check_task_definition("td.json", &text).iter().map(|f| f.code.id).collect();
+        ids.dedup();
+        ids
+    }
+
+    #[test]
+    fn a_good_task_definition_passes() {
+        assert_eq!(codes_of(&good()), Vec::<&str>::new());
+        // The DescribeTaskDefinition shape too.
+        assert_eq!(codes_of(&json!({"taskDefinition": good()})), Vec::<&str>::new());
+    }
+
+    /// Each check fires on exactly the change that breaks it.
+    #[test]
+    fn each_check_fires() {
+        let c = "/containerDefinitions/0";
+        let cases: Vec<(&str, &str, Value, &str)> = vec![
+            ("", "/requiresCompatibilities", json!(["EC2"]), "M900"),
+            ("", "/networkMode", json!("bridge"), "M901"),
+            ("", "/memory", json!("8192"), "M902"),
+            ("", "/cpu", json!("lots"), "M902"),
+            ("", "/ipcMode", json!("task"), "M903"),
+            (c, "/links", json!(["db"]), "M903"),
+            (c, "/linuxParameters/devices", json!([{"hostPath": "/dev/x"}]), "M903"),
+            (c, "/logConfiguration/logDriver", json!("syslog"), "M903"),
+            ("", "/volumes/0/host", json!({"sourcePath": "/data"}), "M904"),
+            (c, "/linuxParameters/capabilities/add", json!(["NET_ADMIN"]), "M905"),
+            (c, "/stopTimeout", json!(121), "M906"),
+            (c, "/logConfiguration/options/awslogs-stream-prefix", json!(""), "M907"),
+            (c, "/logConfiguration/options/mode", json!(""), "M907"),
+            (c, "/secrets/0/valueFrom", json!("/shop/prod/DB"), "M908"),
+            (c, "/environment/0/name", json!("API_TOKEN"), "M909"),
+            (c, "/environment/0/value", json!("AKIAABCDEFGHIJKLMNOP"), "M909"),
+            (c, "/essential", json!(false), "M910"),
+            (c, "/portMappings/0/hostPort", json!(80), "M911"),
+            ("", "/executionRoleArn", json!(""), "M912"),
+            (c, "/healthCheck/interval", json!(1), "M913"),
+            ("", "/family", json!(""), "M914"),
+            (c, "/readonlyRootFilesystem", json!(false), "M950"),
+            (c, "/privileged", json!(true), "M951"),
+            (c, "/user", json!("0:0"), "M952"),
+            (c, "/linuxParameters/capabilities/drop", json!([]), "M953"),
+            ("", "/pidMode", json!("host"), "M955"),
+            ("", "/volumes/0/efsVolumeConfiguration", json!({"fileSystemId": "fs-1"}), "M956"),
+            (c, "/image", json!("111122223333.dkr.ecr.us-east-1.amazonaws.com/shop/web:latest"), "M957"),
+            ("", "/taskRoleArn", json!("arn:aws:iam::111122223333:role/exec"), "M958"),
+            (c, "/portMappings/0/containerPort", json!(80), "M960"),
+            (c, "/repositoryCredentials", json!({"credentialsParameter": "arn:aws:ssm:x"}), "M961"),
+        ];
+        for (base, pointer, value, code) in cases {
+            let mut td = good();
+            let full = format!("{base}{pointer}");
+            let (parent, key) = full.rsplit_once('/').unwrap();
+            let target = td.pointer_mut(parent).unwrap_or_else(|| panic!("{parent}"));
+            target.as_object_mut().unwrap().insert(key.to_string(), value);
+            let codes = codes_of(&td);
+            assert!(codes.contains(&code), "{full}: expected {code}, got {codes:?}");
+        }
+        // Removing fields fires the checks for missing things.
+        for (pointer, code) in [
+            ("/containerDefinitions/0/logConfiguration", "M954"),
+            ("/containerDefinitions/0/healthCheck", "M959"),
+            ("/containerDefinitions/0/user", "M952"),
+        ] {
+            let mut td = good();
+            let (parent, key) = pointer.rsplit_once('/').unwrap();
+            td.pointer_mut(parent).unwrap().as_object_mut().unwrap().remove(key);
+            assert!(codes_of(&td).contains(&code), "{pointer}: {:?}", codes_of(&td));
+        }
+        let mut td = good();
+        td.as_object_mut().unwrap().insert("containerDefinitions".into(), json!([]));
+        assert!(codes_of(&td).contains(&"M910"));
+    }
+
+    #[test]
+    fn findings_name_the_line_and_never_a_value() {
+        let text = "{\n  \"family\": \"x\",\n  \"networkMode\": \"bridge\"\n}\n";
+        let findings = check_task_definition("td.json", text);
+        let f = findings.iter().find(|f| f.code.id == "M901").unwrap();
+        assert_eq!(f.line, 3);
+        let mut td = good();
+        td.pointer_mut("/containerDefinitions/0/environment/0").unwrap()["value"] = json!("postgres://u:hunter2@db/x");
+        let text = serde_json::to_string_pretty(&td).unwrap();
+        let findings = check_task_definition("td.json", &text);
+        assert!(findings.iter().any(|f| f.code.id == "M909"));
+        assert!(findings.iter().all(|f| !f.message.contains("hunter2")));
+    }
+
+    #[test]
+    fn bad_json_is_an_error_with_its_line() {
+        let findings = check_task_definition("td.json", "{\n  \"family\": ,\n}");
+        assert_eq!(findings.len(), 1);
+        assert_eq!((findings[0].code.id, findings[0].line), ("M002", 2));
+    }
+
+    #[test]
+    fn sizes_in_api_spellings() {
+        assert_eq!(units(&json!("1 vCPU")), Some(1024));
+        assert_eq!(units(&json!(256)), Some(256));
+        assert_eq!(mebibytes(&json!("2 GB")), Some(2048));
+        assert_eq!(mebibytes(&json!("0.5GB")), Some(512));
+    }
+}

@@ -680,3 +680,187 @@ pub fn job_file_name(job: &str) -> String {
         job.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '-' }).collect();
     if name.is_empty() { "job".into() } else { name }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::EcsServiceConfig;
+    use crate::model::Origin;
+    use crate::spec::image::*;
+
+    fn origin(line: u32) -> Origin {
+        Origin::new("roles/app/tasks/main.yml".into(), line)
+    }
+
+    fn image(kind: ServiceKind) -> ImageSpec {
+        let var = |name: &str, value: EnvValue| EnvVar { name: name.into(), value, origin: origin(1), source: None };
+        ImageSpec {
+            service: "api".into(),
+            catalog: None,
+            kind,
+            base: BaseImage {
+                reference: "debian:bookworm-slim".into(),
+                family: PackageFamily::Apt,
+                reason: "test".into(),
+                origin: None,
+            },
+            steps: vec![],
+            context: vec![],
+            start_files: vec![StartFile {
+                dest: "/etc/app/app.env".into(),
+                template: "X=${DB_PASSWORD}\n".into(),
+                owner: None,
+                mode: None,
+                origin: origin(2),
+                reason: "secret".into(),
+            }],
+            process: Process {
+                command: vec!["/usr/bin/app".into()],
+                user: "app".into(),
+                workdir: None,
+                stop_signal: None,
+                stop_timeout: Some(300),
+            },
+            ports: if kind == ServiceKind::Worker { vec![] } else { vec![Port { port: 8000, protocol: Protocol::Tcp }] },
+            healthcheck: None,
+            env: vec![
+                var("DB_PASSWORD", EnvValue::Parameter { parameter: "/shop/prod/api/DB_PASSWORD".into(), secret: true }),
+                var("LOG_LEVEL", EnvValue::Parameter { parameter: "/shop/prod/api/LOG_LEVEL".into(), secret: false }),
+                var("PORT", EnvValue::Literal { value: "8000".into() }),
+            ],
+            log_links: vec![],
+            writable_paths: vec!["/var/cache/app/".into(), "/var/cache/app/sub".into()],
+            jobs: vec![
+                JobSpec {
+                    name: "nightly report".into(),
+                    schedule: CronSchedule {
+                        minute: "30".into(),
+                        hour: "2".into(),
+                        day: "*".into(),
+                        month: "*".into(),
+                        weekday: "1-5".into(),
+                        special_time: None,
+                    },
+                    command: vec!["/usr/bin/report".into()],
+                    user: None,
+                    origin: origin(9),
+                },
+                JobSpec {
+                    name: "warm".into(),
+                    schedule: CronSchedule {
+                        minute: "*".into(),
+                        hour: "*".into(),
+                        day: "*".into(),
+                        month: "*".into(),
+                        weekday: "*".into(),
+                        special_time: Some("reboot".into()),
+                    },
+                    command: vec!["/usr/bin/warm".into()],
+                    user: None,
+                    origin: origin(12),
+                },
+            ],
+            report: MigrationReport::default(),
+        }
+    }
+
+    fn configured() -> EcsConfig {
+        let mut c = EcsConfig {
+            account_id: Some("111122223333".into()),
+            region: Some("eu-west-1".into()),
+            kms_key_id: Some("1234abcd".into()),
+            ..EcsConfig::default()
+        };
+        c.network.subnets = vec!["subnet-b".into(), "subnet-a".into()];
+        c.network.security_groups = vec!["sg-1".into()];
+        c
+    }
+
+    #[test]
+    fn parameter_arns_have_no_double_slash() {
+        let (s, _) = Settings::resolve("shop", Some("prod"), &configured());
+        assert_eq!(s.parameter_arn("/shop/prod/X"), "arn:aws:ssm:eu-west-1:111122223333:parameter/shop/prod/X");
+        assert_eq!(s.parameter_arn("plain"), "arn:aws:ssm:eu-west-1:111122223333:parameter/plain");
+        let mut cn = configured();
+        cn.region = Some("cn-north-1".into());
+        assert!(Settings::resolve("shop", None, &cn).0.parameter_arn("/a").starts_with("arn:aws-cn:ssm:cn-north-1:"));
+    }
+
+    #[test]
+    fn missing_account_region_and_network_are_warnings_with_placeholders() {
+        let (s, findings) = Settings::resolve("shop", Some("prod"), &EcsConfig::default());
+        assert_eq!((s.account.as_str(), s.region.as_str()), (PLACEHOLDER_ACCOUNT, DEFAULT_REGION));
+        let m940 = findings.iter().filter(|f| f.code.id == "M940" && f.severity == Severity::Warning).count();
+        assert_eq!(m940, 3, "{findings:?}");
+        let (_, findings) = Settings::resolve("shop", Some("prod"), &configured());
+        assert!(findings.is_empty(), "{findings:?}");
+        let mut bad = configured();
+        bad.account_id = Some("12345".into());
+        bad.kms_key_id = Some("alias/x".into());
+        bad.codedeploy_hooks.insert("BeforeStart".into(), "f".into());
+        let (_, findings) = Settings::resolve("shop", Some("prod"), &bad);
+        assert_eq!(findings.iter().filter(|f| f.code.id == "M941").count(), 3, "{findings:?}");
+    }
+
+    #[test]
+    fn task_definition_from_an_image() {
+        let (settings, _) = Settings::resolve("shop", Some("prod"), &configured());
+        let (files, findings) = build(&image(ServiceKind::App), "1500:1500", &settings);
+        let td = &files.task_definition;
+        assert_eq!(td.family, "shop-prod-api");
+        assert_eq!((td.cpu.as_str(), td.memory.as_str()), ("512", "1024"));
+        let c = &td.container_definitions[0];
+        assert_eq!(c.image, "111122223333.dkr.ecr.eu-west-1.amazonaws.com/shop/api:prod");
+        assert_eq!(c.user, "1500:1500");
+        assert!(c.readonly_root_filesystem);
+        assert_eq!(c.stop_timeout, MAX_STOP_TIMEOUT);
+        assert!(findings.iter().any(|f| f.code.id == "M941" && f.message.contains("300 s")));
+        assert_eq!(c.environment, vec![KeyValue { name: "PORT".into(), value: "8000".into() }]);
+        let names: Vec<&str> = c.secrets.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(names, ["DB_PASSWORD", "LOG_LEVEL"]);
+        // Writable: the spec's path (once, its child folded in), the start file's folder, /tmp.
+        let paths: Vec<&str> = c.mount_points.iter().map(|m| m.container_path.as_str()).collect();
+        assert_eq!(paths, ["/etc/app", "/tmp", "/var/cache/app"]);
+        assert_eq!(td.volumes.len(), 3);
+        assert_eq!(c.log_configuration.options["mode"], "non-blocking");
+        assert_eq!(c.log_configuration.options["awslogs-group"], "/ecs/shop/prod/api");
+        // The policy covers exactly the secrets, the key (a SecureString is used) and the log group.
+        let p = &files.execution_policy;
+        let ssm: Vec<&str> = c.secrets.iter().map(|s| s.value_from.as_str()).collect();
+        assert_eq!(p.statement[0].action, ["ssm:GetParameters"]);
+        assert_eq!(p.statement[0].resource, ssm);
+        assert_eq!(p.statement[1].resource, ["arn:aws:kms:eu-west-1:111122223333:key/1234abcd"]);
+        assert!(p.statement.iter().any(|s| s.resource == ["arn:aws:logs:eu-west-1:111122223333:log-group:/ecs/shop/prod/api:*"]));
+        // Behind a load balancer: CodeDeploy blue/green.
+        let svc = files.service_definition.as_ref().unwrap();
+        assert_eq!(svc.deployment_controller.kind, "CODE_DEPLOY");
+        assert_eq!(files.appspec.as_ref().unwrap().container_port, 8000);
+        assert!(findings.iter().any(|f| f.message.contains("target_group_arn")));
+        // The reboot job has no schedule, the other one does.
+        assert_eq!(files.schedules.len(), 1);
+        let s = &files.schedules["nightly-report"];
+        assert_eq!(s.schedule_expression, "cron(30 2 ? * MON-FRI *)");
+        assert_eq!(s.target.input, r#"{"containerOverrides":[{"name":"api","command":["/usr/bin/report"]}]}"#);
+        let subnets = &s.target.ecs_parameters.network_configuration.as_ref().unwrap().awsvpc_configuration.subnets;
+        assert_eq!(subnets, &["subnet-a", "subnet-b"]);
+        assert!(findings.iter().any(|f| f.code.id == "M930" && f.line == 12));
+    }
+
+    #[test]
+    fn kinds_decide_size_deployment_and_scaling() {
+        let mut config = configured();
+        config.kms_key_id = None;
+        config.services.insert("api".into(), EcsServiceConfig { cpu: Some(1024), memory: Some(4096), ..Default::default() });
+        let (settings, _) = Settings::resolve("shop", Some("prod"), &config);
+        let (worker, _) = build(&image(ServiceKind::Worker), "1500", &settings);
+        assert_eq!((worker.task_definition.cpu.as_str(), worker.task_definition.memory.as_str()), ("1024", "4096"));
+        assert_eq!(worker.service_definition.as_ref().unwrap().deployment_controller.kind, "ECS");
+        assert!(worker.appspec.is_none());
+        assert!(worker.autoscaling.is_some());
+        // No custom key: no kms statement.
+        assert!(worker.execution_policy.statement.iter().all(|s| s.action != ["kms:Decrypt"]));
+        let (jobs, _) = build(&image(ServiceKind::Jobs), "1500", &settings);
+        assert!(jobs.service_definition.is_none() && jobs.appspec.is_none() && jobs.autoscaling.is_none());
+        assert_eq!(default_size(ServiceKind::Web), (256, 512));
+    }
+}
