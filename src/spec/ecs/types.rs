@@ -260,8 +260,9 @@ pub struct EcsParameters {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "PascalCase")]
 pub struct SchedulerNetworkConfiguration {
+    /// The one member EventBridge Scheduler spells in camelCase.
+    #[serde(rename = "awsvpcConfiguration")]
     pub awsvpc_configuration: SchedulerAwsvpcConfiguration,
 }
 
