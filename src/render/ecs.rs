@@ -8,9 +8,9 @@
 use serde::Serialize;
 
 use super::{Artifact, final_user};
-use crate::diagnostics::Finding;
+use crate::diagnostics::{Finding, codes};
 use crate::spec::ecs::{self, AppSpec, Settings};
-use crate::spec::image::Conversion;
+use crate::spec::image::{Conversion, ServiceKind};
 
 /// The folder of the ECS files inside each service folder.
 pub const ECS_DIR: &str = "ecs";
@@ -33,7 +33,10 @@ pub fn add_ecs_files(conversion: &Conversion, settings: &Settings, artifacts: &m
         let dir = format!("{service}/{ECS_DIR}");
         let task_definition = json(&files.task_definition);
         let task_path = format!("{dir}/task-definition.json");
-        findings.extend(ecs::check::check_task_definition(&task_path, &task_definition));
+        let checked = ecs::check::check_task_definition(&task_path, &task_definition);
+        // A jobs-only image runs to completion in scheduled tasks: a health check has nothing to watch.
+        let jobs_only = image.kind == ServiceKind::Jobs;
+        findings.extend(checked.into_iter().filter(|f| !(jobs_only && f.code == codes::NIST_HEALTH_CHECK)));
         artifacts.push(Artifact::text(task_path, task_definition));
         artifacts.push(Artifact::text(format!("{dir}/execution-role-policy.json"), json(&files.execution_policy)));
         if let Some(s) = &files.service_definition {

@@ -87,7 +87,7 @@ impl Checker<'_> {
         if let Some(inner) = obj.get("taskDefinition").filter(|v| v.is_object()) {
             return self.task(inner);
         }
-        if !obj.get("family").is_some_and(|f| f.as_str().is_some_and(|s| !s.is_empty())) {
+        if obj.get("family").and_then(Value::as_str).is_none_or(str::is_empty) {
             self.at(codes::TASK_DEFINITION_SHAPE, Severity::Error, &[], "`family` is missing or not a string".into());
         }
         let compat = obj.get("requiresCompatibilities").and_then(Value::as_array);

@@ -561,8 +561,16 @@ pub fn build(image: &ImageSpec, user: &str, settings: &Settings) -> (ServiceFile
             .map(|c| if c.is_ascii_alphanumeric() || "-_.".contains(c) { c } else { '-' })
             .collect();
         name.truncate(64);
+        // Two jobs whose names differ only in punctuation get distinct files.
+        let base = job_file_name(&job.name);
+        let mut file = base.clone();
+        let mut n = 2;
+        while schedules.contains_key(&file) {
+            file = format!("{base}-{n}");
+            n += 1;
+        }
         schedules.insert(
-            job_file_name(&job.name),
+            file,
             Schedule {
                 name,
                 description: format!("cron job `{}` of {service} ({})", job.name, job.origin),
@@ -862,5 +870,17 @@ mod tests {
         let (jobs, _) = build(&image(ServiceKind::Jobs), "1500", &settings);
         assert!(jobs.service_definition.is_none() && jobs.appspec.is_none() && jobs.autoscaling.is_none());
         assert_eq!(default_size(ServiceKind::Web), (256, 512));
+    }
+
+    #[test]
+    fn job_files_never_collide() {
+        let (settings, _) = Settings::resolve("shop", Some("prod"), &configured());
+        let mut spec = image(ServiceKind::Jobs);
+        let mut twin = spec.jobs[0].clone();
+        twin.name = "nightly/report".into();
+        spec.jobs.push(twin);
+        let (files, _) = build(&spec, "1500", &settings);
+        let names: Vec<&str> = files.schedules.keys().map(String::as_str).collect();
+        assert_eq!(names, ["nightly-report", "nightly-report-2"]);
     }
 }
