@@ -208,7 +208,10 @@ impl Checker<'_> {
         let root = ["\"containerDefinitions\"", name_anchor.as_str()];
         let at = |field: &str| -> Vec<String> {
             let mut v: Vec<String> = root.iter().map(|s| s.to_string()).collect();
-            v.push(format!("\"{field}\""));
+            // An empty field: the finding is about the container as a whole (its name's line).
+            if !field.is_empty() {
+                v.push(format!("\"{field}\""));
+            }
             v
         };
         let essential = c.get("essential").and_then(Value::as_bool) != Some(false);
@@ -279,7 +282,7 @@ impl Checker<'_> {
         self.secrets(c, &label, &root, has_execution_role);
         if essential {
             match c.get("healthCheck").filter(|h| h.is_object()) {
-                None => report!(codes::NIST_HEALTH_CHECK, Severity::Warning, "name", "is essential but has no `healthCheck`; ECS ignores the image's HEALTHCHECK"),
+                None => report!(codes::NIST_HEALTH_CHECK, Severity::Warning, "", "is essential but has no `healthCheck`; ECS ignores the image's HEALTHCHECK"),
                 Some(h) => {
                     for (field, low, high) in [("interval", 5, 300), ("timeout", 2, 60), ("retries", 1, 10), ("startPeriod", 0, 300)] {
                         if let Some(v) = h.get(field).and_then(Value::as_u64)
