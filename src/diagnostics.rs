@@ -219,6 +219,8 @@ pub mod codes {
             "A task definition is not the RegisterTaskDefinition shape (missing `family`, a field of the wrong type).";
         SCHEDULE_NOT_CONVERTIBLE = "M930", "schedule-not-convertible",
             "A cron entry has no EventBridge `cron()` equivalent (`@reboot`, both day and weekday, a bad field).";
+        JOB_WRITES_FILE = "M931", "job-writes-file",
+            "A cron job redirects its output to a file: under the read-only root it gets a volume, but the output never reaches CloudWatch.";
         ECS_PLACEHOLDER = "M940", "ecs-placeholder",
             "`ecs.account_id`, `ecs.region` or the network is not configured: the ECS files use placeholders.";
         ECS_CONFIG = "M941", "ecs-config",

@@ -345,6 +345,29 @@ pub fn build(image: &ImageSpec, user: &str, settings: &Settings) -> (ServiceFile
             writable.insert(normalise_path(dir));
         }
     }
+    // A cron job that redirects to a file (`>> /var/log/x.log`) needs that folder
+    // writable; its output is then lost with the task, so say so.
+    for job in &image.jobs {
+        for target in redirect_targets(&job.command) {
+            findings.push(Finding::new(
+                codes::JOB_WRITES_FILE,
+                Severity::Warning,
+                job.origin.path.to_string(),
+                job.origin.line,
+                format!(
+                    "cron job `{}` of `{service}` writes its output to `{target}`: the folder gets a volume under the \
+                     read-only root, but the file is lost when the task ends; drop the redirect so the output \
+                     reaches CloudWatch Logs",
+                    job.name
+                ),
+            ));
+            if let Some((dir, _)) = target.rsplit_once('/')
+                && !dir.is_empty()
+            {
+                writable.insert(normalise_path(dir));
+            }
+        }
+    }
     let writable = outermost(writable);
     let mut volumes = Vec::new();
     let mut mount_points = Vec::new();
@@ -654,6 +677,22 @@ fn execution_policy(
     PolicyDocument { version: "2012-10-17".into(), statement }
 }
 
+/// Absolute files a shell command line redirects output to (`>> /var/log/x.log`,
+/// `2>/tmp/err`), except `/dev/*`.
+fn redirect_targets(command: &[String]) -> Vec<String> {
+    static REDIRECT: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r"(?:^|[\s;&|])[12&]?>>?\s*(/[^\s;&|<>]+)").unwrap_or_else(|_| unreachable!("literal regex"))
+    });
+    let mut out: Vec<String> = command
+        .iter()
+        .flat_map(|part| REDIRECT.captures_iter(part).map(|c| c[1].to_string()).collect::<Vec<_>>())
+        .filter(|t| !t.starts_with("/dev/"))
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
 /// `/var/cache/nginx/` → `/var/cache/nginx`.
 fn normalise_path(path: &str) -> String {
     let trimmed = path.trim().trim_end_matches('/');
@@ -870,6 +909,15 @@ mod tests {
         let (jobs, _) = build(&image(ServiceKind::Jobs), "1500", &settings);
         assert!(jobs.service_definition.is_none() && jobs.appspec.is_none() && jobs.autoscaling.is_none());
         assert_eq!(default_size(ServiceKind::Web), (256, 512));
+    }
+
+    #[test]
+    fn job_redirects_are_found() {
+        let cmd = |s: &str| vec!["/bin/sh".to_string(), "-c".into(), s.into()];
+        assert_eq!(redirect_targets(&cmd("/opt/r.py >> /var/log/w/r.log 2>&1")), ["/var/log/w/r.log"]);
+        assert_eq!(redirect_targets(&cmd("a > /dev/null; b 2>/tmp/e&& c")), ["/tmp/e"]);
+        assert!(redirect_targets(&cmd("echo 'a>b' x>y")).is_empty());
+        assert!(redirect_targets(&["/usr/bin/report".to_string()]).is_empty());
     }
 
     #[test]
