@@ -8,7 +8,7 @@
 use serde::Serialize;
 
 use super::{Artifact, final_user};
-use crate::diagnostics::{Finding, codes};
+use crate::diagnostics::{Finding, Severity, codes};
 use crate::spec::ecs::{self, AppSpec, Settings};
 use crate::spec::image::{Conversion, ServiceKind};
 
@@ -66,6 +66,32 @@ pub fn add_ecs_files(conversion: &Conversion, settings: &Settings, artifacts: &m
                 format!("# The ECS files are deployment inputs, not part of the image.\n{line}"),
             )),
         }
+    }
+    // What one-container task definitions cannot say yet.
+    for pair in &conversion.pairs {
+        findings.push(Finding::new(
+            codes::ECS_MANUAL_STEP,
+            Severity::Warning,
+            "",
+            0,
+            format!(
+                "`{}` must run in the same task as `{}` ({}); their task definitions are generated separately: move \
+                 the `{}` container into `{}/ecs/task-definition.json` by hand",
+                pair.service, pair.with, pair.reason, pair.service, pair.with
+            ),
+        ));
+    }
+    for sidecar in &conversion.sidecars {
+        findings.push(Finding::new(
+            codes::ECS_MANUAL_STEP,
+            Severity::Info,
+            sidecar.origin.path.to_string(),
+            sidecar.origin.line,
+            format!(
+                "the `{}` sidecar (`{}`) is not in the generated task definitions; add it to each task that needs it",
+                sidecar.service, sidecar.image
+            ),
+        ));
     }
     artifacts.sort();
     findings

@@ -559,6 +559,26 @@ pub fn build(image: &ImageSpec, user: &str, settings: &Settings) -> (ServiceFile
         findings.push(config_error(format!("`ecs.autoscaling.target_cpu` {t} is not a percentage (1-100)")));
     }
 
+    // A RunTask override cannot change the user: say when cron ran a job as someone else.
+    for job in &image.jobs {
+        if let Some(job_user) = job.user.as_deref().map(str::trim).filter(|u| !u.is_empty())
+            && job_user != image.process.user.trim()
+            && job_user != user
+        {
+            findings.push(Finding::new(
+                codes::ECS_MANUAL_STEP,
+                Severity::Warning,
+                job.origin.path.to_string(),
+                job.origin.line,
+                format!(
+                    "cron job `{}` ran as `{job_user}`; its scheduled task runs as the image's user `{user}` (a RunTask \
+                     override cannot change the user): check its file permissions",
+                    job.name
+                ),
+            ));
+        }
+    }
+
     // One schedule per cron job: the service's task definition with the job's command.
     let mut schedules = BTreeMap::new();
     for job in &image.jobs {
