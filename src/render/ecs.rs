@@ -140,3 +140,93 @@ fn appspec_yaml(a: &AppSpec) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Origin;
+    use crate::spec::ecs::tests::{configured, image};
+    use crate::spec::image::{Pair, Sidecar};
+
+    fn conversion() -> Conversion {
+        Conversion {
+            images: vec![image(ServiceKind::App)],
+            pairs: vec![Pair { service: "api".into(), with: "nginx".into(), reason: "fastcgi".into() }],
+            sidecars: vec![Sidecar {
+                service: "datadog-agent".into(),
+                image: "public.ecr.aws/datadog/agent".into(),
+                reason: "vendor".into(),
+                origin: Origin::new("roles/dd/tasks/main.yml".into(), 3),
+            }],
+            ..Conversion::default()
+        }
+    }
+
+    fn render(existing: Vec<Artifact>) -> (Vec<Artifact>, Vec<Finding>) {
+        let (settings, _) = Settings::resolve("shop", Some("prod"), &configured());
+        let mut artifacts = existing;
+        let findings = add_ecs_files(&conversion(), &settings, &mut artifacts);
+        (artifacts, findings)
+    }
+
+    #[test]
+    fn files_next_to_each_dockerfile() {
+        let dockerfile = Artifact::text("api/Dockerfile", "FROM x\n");
+        let (artifacts, findings) = render(vec![dockerfile.clone()]);
+        let paths: Vec<&str> = artifacts.iter().map(|a| a.path.as_str()).collect();
+        assert_eq!(
+            paths,
+            [
+                "api/.dockerignore",
+                "api/Dockerfile",
+                "api/ecs/appspec.yaml",
+                "api/ecs/autoscaling.json",
+                "api/ecs/execution-role-policy.json",
+                "api/ecs/schedules/nightly-report.json",
+                "api/ecs/service.json",
+                "api/ecs/task-definition.json",
+            ]
+        );
+        for a in &artifacts {
+            assert!(a.as_text().unwrap().ends_with('\n'), "{}", a.path);
+        }
+        // Same input, same bytes.
+        assert_eq!(render(vec![dockerfile.clone()]).0, artifacts);
+        // What the files cannot say yet.
+        assert!(findings.iter().any(|f| f.code.id == "M932" && f.message.contains("same task as `nginx`")));
+        assert!(findings.iter().any(|f| f.code.id == "M932" && f.line == 3 && f.severity == Severity::Info));
+        // Without a Dockerfile, no ECS files.
+        let (artifacts, _) = render(vec![]);
+        assert!(artifacts.is_empty());
+    }
+
+    #[test]
+    fn an_existing_dockerignore_gets_the_line_once() {
+        let (artifacts, _) =
+            render(vec![Artifact::text("api/Dockerfile", "FROM x\n"), Artifact::text("api/.dockerignore", ".git")]);
+        let ignore = artifacts.iter().find(|a| a.path == "api/.dockerignore").unwrap();
+        assert_eq!(ignore.as_text(), Some(".git\necs/\n"));
+        let (again, _) =
+            render(vec![Artifact::text("api/Dockerfile", "FROM x\n"), Artifact::text("api/.dockerignore", "ecs/\n")]);
+        assert_eq!(again.iter().find(|a| a.path == "api/.dockerignore").unwrap().as_text(), Some("ecs/\n"));
+    }
+
+    #[test]
+    fn appspec_text() {
+        let (artifacts, _) = render(vec![Artifact::text("api/Dockerfile", "FROM x\n")]);
+        let appspec = artifacts.iter().find(|a| a.path == "api/ecs/appspec.yaml").unwrap().as_text().unwrap();
+        let body: String = appspec.lines().filter(|l| !l.starts_with('#')).map(|l| format!("{l}\n")).collect();
+        assert_eq!(
+            body,
+            "version: 0.0\nResources:\n  - TargetService:\n      Type: AWS::ECS::Service\n      Properties:\n        \
+             TaskDefinition: \"<TASK_DEFINITION>\"\n        LoadBalancerInfo:\n          ContainerName: \"api\"\n          \
+             ContainerPort: 8000\n        PlatformVersion: \"LATEST\"\n        NetworkConfiguration:\n          \
+             AwsvpcConfiguration:\n            Subnets: [\"subnet-a\", \"subnet-b\"]\n            SecurityGroups: \
+             [\"sg-1\"]\n            AssignPublicIp: \"DISABLED\"\n"
+        );
+        // It is YAML a parser reads back with the right types.
+        let doc: serde_json::Value = serde_saphyr::from_str(appspec).unwrap();
+        assert_eq!(doc["Resources"][0]["TargetService"]["Properties"]["LoadBalancerInfo"]["ContainerPort"], 8000);
+        assert_eq!(doc["version"], 0.0);
+    }
+}

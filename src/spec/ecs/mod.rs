@@ -749,7 +749,7 @@ pub fn job_file_name(job: &str) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::config::EcsServiceConfig;
     use crate::model::Origin;
@@ -759,7 +759,8 @@ mod tests {
         Origin::new("roles/app/tasks/main.yml".into(), line)
     }
 
-    fn image(kind: ServiceKind) -> ImageSpec {
+    /// A small image with parameters, a start file, two cron jobs (one `@reboot`).
+    pub(crate) fn image(kind: ServiceKind) -> ImageSpec {
         let var = |name: &str, value: EnvValue| EnvVar { name: name.into(), value, origin: origin(1), source: None };
         ImageSpec {
             service: "api".into(),
@@ -809,7 +810,7 @@ mod tests {
                         special_time: None,
                     },
                     command: vec!["/usr/bin/report".into()],
-                    user: None,
+                    user: Some("reporter".into()),
                     origin: origin(9),
                 },
                 JobSpec {
@@ -831,7 +832,7 @@ mod tests {
         }
     }
 
-    fn configured() -> EcsConfig {
+    pub(crate) fn configured() -> EcsConfig {
         let mut c = EcsConfig {
             account_id: Some("111122223333".into()),
             region: Some("eu-west-1".into()),
@@ -911,6 +912,8 @@ mod tests {
         let subnets = &s.target.ecs_parameters.network_configuration.as_ref().unwrap().awsvpc_configuration.subnets;
         assert_eq!(subnets, &["subnet-a", "subnet-b"]);
         assert!(findings.iter().any(|f| f.code.id == "M930" && f.line == 12));
+        // The job ran as `reporter`; the task cannot.
+        assert!(findings.iter().any(|f| f.code.id == "M932" && f.line == 9 && f.message.contains("reporter")));
     }
 
     #[test]
