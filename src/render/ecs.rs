@@ -201,6 +201,23 @@ mod tests {
     }
 
     #[test]
+    fn our_own_output_is_checked() {
+        // An invalid size from migrate.yaml is an error naming the generated file and the valid pairs.
+        let mut config = configured();
+        config.services.insert(
+            "api".into(),
+            crate::config::EcsServiceConfig { cpu: Some(256), memory: Some(4096), ..Default::default() },
+        );
+        let (settings, _) = Settings::resolve("shop", Some("prod"), &config);
+        let mut artifacts = vec![Artifact::text("api/Dockerfile", "FROM x\n")];
+        let findings = add_ecs_files(&conversion(), &settings, &mut artifacts);
+        let f = findings.iter().find(|f| f.code.id == "M902").unwrap();
+        assert_eq!((f.severity, f.path.as_str()), (Severity::Error, "api/ecs/task-definition.json"));
+        assert!(f.message.contains("cpu 256: memory 512, 1024, 2048"), "{f}");
+        assert!(f.line > 0);
+    }
+
+    #[test]
     fn an_existing_dockerignore_gets_the_line_once() {
         let (artifacts, _) =
             render(vec![Artifact::text("api/Dockerfile", "FROM x\n"), Artifact::text("api/.dockerignore", ".git")]);
