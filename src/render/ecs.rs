@@ -67,6 +67,19 @@ pub fn add_ecs_files(conversion: &Conversion, settings: &Settings, artifacts: &m
             )),
         }
     }
+    // A per-service setting for a service that is not generated is most likely a typo.
+    let known: Vec<&str> = conversion.images.iter().map(|i| i.service.as_str()).collect();
+    for name in settings.config.services.keys() {
+        if !known.contains(&name.as_str()) {
+            findings.push(Finding::new(
+                codes::ECS_CONFIG,
+                Severity::Warning,
+                "migrate.yaml",
+                0,
+                format!("`ecs.services.{name}` names no generated service (they are: {})", known.join(", ")),
+            ));
+        }
+    }
     // What one-container task definitions cannot say yet.
     for pair in &conversion.pairs {
         findings.push(Finding::new(
@@ -195,6 +208,7 @@ mod tests {
         // What the files cannot say yet.
         assert!(findings.iter().any(|f| f.code.id == "M932" && f.message.contains("same task as `nginx`")));
         assert!(findings.iter().any(|f| f.code.id == "M932" && f.line == 3 && f.severity == Severity::Info));
+        assert!(!findings.iter().any(|f| f.message.contains("names no generated service")), "{findings:?}");
         // Without a Dockerfile, no ECS files.
         let (artifacts, _) = render(vec![]);
         assert!(artifacts.is_empty());
@@ -215,6 +229,11 @@ mod tests {
         assert_eq!((f.severity, f.path.as_str()), (Severity::Error, "api/ecs/task-definition.json"));
         assert!(f.message.contains("cpu 256: memory 512, 1024, 2048"), "{f}");
         assert!(f.line > 0);
+        // A setting for a service that does not exist is reported.
+        config.services.insert("apii".into(), crate::config::EcsServiceConfig::default());
+        let (settings, _) = Settings::resolve("shop", Some("prod"), &config);
+        let findings = add_ecs_files(&conversion(), &settings, &mut vec![]);
+        assert!(findings.iter().any(|f| f.code.id == "M941" && f.message.contains("`ecs.services.apii`")));
     }
 
     #[test]

@@ -121,6 +121,28 @@ impl Settings {
                 )));
             }
         }
+        let scaling = &config.autoscaling;
+        if let (Some(min), Some(max)) = (scaling.min, scaling.max)
+            && min > max
+        {
+            findings.push(config_error(format!("`ecs.autoscaling.min` {min} is larger than `max` {max}")));
+        }
+        for action in &scaling.scheduled {
+            let s = action.schedule.trim();
+            let shaped = ["cron(", "rate(", "at("].iter().any(|p| s.starts_with(p)) && s.ends_with(')');
+            if !shaped {
+                findings.push(config_error(format!(
+                    "`ecs.autoscaling.scheduled` `{}`: schedule `{s}` is not `cron(...)`, `rate(...)` or `at(...)`",
+                    action.name
+                )));
+            }
+            if action.min.is_none() && action.max.is_none() {
+                findings.push(config_error(format!(
+                    "`ecs.autoscaling.scheduled` `{}` sets neither `min` nor `max`",
+                    action.name
+                )));
+            }
+        }
         let cluster = config.cluster.clone().unwrap_or_else(|| app.to_string());
         let settings = Settings {
             app: app.to_string(),
@@ -866,8 +888,16 @@ pub(crate) mod tests {
         bad.account_id = Some("12345".into());
         bad.kms_key_id = Some("alias/x".into());
         bad.codedeploy_hooks.insert("BeforeStart".into(), "f".into());
+        bad.autoscaling.min = Some(5);
+        bad.autoscaling.max = Some(2);
+        bad.autoscaling.scheduled.push(crate::config::EcsScheduledAction {
+            name: "x".into(),
+            schedule: "0 7 * * *".into(),
+            min: None,
+            max: None,
+        });
         let (_, findings) = Settings::resolve("shop", Some("prod"), &bad);
-        assert_eq!(findings.iter().filter(|f| f.code.id == "M941").count(), 3, "{findings:?}");
+        assert_eq!(findings.iter().filter(|f| f.code.id == "M941").count(), 6, "{findings:?}");
     }
 
     #[test]
