@@ -5,12 +5,14 @@
 //! checked again with `spec::ecs::check` from its own text, so a rule broken by
 //! our own output is a finding naming the generated file and line.
 
+use std::collections::BTreeMap;
+
 use serde::Serialize;
 
 use super::{Artifact, final_user};
 use crate::diagnostics::{Finding, Severity, codes};
 use crate::spec::ecs::{self, AppSpec, Settings};
-use crate::spec::image::{Conversion, ServiceKind};
+use crate::spec::image::{Conversion, ImageSpec, Pair, ServiceKind};
 
 /// The folder of the ECS files inside each service folder.
 pub const ECS_DIR: &str = "ecs";
@@ -21,14 +23,29 @@ pub const ECS_DIR: &str = "ecs";
 /// checking them.
 pub fn add_ecs_files(conversion: &Conversion, settings: &Settings, artifacts: &mut Vec<Artifact>) -> Vec<Finding> {
     let mut findings = Vec::new();
-    for image in &conversion.images {
-        let service = &image.service;
-        if !artifacts.iter().any(|a| a.path == format!("{service}/Dockerfile")) {
+    // The images whose Dockerfile was generated, with their final user.
+    let rendered: BTreeMap<&str, (&ImageSpec, String)> = conversion
+        .images
+        .iter()
+        .filter(|i| artifacts.iter().any(|a| a.path == format!("{}/Dockerfile", i.service)))
+        .filter_map(|i| final_user(i).ok().map(|u| (i.service.as_str(), (i, u))))
+        .collect();
+    // Pairs whose both images exist share the task of the image in front.
+    let shared: Vec<&Pair> = conversion
+        .pairs
+        .iter()
+        .filter(|p| rendered.contains_key(p.service.as_str()) && rendered.contains_key(p.with.as_str()))
+        .collect();
+    for (service, (image, user)) in &rendered {
+        if shared.iter().any(|p| p.service == *service) {
             continue;
         }
-        // The Dockerfile rendered, so its user did too.
-        let Ok(user) = final_user(image) else { continue };
-        let (files, built) = ecs::build(image, &user, settings);
+        let partners: Vec<(&ImageSpec, String)> = shared
+            .iter()
+            .filter(|p| p.with == *service)
+            .filter_map(|p| rendered.get(p.service.as_str()).cloned())
+            .collect();
+        let (files, built) = ecs::build(image, user, &partners, settings);
         findings.extend(built);
         let dir = format!("{service}/{ECS_DIR}");
         let task_definition = json(&files.task_definition);
@@ -81,16 +98,16 @@ pub fn add_ecs_files(conversion: &Conversion, settings: &Settings, artifacts: &m
         }
     }
     // What one-container task definitions cannot say yet.
-    for pair in &conversion.pairs {
+    for pair in conversion.pairs.iter().filter(|p| !shared.contains(p)) {
         findings.push(Finding::new(
             codes::ECS_MANUAL_STEP,
             Severity::Warning,
             "",
             0,
             format!(
-                "`{}` must run in the same task as `{}` ({}); their task definitions are generated separately: move \
-                 the `{}` container into `{}/ecs/task-definition.json` by hand",
-                pair.service, pair.with, pair.reason, pair.service, pair.with
+                "`{}` must run in the same task as `{}` ({}), but only one of them has a Dockerfile: add its container \
+                 to the task definition by hand",
+                pair.service, pair.with, pair.reason
             ),
         ));
     }
@@ -234,6 +251,44 @@ mod tests {
         let (settings, _) = Settings::resolve("shop", Some("prod"), &config);
         let findings = add_ecs_files(&conversion(), &settings, &mut vec![]);
         assert!(findings.iter().any(|f| f.code.id == "M941" && f.message.contains("`ecs.services.apii`")));
+    }
+
+    #[test]
+    fn paired_images_share_one_task() {
+        let mut front = image(ServiceKind::Web);
+        front.service = "nginx".into();
+        front.env.clear();
+        front.jobs.clear();
+        front.start_files.clear();
+        let mut both = conversion();
+        both.images.push(front);
+        let (settings, _) = Settings::resolve("shop", Some("prod"), &configured());
+        let mut artifacts = vec![Artifact::text("api/Dockerfile", "FROM x\n"), Artifact::text("nginx/Dockerfile", "FROM x\n")];
+        let findings = add_ecs_files(&both, &settings, &mut artifacts);
+        // api lives in nginx's task: no files of its own.
+        assert!(!artifacts.iter().any(|a| a.path.starts_with("api/ecs/")));
+        let td: serde_json::Value = serde_json::from_str(
+            artifacts.iter().find(|a| a.path == "nginx/ecs/task-definition.json").unwrap().as_text().unwrap(),
+        )
+        .unwrap();
+        let names: Vec<&str> =
+            td["containerDefinitions"].as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap()).collect();
+        assert_eq!(names, ["nginx", "api"]);
+        assert_eq!(td["containerDefinitions"][0]["dependsOn"], serde_json::json!([{"containerName": "api", "condition": "START"}]));
+        // Sized for the larger member (an app server), volumes kept apart.
+        assert_eq!((td["cpu"].as_str(), td["memory"].as_str()), (Some("512"), Some("1024")));
+        let volumes: Vec<&str> = td["volumes"].as_array().unwrap().iter().map(|v| v["name"].as_str().unwrap()).collect();
+        assert!(volumes.contains(&"tmp") && volumes.contains(&"api-tmp"), "{volumes:?}");
+        // The policy reads api's parameters and writes both log groups.
+        let policy = artifacts.iter().find(|a| a.path == "nginx/ecs/execution-role-policy.json").unwrap();
+        let policy = policy.as_text().unwrap();
+        assert!(policy.contains("parameter/shop/prod/api/DB_PASSWORD") && policy.contains("log-group:/ecs/shop/prod/api:*"));
+        assert!(policy.contains("log-group:/ecs/shop/prod/nginx:*") && policy.contains("repository/shop/api"));
+        // api's cron job runs in the shared task, overriding api's container.
+        let schedule = artifacts.iter().find(|a| a.path == "nginx/ecs/schedules/nightly-report.json").unwrap();
+        assert!(schedule.as_text().unwrap().contains(r#"\"name\":\"api\""#));
+        assert!(!findings.iter().any(|f| f.message.contains("same task as")), "{findings:?}");
+        assert!(!findings.iter().any(|f| f.severity == Severity::Error), "{findings:?}");
     }
 
     #[test]

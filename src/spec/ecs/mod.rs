@@ -18,7 +18,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::config::EcsConfig;
 use crate::diagnostics::{Finding, Severity, codes};
-use crate::spec::image::{EnvValue, ImageSpec, Protocol, ServiceKind};
+use crate::spec::image::{EnvValue, ImageSpec, JobSpec, Protocol, ServiceKind};
 
 pub use types::*;
 
@@ -314,11 +314,26 @@ pub fn default_size(kind: ServiceKind) -> (u32, u32) {
     }
 }
 
-/// Builds the ECS files of one image. `user` is the image's final `USER`
-/// (numeric when known, as `render` resolves it).
-pub fn build(image: &ImageSpec, user: &str, settings: &Settings) -> (ServiceFiles, Vec<Finding>) {
+/// One container of a task, with what the task and its policy need from it.
+struct BuiltContainer {
+    definition: ContainerDefinition,
+    volumes: Vec<Volume>,
+    has_secure: bool,
+    /// The image URI (for the ECR statement).
+    images: String,
+    log_group: String,
+}
+
+/// The container of `image`. `volume_prefix` keeps a partner's volume names apart
+/// from the main container's (`php-fpm-tmp`).
+fn container(
+    image: &ImageSpec,
+    user: &str,
+    volume_prefix: Option<&str>,
+    settings: &Settings,
+    findings: &mut Vec<Finding>,
+) -> BuiltContainer {
     let service = image.service.as_str();
-    let mut findings = Vec::new();
     let mut need = |r: Result<String, String>| match r {
         Ok(v) => v,
         Err(e) => {
@@ -328,15 +343,6 @@ pub fn build(image: &ImageSpec, user: &str, settings: &Settings) -> (ServiceFile
     };
     let image_uri = need(settings.image(service));
     let log_group = need(settings.log_group(service));
-    let execution_role = need(settings.role_arn(settings.config.execution_role.as_deref(), "execution", service));
-    let task_role = need(settings.role_arn(settings.config.task_role.as_deref(), "task", service));
-    let scheduler_role = need(settings.role_arn(settings.config.scheduler_role.as_deref(), "scheduler", service));
-    let family = settings.family(service);
-    let overrides = settings.config.services.get(service);
-    let (default_cpu, default_memory) = default_size(image.kind);
-    let cpu = overrides.and_then(|o| o.cpu).unwrap_or(default_cpu);
-    let memory = overrides.and_then(|o| o.memory).unwrap_or(default_memory);
-
     // Environment: literals in `environment`, parameters in `secrets` (by ARN).
     let mut environment: BTreeMap<String, String> = BTreeMap::new();
     let mut secrets: BTreeMap<String, String> = BTreeMap::new();
@@ -395,10 +401,14 @@ pub fn build(image: &ImageSpec, user: &str, settings: &Settings) -> (ServiceFile
     let mut mount_points = Vec::new();
     let mut used: BTreeSet<String> = BTreeSet::new();
     for path in &writable {
-        let mut name = volume_name(path);
+        let base = match volume_prefix {
+            Some(prefix) => format!("{prefix}-{}", volume_name(path)),
+            None => volume_name(path),
+        };
+        let mut name = base.clone();
         let mut n = 2;
         while !used.insert(name.clone()) {
-            name = format!("{}-{n}", volume_name(path));
+            name = format!("{base}-{n}");
             n += 1;
         }
         volumes.push(Volume { name: name.clone() });
@@ -452,16 +462,72 @@ pub fn build(image: &ImageSpec, user: &str, settings: &Settings) -> (ServiceFile
         readonly_root_filesystem: true,
         port_mappings,
         environment: environment.into_iter().map(|(name, value)| KeyValue { name, value }).collect(),
-        secrets: secrets.clone(),
+        secrets,
         mount_points,
         log_configuration: LogConfiguration { log_driver: "awslogs".into(), options: log_options },
         health_check,
         stop_timeout,
+        depends_on: Vec::new(),
         linux_parameters: LinuxParameters {
             init_process_enabled: true,
             capabilities: Capabilities { drop: vec!["ALL".into()] },
         },
     };
+    BuiltContainer { definition: container, volumes, has_secure, images: image_uri, log_group }
+}
+
+/// Builds the ECS files of one image. `user` is the image's final `USER`
+/// (numeric when known, as `render` resolves it). `partners` are images that must
+/// run in the same task (php-fpm behind this nginx), each with its user: they
+/// become more essential containers of this task, started before this one.
+pub fn build(
+    image: &ImageSpec,
+    user: &str,
+    partners: &[(&ImageSpec, String)],
+    settings: &Settings,
+) -> (ServiceFiles, Vec<Finding>) {
+    let service = image.service.as_str();
+    let mut findings = Vec::new();
+    let mut need = |r: Result<String, String>| match r {
+        Ok(v) => v,
+        Err(e) => {
+            findings.push(config_error(e));
+            String::new()
+        }
+    };
+    let execution_role = need(settings.role_arn(settings.config.execution_role.as_deref(), "execution", service));
+    let task_role = need(settings.role_arn(settings.config.task_role.as_deref(), "task", service));
+    let scheduler_role = need(settings.role_arn(settings.config.scheduler_role.as_deref(), "scheduler", service));
+    let family = settings.family(service);
+    let overrides = settings.config.services.get(service);
+    // A shared task is sized for its largest member unless migrate.yaml says otherwise.
+    let (default_cpu, default_memory) = std::iter::once(image.kind)
+        .chain(partners.iter().map(|(p, _)| p.kind))
+        .map(default_size)
+        .max()
+        .unwrap_or_else(|| default_size(image.kind));
+    let cpu = overrides.and_then(|o| o.cpu).unwrap_or(default_cpu);
+    let memory = overrides.and_then(|o| o.memory).unwrap_or(default_memory);
+
+    let main = container(image, user, None, settings, &mut findings);
+    let mut containers = vec![main.definition];
+    let mut volumes = main.volumes;
+    let mut policy_inputs = vec![(main.images, main.log_group)];
+    let mut has_secure = main.has_secure;
+    let mut all_jobs: Vec<(&ImageSpec, &JobSpec)> = image.jobs.iter().map(|j| (image, j)).collect();
+    for (partner, partner_user) in partners {
+        let built = container(partner, partner_user, Some(&partner.service), settings, &mut findings);
+        containers[0].depends_on.push(ContainerDependency {
+            container_name: partner.service.clone(),
+            condition: "START".into(),
+        });
+        containers.push(built.definition);
+        volumes.extend(built.volumes);
+        policy_inputs.push((built.images, built.log_group));
+        has_secure |= built.has_secure;
+        all_jobs.extend(partner.jobs.iter().map(|j| (*partner, j)));
+    }
+    let secrets: Vec<Secret> = containers.iter().flat_map(|c| c.secrets.iter().cloned()).collect();
     let arch = settings.config.cpu_architecture.clone().unwrap_or_else(|| "X86_64".into());
     let task_definition = TaskDefinition {
         family: family.clone(),
@@ -472,11 +538,11 @@ pub fn build(image: &ImageSpec, user: &str, settings: &Settings) -> (ServiceFile
         cpu: cpu.to_string(),
         memory: memory.to_string(),
         runtime_platform: RuntimePlatform { operating_system_family: "LINUX".into(), cpu_architecture: arch },
-        container_definitions: vec![container],
+        container_definitions: containers,
         volumes,
     };
 
-    let execution_policy = execution_policy(settings, &secrets, has_secure, &image_uri, &log_group);
+    let execution_policy = execution_policy(settings, &secrets, has_secure, &policy_inputs);
 
     // The long-running service, its deployment and its scaling.
     let long_running = image.kind != ServiceKind::Jobs;
@@ -582,9 +648,16 @@ pub fn build(image: &ImageSpec, user: &str, settings: &Settings) -> (ServiceFile
     }
 
     // A RunTask override cannot change the user: say when cron ran a job as someone else.
-    for job in &image.jobs {
-        if let Some(job_user) = job.user.as_deref().map(str::trim).filter(|u| !u.is_empty())
-            && job_user != image.process.user.trim()
+    for (owner, job) in &all_jobs {
+        let user = if owner.service == image.service {
+            user
+        } else {
+            partners.iter().find(|(p, _)| p.service == owner.service).map_or(user, |(_, u)| u.as_str())
+        };
+        // Only a plain user name or uid is worth a word (an unrendered template is reported elsewhere).
+        let plain = |u: &&str| !u.is_empty() && u.chars().all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c));
+        if let Some(job_user) = job.user.as_deref().map(str::trim).filter(plain)
+            && job_user != owner.process.user.trim()
             && job_user != user
         {
             findings.push(Finding::new(
@@ -603,7 +676,7 @@ pub fn build(image: &ImageSpec, user: &str, settings: &Settings) -> (ServiceFile
 
     // One schedule per cron job: the service's task definition with the job's command.
     let mut schedules = BTreeMap::new();
-    for job in &image.jobs {
+    for (owner, job) in &all_jobs {
         let expression = match cron::to_eventbridge(&job.schedule) {
             Ok(e) => e,
             Err(why) => {
@@ -612,13 +685,13 @@ pub fn build(image: &ImageSpec, user: &str, settings: &Settings) -> (ServiceFile
                     Severity::Warning,
                     job.origin.path.to_string(),
                     job.origin.line,
-                    format!("cron job `{}` of `{service}` gets no schedule: {why}", job.name),
+                    format!("cron job `{}` of `{}` gets no schedule: {why}", job.name, owner.service),
                 ));
                 continue;
             }
         };
         let overrides = TaskOverride {
-            container_overrides: vec![ContainerOverride { name: service.to_string(), command: job.command.clone() }],
+            container_overrides: vec![ContainerOverride { name: owner.service.clone(), command: job.command.clone() }],
         };
         let input = serde_json::to_string(&overrides).unwrap_or_default();
         let mut name: String = format!("{family}-{}", job.name)
@@ -638,7 +711,7 @@ pub fn build(image: &ImageSpec, user: &str, settings: &Settings) -> (ServiceFile
             file,
             Schedule {
                 name,
-                description: format!("cron job `{}` of {service} ({})", job.name, job.origin),
+                description: format!("cron job `{}` of {} ({})", job.name, owner.service, job.origin),
                 schedule_expression: expression,
                 schedule_expression_timezone: timezone.clone(),
                 flexible_time_window: FlexibleTimeWindow { mode: "OFF".into() },
@@ -684,8 +757,7 @@ fn execution_policy(
     settings: &Settings,
     secrets: &[Secret],
     has_secure: bool,
-    image: &str,
-    log_group: &str,
+    containers: &[(String, String)],
 ) -> PolicyDocument {
     let mut statement = Vec::new();
     let allow = |sid: &str, action: &[&str], resource: Vec<String>| Statement {
@@ -707,15 +779,30 @@ fn execution_policy(
         }
     }
     let ecr_host = format!("{}.dkr.ecr.{}.amazonaws.com/", settings.account, settings.region);
-    if let Some(path) = image.strip_prefix(&ecr_host) {
-        let repository = path.split(['@', ':']).next().unwrap_or(path);
-        let arn = format!("arn:{}:ecr:{}:{}:repository/{repository}", settings.partition, settings.region, settings.account);
-        statement.push(allow("PullTaskImage", &["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"], vec![arn]));
+    let repositories: BTreeSet<String> = containers
+        .iter()
+        .filter_map(|(image, _)| image.strip_prefix(&ecr_host))
+        .map(|path| {
+            let repository = path.split(['@', ':']).next().unwrap_or(path);
+            format!("arn:{}:ecr:{}:{}:repository/{repository}", settings.partition, settings.region, settings.account)
+        })
+        .collect();
+    if !repositories.is_empty() {
+        statement.push(allow(
+            "PullTaskImage",
+            &["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
+            repositories.into_iter().collect(),
+        ));
         // GetAuthorizationToken has no resource-level permissions: `*` is the only form.
         statement.push(allow("AuthenticateToEcr", &["ecr:GetAuthorizationToken"], vec!["*".into()]));
     }
-    let logs = format!("arn:{}:logs:{}:{}:log-group:{log_group}:*", settings.partition, settings.region, settings.account);
-    statement.push(allow("WriteTaskLogs", &["logs:CreateLogStream", "logs:PutLogEvents"], vec![logs]));
+    let logs: BTreeSet<String> = containers
+        .iter()
+        .map(|(_, group)| {
+            format!("arn:{}:logs:{}:{}:log-group:{group}:*", settings.partition, settings.region, settings.account)
+        })
+        .collect();
+    statement.push(allow("WriteTaskLogs", &["logs:CreateLogStream", "logs:PutLogEvents"], logs.into_iter().collect()));
     PolicyDocument { version: "2012-10-17".into(), statement }
 }
 
@@ -903,7 +990,7 @@ pub(crate) mod tests {
     #[test]
     fn task_definition_from_an_image() {
         let (settings, _) = Settings::resolve("shop", Some("prod"), &configured());
-        let (files, findings) = build(&image(ServiceKind::App), "1500:1500", &settings);
+        let (files, findings) = build(&image(ServiceKind::App), "1500:1500", &[], &settings);
         let td = &files.task_definition;
         assert_eq!(td.family, "shop-prod-api");
         assert_eq!((td.cpu.as_str(), td.memory.as_str()), ("512", "1024"));
@@ -952,14 +1039,14 @@ pub(crate) mod tests {
         config.kms_key_id = None;
         config.services.insert("api".into(), EcsServiceConfig { cpu: Some(1024), memory: Some(4096), ..Default::default() });
         let (settings, _) = Settings::resolve("shop", Some("prod"), &config);
-        let (worker, _) = build(&image(ServiceKind::Worker), "1500", &settings);
+        let (worker, _) = build(&image(ServiceKind::Worker), "1500", &[], &settings);
         assert_eq!((worker.task_definition.cpu.as_str(), worker.task_definition.memory.as_str()), ("1024", "4096"));
         assert_eq!(worker.service_definition.as_ref().unwrap().deployment_controller.kind, "ECS");
         assert!(worker.appspec.is_none());
         assert!(worker.autoscaling.is_some());
         // No custom key: no kms statement.
         assert!(worker.execution_policy.statement.iter().all(|s| s.action != ["kms:Decrypt"]));
-        let (jobs, _) = build(&image(ServiceKind::Jobs), "1500", &settings);
+        let (jobs, _) = build(&image(ServiceKind::Jobs), "1500", &[], &settings);
         assert!(jobs.service_definition.is_none() && jobs.appspec.is_none() && jobs.autoscaling.is_none());
         assert_eq!(default_size(ServiceKind::Web), (256, 512));
     }
@@ -980,7 +1067,7 @@ pub(crate) mod tests {
         let mut twin = spec.jobs[0].clone();
         twin.name = "nightly/report".into();
         spec.jobs.push(twin);
-        let (files, _) = build(&spec, "1500", &settings);
+        let (files, _) = build(&spec, "1500", &[], &settings);
         let names: Vec<&str> = files.schedules.keys().map(String::as_str).collect();
         assert_eq!(names, ["nightly-report", "nightly-report-2"]);
     }

@@ -53,7 +53,17 @@ pub struct ContainerDefinition {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub health_check: Option<HealthCheck>,
     pub stop_timeout: u32,
+    /// Containers of the same task that must have started first.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub depends_on: Vec<ContainerDependency>,
     pub linux_parameters: LinuxParameters,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ContainerDependency {
+    pub container_name: String,
+    pub condition: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
