@@ -220,9 +220,9 @@ pub mod codes {
         SCHEDULE_NOT_CONVERTIBLE = "M930", "schedule-not-convertible",
             "A cron entry has no EventBridge `cron()` equivalent (`@reboot`, both day and weekday, a bad field).";
         JOB_WRITES_FILE = "M931", "job-writes-file",
-            "A cron job redirects its output to a file: under the read-only root it gets a volume, but the output never reaches CloudWatch.";
+            "A cron job redirects its output to a file: it gets a volume under the read-only root, but never reaches CloudWatch.";
         ECS_MANUAL_STEP = "M932", "ecs-manual-step",
-            "Something the ECS files do not express: a cron job's own user, two images sharing a task, a vendor sidecar.";
+            "Something the ECS files do not express: a cron job's own user, a vendor sidecar, a half-generated pair.";
         ECS_PLACEHOLDER = "M940", "ecs-placeholder",
             "`ecs.account_id`, `ecs.region` or the network is not configured: the ECS files use placeholders.";
         ECS_CONFIG = "M941", "ecs-config",

@@ -263,7 +263,8 @@ mod tests {
         let mut both = conversion();
         both.images.push(front);
         let (settings, _) = Settings::resolve("shop", Some("prod"), &configured());
-        let mut artifacts = vec![Artifact::text("api/Dockerfile", "FROM x\n"), Artifact::text("nginx/Dockerfile", "FROM x\n")];
+        let mut artifacts =
+            vec![Artifact::text("api/Dockerfile", "FROM x\n"), Artifact::text("nginx/Dockerfile", "FROM x\n")];
         let findings = add_ecs_files(&both, &settings, &mut artifacts);
         // api lives in nginx's task: no files of its own.
         assert!(!artifacts.iter().any(|a| a.path.starts_with("api/ecs/")));
@@ -274,15 +275,21 @@ mod tests {
         let names: Vec<&str> =
             td["containerDefinitions"].as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap()).collect();
         assert_eq!(names, ["nginx", "api"]);
-        assert_eq!(td["containerDefinitions"][0]["dependsOn"], serde_json::json!([{"containerName": "api", "condition": "START"}]));
+        assert_eq!(
+            td["containerDefinitions"][0]["dependsOn"],
+            serde_json::json!([{"containerName": "api", "condition": "START"}])
+        );
         // Sized for the larger member (an app server), volumes kept apart.
         assert_eq!((td["cpu"].as_str(), td["memory"].as_str()), (Some("512"), Some("1024")));
-        let volumes: Vec<&str> = td["volumes"].as_array().unwrap().iter().map(|v| v["name"].as_str().unwrap()).collect();
+        let volumes: Vec<&str> =
+            td["volumes"].as_array().unwrap().iter().map(|v| v["name"].as_str().unwrap()).collect();
         assert!(volumes.contains(&"tmp") && volumes.contains(&"api-tmp"), "{volumes:?}");
         // The policy reads api's parameters and writes both log groups.
         let policy = artifacts.iter().find(|a| a.path == "nginx/ecs/execution-role-policy.json").unwrap();
         let policy = policy.as_text().unwrap();
-        assert!(policy.contains("parameter/shop/prod/api/DB_PASSWORD") && policy.contains("log-group:/ecs/shop/prod/api:*"));
+        assert!(
+            policy.contains("parameter/shop/prod/api/DB_PASSWORD") && policy.contains("log-group:/ecs/shop/prod/api:*")
+        );
         assert!(policy.contains("log-group:/ecs/shop/prod/nginx:*") && policy.contains("repository/shop/api"));
         // api's cron job runs in the shared task, overriding api's container.
         let schedule = artifacts.iter().find(|a| a.path == "nginx/ecs/schedules/nightly-report.json").unwrap();

@@ -32,12 +32,16 @@ const LINUX_INVALID: &[&str] = &["devices", "sharedMemorySize", "tmpfs", "maxSwa
 const LOG_DRIVERS: &[&str] = &["awslogs", "splunk", "awsfirelens"];
 
 static SECRET_NAME: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)(^|[_.-])(PASSWORD|PASSWD|PWD|SECRET|TOKEN|API_?KEY|PRIVATE_?KEY|ACCESS_?KEY|CREDENTIALS?|DSN)($|[_.-])")
-        .unwrap_or_else(|_| unreachable!("literal regex"))
+    Regex::new(
+        r"(?i)(^|[_.-])(PASSWORD|PASSWD|PWD|SECRET|TOKEN|API_?KEY|PRIVATE_?KEY|ACCESS_?KEY|CREDENTIALS?|DSN)($|[_.-])",
+    )
+    .unwrap_or_else(|_| unreachable!("literal regex"))
 });
 static SECRET_VALUE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(AKIA[0-9A-Z]{16}|-----BEGIN [A-Z ]*PRIVATE KEY|xox[abpr]-|ghp_[A-Za-z0-9]{20}|://[^/\s:@]+:[^/\s@]+@)")
-        .unwrap_or_else(|_| unreachable!("literal regex"))
+    Regex::new(
+        r"(AKIA[0-9A-Z]{16}|-----BEGIN [A-Z ]*PRIVATE KEY|xox[abpr]-|ghp_[A-Za-z0-9]{20}|://[^/\s:@]+:[^/\s@]+@)",
+    )
+    .unwrap_or_else(|_| unreachable!("literal regex"))
 });
 static SECRET_ARN: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
@@ -96,7 +100,8 @@ impl Checker<'_> {
                 codes::FARGATE_COMPATIBILITY,
                 Severity::Error,
                 &["\"requiresCompatibilities\""],
-                "`requiresCompatibilities` does not contain `FARGATE`: ECS will not validate the task for Fargate".into(),
+                "`requiresCompatibilities` does not contain `FARGATE`: ECS will not validate the task for Fargate"
+                    .into(),
             );
         }
         match obj.get("networkMode").and_then(Value::as_str) {
@@ -105,21 +110,39 @@ impl Checker<'_> {
                 codes::FARGATE_NETWORK_MODE,
                 Severity::Error,
                 &["\"networkMode\""],
-                format!("`networkMode` is {}; Fargate needs `awsvpc`", other.map_or("missing".into(), |m| format!("`{m}`"))),
+                format!(
+                    "`networkMode` is {}; Fargate needs `awsvpc`",
+                    other.map_or("missing".into(), |m| format!("`{m}`"))
+                ),
             ),
         }
         self.size(obj.get("cpu"), obj.get("memory"));
         for field in TASK_INVALID {
             if obj.get(*field).is_some_and(|v| !v.is_null() && v.as_array().is_none_or(|a| !a.is_empty())) {
                 let anchor = format!("\"{field}\"");
-                self.at(codes::FARGATE_INVALID_FIELD, Severity::Error, &[&anchor], format!("`{field}` is not valid on Fargate"));
+                self.at(
+                    codes::FARGATE_INVALID_FIELD,
+                    Severity::Error,
+                    &[&anchor],
+                    format!("`{field}` is not valid on Fargate"),
+                );
             }
         }
         if obj.get("pidMode").and_then(Value::as_str) == Some("host") {
-            self.at(codes::NIST_HOST_NAMESPACE, Severity::Error, &["\"pidMode\""], "`pidMode: host` shares the host's process namespace".into());
+            self.at(
+                codes::NIST_HOST_NAMESPACE,
+                Severity::Error,
+                &["\"pidMode\""],
+                "`pidMode: host` shares the host's process namespace".into(),
+            );
         }
         if obj.get("ipcMode").and_then(Value::as_str) == Some("host") {
-            self.at(codes::NIST_HOST_NAMESPACE, Severity::Error, &["\"ipcMode\""], "`ipcMode: host` shares the host's IPC namespace".into());
+            self.at(
+                codes::NIST_HOST_NAMESPACE,
+                Severity::Error,
+                &["\"ipcMode\""],
+                "`ipcMode: host` shares the host's IPC namespace".into(),
+            );
         }
         let execution_role = obj.get("executionRoleArn").and_then(Value::as_str).filter(|s| !s.is_empty());
         let task_role = obj.get("taskRoleArn").and_then(Value::as_str).filter(|s| !s.is_empty());
@@ -189,15 +212,30 @@ impl Checker<'_> {
         let label = if name.is_empty() { format!("volume {}", i + 1) } else { format!("volume `{name}`") };
         let anchor = format!("\"{name}\"");
         if v.get("host").and_then(|h| h.get("sourcePath")).is_some_and(|p| !p.is_null()) {
-            self.at(codes::FARGATE_HOST_PATH, Severity::Error, &["\"volumes\"", &anchor, "\"sourcePath\""], format!("{label} mounts a host path; Fargate has none"));
+            self.at(
+                codes::FARGATE_HOST_PATH,
+                Severity::Error,
+                &["\"volumes\"", &anchor, "\"sourcePath\""],
+                format!("{label} mounts a host path; Fargate has none"),
+            );
         }
         if v.get("dockerVolumeConfiguration").is_some_and(|d| !d.is_null()) {
-            self.at(codes::FARGATE_INVALID_FIELD, Severity::Error, &["\"volumes\"", &anchor, "\"dockerVolumeConfiguration\""], format!("{label}: `dockerVolumeConfiguration` is not valid on Fargate"));
+            self.at(
+                codes::FARGATE_INVALID_FIELD,
+                Severity::Error,
+                &["\"volumes\"", &anchor, "\"dockerVolumeConfiguration\""],
+                format!("{label}: `dockerVolumeConfiguration` is not valid on Fargate"),
+            );
         }
         if let Some(efs) = v.get("efsVolumeConfiguration").filter(|e| e.is_object())
             && efs.get("transitEncryption").and_then(Value::as_str) != Some("ENABLED")
         {
-            self.at(codes::NIST_EFS_TRANSIT, Severity::Warning, &["\"volumes\"", &anchor, "\"efsVolumeConfiguration\""], format!("{label}: EFS traffic is not encrypted (`transitEncryption: ENABLED`)"));
+            self.at(
+                codes::NIST_EFS_TRANSIT,
+                Severity::Warning,
+                &["\"volumes\"", &anchor, "\"efsVolumeConfiguration\""],
+                format!("{label}: EFS traffic is not encrypted (`transitEncryption: ENABLED`)"),
+            );
         }
     }
 
@@ -233,35 +271,58 @@ impl Checker<'_> {
         let linux = c.get("linuxParameters");
         for field in LINUX_INVALID {
             if linux.and_then(|l| l.get(*field)).is_some_and(|v| !v.is_null()) {
-                report!(codes::FARGATE_INVALID_FIELD, Severity::Error, field, "`linuxParameters.{field}` is not valid on Fargate");
+                report!(
+                    codes::FARGATE_INVALID_FIELD,
+                    Severity::Error,
+                    field,
+                    "`linuxParameters.{field}` is not valid on Fargate"
+                );
             }
         }
         let caps = linux.and_then(|l| l.get("capabilities"));
         for cap in caps.and_then(|c| c.get("add")).and_then(Value::as_array).into_iter().flatten() {
             let cap = cap.as_str().unwrap_or("");
             if cap != "SYS_PTRACE" && cap != "CAP_SYS_PTRACE" {
-                report!(codes::FARGATE_CAPABILITY, Severity::Error, "add", "adds capability `{cap}`; Fargate only allows `SYS_PTRACE`");
+                report!(
+                    codes::FARGATE_CAPABILITY,
+                    Severity::Error,
+                    "add",
+                    "adds capability `{cap}`; Fargate only allows `SYS_PTRACE`"
+                );
             }
         }
-        let drops_all = caps
-            .and_then(|c| c.get("drop"))
-            .and_then(Value::as_array)
-            .is_some_and(|d| d.iter().any(|v| v == "ALL"));
+        let drops_all =
+            caps.and_then(|c| c.get("drop")).and_then(Value::as_array).is_some_and(|d| d.iter().any(|v| v == "ALL"));
         if !drops_all {
             report!(codes::NIST_CAPABILITIES, Severity::Warning, "linuxParameters", "does not drop `ALL` capabilities");
         }
         if let Some(t) = c.get("stopTimeout").and_then(Value::as_u64)
             && t > u64::from(MAX_STOP_TIMEOUT)
         {
-            report!(codes::FARGATE_STOP_TIMEOUT, Severity::Error, "stopTimeout", "`stopTimeout` {t} is over Fargate's {MAX_STOP_TIMEOUT} s");
+            report!(
+                codes::FARGATE_STOP_TIMEOUT,
+                Severity::Error,
+                "stopTimeout",
+                "`stopTimeout` {t} is over Fargate's {MAX_STOP_TIMEOUT} s"
+            );
         }
         if c.get("readonlyRootFilesystem").and_then(Value::as_bool) != Some(true) {
-            report!(codes::NIST_READONLY_ROOT, Severity::Warning, "readonlyRootFilesystem", "the root filesystem is writable; set `readonlyRootFilesystem: true` with volumes for the paths it writes");
+            report!(
+                codes::NIST_READONLY_ROOT,
+                Severity::Warning,
+                "readonlyRootFilesystem",
+                "the root filesystem is writable; set `readonlyRootFilesystem: true` with volumes for the paths it writes"
+            );
         }
         let user = c.get("user").and_then(Value::as_str).unwrap_or("").trim().to_string();
-        let root_user = user.is_empty() || user == "root" || user == "0" || user.starts_with("0:") || user.starts_with("root:");
+        let root_user =
+            user.is_empty() || user == "root" || user == "0" || user.starts_with("0:") || user.starts_with("root:");
         if root_user {
-            let what = if user.is_empty() { "has no `user`: it runs as the image's user, root unless the image says otherwise".to_string() } else { format!("runs as root (`{user}`)") };
+            let what = if user.is_empty() {
+                "has no `user`: it runs as the image's user, root unless the image says otherwise".to_string()
+            } else {
+                format!("runs as root (`{user}`)")
+            };
             report!(codes::NIST_ROOT_USER, Severity::Warning, "user", "{what}");
         }
         for pm in c.get("portMappings").and_then(Value::as_array).into_iter().flatten() {
@@ -269,26 +330,48 @@ impl Checker<'_> {
             if let Some(host) = pm.get("hostPort").and_then(Value::as_u64)
                 && Some(host) != container_port
             {
-                report!(codes::FARGATE_HOST_PORT, Severity::Error, "hostPort", "`hostPort` {host} differs from `containerPort`; awsvpc maps ports one to one");
+                report!(
+                    codes::FARGATE_HOST_PORT,
+                    Severity::Error,
+                    "hostPort",
+                    "`hostPort` {host} differs from `containerPort`; awsvpc maps ports one to one"
+                );
             }
             if let Some(port) = container_port
                 && port < 1024
                 && !root_user
             {
-                report!(codes::NIST_PRIVILEGED_PORT, Severity::Warning, "containerPort", "listens on port {port} as non-root user `{user}`, which needs a capability Fargate cannot add; use a port >= 1024");
+                report!(
+                    codes::NIST_PRIVILEGED_PORT,
+                    Severity::Warning,
+                    "containerPort",
+                    "listens on port {port} as non-root user `{user}`, which needs a capability Fargate cannot add; use a port >= 1024"
+                );
             }
         }
         self.logging(c, &label, &root, has_execution_role);
         self.secrets(c, &label, &root, has_execution_role);
         if essential {
             match c.get("healthCheck").filter(|h| h.is_object()) {
-                None => report!(codes::NIST_HEALTH_CHECK, Severity::Warning, "", "is essential but has no `healthCheck`; ECS ignores the image's HEALTHCHECK"),
+                None => report!(
+                    codes::NIST_HEALTH_CHECK,
+                    Severity::Warning,
+                    "",
+                    "is essential but has no `healthCheck`; ECS ignores the image's HEALTHCHECK"
+                ),
                 Some(h) => {
-                    for (field, low, high) in [("interval", 5, 300), ("timeout", 2, 60), ("retries", 1, 10), ("startPeriod", 0, 300)] {
+                    for (field, low, high) in
+                        [("interval", 5, 300), ("timeout", 2, 60), ("retries", 1, 10), ("startPeriod", 0, 300)]
+                    {
                         if let Some(v) = h.get(field).and_then(Value::as_u64)
                             && !(low..=high).contains(&v)
                         {
-                            report!(codes::HEALTH_CHECK_RANGE, Severity::Error, field, "`healthCheck.{field}` {v} is outside {low}-{high}");
+                            report!(
+                                codes::HEALTH_CHECK_RANGE,
+                                Severity::Error,
+                                field,
+                                "`healthCheck.{field}` {v} is outside {low}-{high}"
+                            );
                         }
                     }
                 }
@@ -298,18 +381,36 @@ impl Checker<'_> {
         let last = image.rsplit('/').next().unwrap_or(image);
         if !last.contains('@') {
             match last.split_once(':') {
-                None => report!(codes::NIST_IMAGE_TAG, Severity::Warning, "image", "image `{image}` has no tag: it means `latest`"),
-                Some((_, "latest")) => report!(codes::NIST_IMAGE_TAG, Severity::Warning, "image", "image `{image}` is `:latest`"),
+                None => report!(
+                    codes::NIST_IMAGE_TAG,
+                    Severity::Warning,
+                    "image",
+                    "image `{image}` has no tag: it means `latest`"
+                ),
+                Some((_, "latest")) => {
+                    report!(codes::NIST_IMAGE_TAG, Severity::Warning, "image", "image `{image}` is `:latest`")
+                }
                 _ => {}
             }
         }
         if image.contains("dkr.ecr.") && !has_execution_role {
-            report!(codes::EXECUTION_ROLE_MISSING, Severity::Error, "image", "pulls from ECR but the task has no `executionRoleArn`");
+            report!(
+                codes::EXECUTION_ROLE_MISSING,
+                Severity::Error,
+                "image",
+                "pulls from ECR but the task has no `executionRoleArn`"
+            );
         }
-        if let Some(cred) = c.get("repositoryCredentials").and_then(|r| r.get("credentialsParameter")).and_then(Value::as_str)
+        if let Some(cred) =
+            c.get("repositoryCredentials").and_then(|r| r.get("credentialsParameter")).and_then(Value::as_str)
             && !SECRETS_MANAGER_ARN.is_match(cred)
         {
-            report!(codes::NIST_REGISTRY_CREDENTIALS, Severity::Error, "credentialsParameter", "`repositoryCredentials.credentialsParameter` is not a Secrets Manager ARN");
+            report!(
+                codes::NIST_REGISTRY_CREDENTIALS,
+                Severity::Error,
+                "credentialsParameter",
+                "`repositoryCredentials.credentialsParameter` is not a Secrets Manager ARN"
+            );
         }
     }
 
@@ -317,12 +418,22 @@ impl Checker<'_> {
         let mut anchors: Vec<&str> = root.to_vec();
         anchors.push("\"logConfiguration\"");
         let Some(log) = c.get("logConfiguration").filter(|l| l.is_object()) else {
-            self.at(codes::NIST_LOGGING, Severity::Warning, &anchors, format!("{label} has no `logConfiguration`: its output is lost"));
+            self.at(
+                codes::NIST_LOGGING,
+                Severity::Warning,
+                &anchors,
+                format!("{label} has no `logConfiguration`: its output is lost"),
+            );
             return;
         };
         let driver = log.get("logDriver").and_then(Value::as_str).unwrap_or("");
         if !LOG_DRIVERS.contains(&driver) {
-            self.at(codes::FARGATE_INVALID_FIELD, Severity::Error, &anchors, format!("{label}: log driver `{driver}` is not one Fargate supports ({})", LOG_DRIVERS.join(", ")));
+            self.at(
+                codes::FARGATE_INVALID_FIELD,
+                Severity::Error,
+                &anchors,
+                format!("{label}: log driver `{driver}` is not one Fargate supports ({})", LOG_DRIVERS.join(", ")),
+            );
             return;
         }
         if driver != "awslogs" {
@@ -330,17 +441,43 @@ impl Checker<'_> {
         }
         let options = log.get("options");
         let opt = |k: &str| options.and_then(|o| o.get(k)).and_then(Value::as_str).filter(|s| !s.is_empty());
-        let missing: Vec<&str> = ["awslogs-group", "awslogs-region", "awslogs-stream-prefix"].into_iter().filter(|k| opt(k).is_none()).collect();
+        let missing: Vec<&str> = ["awslogs-group", "awslogs-region", "awslogs-stream-prefix"]
+            .into_iter()
+            .filter(|k| opt(k).is_none())
+            .collect();
         if !missing.is_empty() {
-            self.at(codes::FARGATE_LOG_OPTIONS, Severity::Error, &anchors, format!("{label}: awslogs lacks {} (required on Fargate)", missing.iter().map(|m| format!("`{m}`")).collect::<Vec<_>>().join(", ")));
+            self.at(
+                codes::FARGATE_LOG_OPTIONS,
+                Severity::Error,
+                &anchors,
+                format!(
+                    "{label}: awslogs lacks {} (required on Fargate)",
+                    missing.iter().map(|m| format!("`{m}`")).collect::<Vec<_>>().join(", ")
+                ),
+            );
         }
         match opt("mode") {
             Some("blocking" | "non-blocking") => {}
-            Some(other) => self.at(codes::FARGATE_LOG_OPTIONS, Severity::Error, &anchors, format!("{label}: awslogs `mode` `{other}` is neither `blocking` nor `non-blocking`")),
-            None => self.at(codes::FARGATE_LOG_OPTIONS, Severity::Warning, &anchors, format!("{label}: awslogs `mode` is not set; its default changed in 2025, set it explicitly")),
+            Some(other) => self.at(
+                codes::FARGATE_LOG_OPTIONS,
+                Severity::Error,
+                &anchors,
+                format!("{label}: awslogs `mode` `{other}` is neither `blocking` nor `non-blocking`"),
+            ),
+            None => self.at(
+                codes::FARGATE_LOG_OPTIONS,
+                Severity::Warning,
+                &anchors,
+                format!("{label}: awslogs `mode` is not set; its default changed in 2025, set it explicitly"),
+            ),
         }
         if !has_execution_role {
-            self.at(codes::EXECUTION_ROLE_MISSING, Severity::Error, &anchors, format!("{label} logs with awslogs but the task has no `executionRoleArn`"));
+            self.at(
+                codes::EXECUTION_ROLE_MISSING,
+                Severity::Error,
+                &anchors,
+                format!("{label} logs with awslogs but the task has no `executionRoleArn`"),
+            );
         }
     }
 
@@ -355,23 +492,41 @@ impl Checker<'_> {
             }
         }
         if secrets.is_some_and(|s| !s.is_empty()) && !has_execution_role {
-            self.at(codes::EXECUTION_ROLE_MISSING, Severity::Error, &[root[0], root[1], "\"secrets\""], format!("{label} has `secrets` but the task has no `executionRoleArn` to fetch them"));
+            self.at(
+                codes::EXECUTION_ROLE_MISSING,
+                Severity::Error,
+                &[root[0], root[1], "\"secrets\""],
+                format!("{label} has `secrets` but the task has no `executionRoleArn` to fetch them"),
+            );
         }
         for e in c.get("environment").and_then(Value::as_array).into_iter().flatten() {
             let name = e.get("name").and_then(Value::as_str).unwrap_or("");
             let value = e.get("value").and_then(Value::as_str).unwrap_or("");
             let anchor = format!("\"{name}\"");
             // `JWT_PRIVATE_KEY_FILE=/etc/...` names where a secret is, not the secret.
-            let names_a_location = ["_FILE", "_PATH", "_DIR", "_FILENAME"].iter().any(|s| name.to_ascii_uppercase().ends_with(s));
+            let names_a_location =
+                ["_FILE", "_PATH", "_DIR", "_FILENAME"].iter().any(|s| name.to_ascii_uppercase().ends_with(s));
             if SECRET_NAME.is_match(name) && !names_a_location {
-                self.at(codes::SECRET_IN_ENVIRONMENT, Severity::Error, &[root[0], root[1], "\"environment\"", &anchor], format!("{label}: `environment` entry `{name}` looks secret by its name; move it to `secrets` (SSM)"));
+                self.at(
+                    codes::SECRET_IN_ENVIRONMENT,
+                    Severity::Error,
+                    &[root[0], root[1], "\"environment\"", &anchor],
+                    format!(
+                        "{label}: `environment` entry `{name}` looks secret by its name; move it to `secrets` (SSM)"
+                    ),
+                );
             } else if SECRET_VALUE.is_match(value) {
                 // The value is never echoed.
                 self.at(codes::SECRET_IN_ENVIRONMENT, Severity::Error, &[root[0], root[1], "\"environment\"", &anchor], format!("{label}: the value of `environment` entry `{name}` looks like a credential; move it to `secrets` (SSM)"));
             }
         }
         if c.get("environmentFiles").and_then(Value::as_array).is_some_and(|a| !a.is_empty()) {
-            self.at(codes::SECRET_IN_ENVIRONMENT, Severity::Warning, &[root[0], root[1], "\"environmentFiles\""], format!("{label}: `environmentFiles` are plain S3 objects; keep secrets out of them"));
+            self.at(
+                codes::SECRET_IN_ENVIRONMENT,
+                Severity::Warning,
+                &[root[0], root[1], "\"environmentFiles\""],
+                format!("{label}: `environmentFiles` are plain S3 objects; keep secrets out of them"),
+            );
         }
     }
 }

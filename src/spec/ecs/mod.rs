@@ -79,9 +79,7 @@ impl Settings {
                 DEFAULT_REGION.to_string()
             }
             None => {
-                findings.push(placeholder(format!(
-                    "`ecs.region` is not set: the ECS files use {DEFAULT_REGION}"
-                )));
+                findings.push(placeholder(format!("`ecs.region` is not set: the ECS files use {DEFAULT_REGION}")));
                 DEFAULT_REGION.to_string()
             }
         };
@@ -241,7 +239,8 @@ impl Settings {
     }
 
     pub fn image(&self, service: &str) -> Result<String, String> {
-        let template = self.config.image.as_deref().unwrap_or("{account}.dkr.ecr.{region}.amazonaws.com/{app}/{service}:{tag}");
+        let template =
+            self.config.image.as_deref().unwrap_or("{account}.dkr.ecr.{region}.amazonaws.com/{app}/{service}:{tag}");
         self.expand(template, service)
     }
 
@@ -517,10 +516,9 @@ pub fn build(
     let mut all_jobs: Vec<(&ImageSpec, &JobSpec)> = image.jobs.iter().map(|j| (image, j)).collect();
     for (partner, partner_user) in partners {
         let built = container(partner, partner_user, Some(&partner.service), settings, &mut findings);
-        containers[0].depends_on.push(ContainerDependency {
-            container_name: partner.service.clone(),
-            condition: "START".into(),
-        });
+        containers[0]
+            .depends_on
+            .push(ContainerDependency { container_name: partner.service.clone(), condition: "START".into() });
         containers.push(built.definition);
         volumes.extend(built.volumes);
         policy_inputs.push((built.images, built.log_group));
@@ -575,9 +573,8 @@ pub fn build(
             })
             .into_iter()
             .collect(),
-        health_check_grace_period_seconds: lb_port.map(|_| {
-            image.healthcheck.as_ref().map_or(60, |h| h.start_period_secs.max(60))
-        }),
+        health_check_grace_period_seconds: lb_port
+            .map(|_| image.healthcheck.as_ref().map_or(60, |h| h.start_period_secs.max(60))),
         network_configuration: network.clone().map(|n| EcsNetworkConfiguration { awsvpc_configuration: n }),
         propagate_tags: "TASK_DEFINITION".into(),
         enable_ecs_managed_tags: true,
@@ -841,11 +838,8 @@ fn outermost(paths: BTreeSet<String>) -> Vec<String> {
 
 /// A volume name from a path: `/var/cache/nginx` → `var-cache-nginx`.
 fn volume_name(path: &str) -> String {
-    let mut name: String = path
-        .trim_matches('/')
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '-' })
-        .collect();
+    let mut name: String =
+        path.trim_matches('/').chars().map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '-' }).collect();
     name.truncate(200);
     if name.is_empty() { "root".into() } else { name }
 }
@@ -898,10 +892,17 @@ pub(crate) mod tests {
                 stop_signal: None,
                 stop_timeout: Some(300),
             },
-            ports: if kind == ServiceKind::Worker { vec![] } else { vec![Port { port: 8000, protocol: Protocol::Tcp }] },
+            ports: if kind == ServiceKind::Worker {
+                vec![]
+            } else {
+                vec![Port { port: 8000, protocol: Protocol::Tcp }]
+            },
             healthcheck: None,
             env: vec![
-                var("DB_PASSWORD", EnvValue::Parameter { parameter: "/shop/prod/api/DB_PASSWORD".into(), secret: true }),
+                var(
+                    "DB_PASSWORD",
+                    EnvValue::Parameter { parameter: "/shop/prod/api/DB_PASSWORD".into(), secret: true },
+                ),
                 var("LOG_LEVEL", EnvValue::Parameter { parameter: "/shop/prod/api/LOG_LEVEL".into(), secret: false }),
                 var("PORT", EnvValue::Literal { value: "8000".into() }),
             ],
@@ -1015,7 +1016,11 @@ pub(crate) mod tests {
         assert_eq!(p.statement[0].action, ["ssm:GetParameters"]);
         assert_eq!(p.statement[0].resource, ssm);
         assert_eq!(p.statement[1].resource, ["arn:aws:kms:eu-west-1:111122223333:key/1234abcd"]);
-        assert!(p.statement.iter().any(|s| s.resource == ["arn:aws:logs:eu-west-1:111122223333:log-group:/ecs/shop/prod/api:*"]));
+        assert!(
+            p.statement
+                .iter()
+                .any(|s| s.resource == ["arn:aws:logs:eu-west-1:111122223333:log-group:/ecs/shop/prod/api:*"])
+        );
         // Behind a load balancer: CodeDeploy blue/green.
         let svc = files.service_definition.as_ref().unwrap();
         assert_eq!(svc.deployment_controller.kind, "CODE_DEPLOY");
@@ -1037,7 +1042,9 @@ pub(crate) mod tests {
     fn kinds_decide_size_deployment_and_scaling() {
         let mut config = configured();
         config.kms_key_id = None;
-        config.services.insert("api".into(), EcsServiceConfig { cpu: Some(1024), memory: Some(4096), ..Default::default() });
+        config
+            .services
+            .insert("api".into(), EcsServiceConfig { cpu: Some(1024), memory: Some(4096), ..Default::default() });
         let (settings, _) = Settings::resolve("shop", Some("prod"), &config);
         let (worker, _) = build(&image(ServiceKind::Worker), "1500", &[], &settings);
         assert_eq!((worker.task_definition.cpu.as_str(), worker.task_definition.memory.as_str()), ("1024", "4096"));
