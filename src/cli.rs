@@ -27,6 +27,15 @@ pub enum Command {
     Ssm(Box<SsmArgs>),
     /// List the conversion rules or explain one (`migrate rules explain M101`).
     Rules(RulesArgs),
+    /// Check ECS task definition JSON files against Fargate's rules and NIST SP 800-190.
+    CheckTaskdef(CheckTaskdefArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct CheckTaskdefArgs {
+    /// Task definition files (the RegisterTaskDefinition input, or DescribeTaskDefinition output).
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
 }
 
 #[derive(Debug, clap::Args)]

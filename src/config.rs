@@ -40,6 +40,131 @@ pub struct Config {
     /// does not follow the `inventories/NAME/` convention.
     #[serde(default)]
     pub environments: BTreeMap<String, EnvironmentConfig>,
+    /// ECS on Fargate: task definitions, roles, deployments, schedules, scaling.
+    #[serde(default)]
+    pub ecs: EcsConfig,
+}
+
+/// `ecs:`. Every field has a documented default (docs/ecs.md); `account_id` and
+/// `region` fall back to a placeholder with a warning (`M940`), never silently.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct EcsConfig {
+    /// The 12-digit AWS account the services run in.
+    #[serde(default)]
+    pub account_id: Option<String>,
+    /// The AWS region (`eu-west-1`).
+    #[serde(default)]
+    pub region: Option<String>,
+    /// The ECS cluster name (default: the app name).
+    #[serde(default)]
+    pub cluster: Option<String>,
+    /// Execution role: an IAM role ARN or name template (`{app}`, `{env}`, `{service}`).
+    #[serde(default)]
+    pub execution_role: Option<String>,
+    /// Task role: an IAM role ARN or name template.
+    #[serde(default)]
+    pub task_role: Option<String>,
+    /// The role EventBridge Scheduler assumes to run scheduled tasks: ARN or name template.
+    #[serde(default)]
+    pub scheduler_role: Option<String>,
+    /// Image URI template (`{account}`, `{region}`, `{app}`, `{env}`, `{service}`, `{tag}`).
+    #[serde(default)]
+    pub image: Option<String>,
+    /// The `{tag}` of the image URI (default: the environment name).
+    #[serde(default)]
+    pub image_tag: Option<String>,
+    /// CloudWatch Logs group template (default `/ecs/{app}/{env}/{service}`).
+    #[serde(default)]
+    pub log_group: Option<String>,
+    /// awslogs `mode`: `blocking` or `non-blocking` (default `non-blocking`).
+    #[serde(default)]
+    pub log_mode: Option<String>,
+    /// The customer-managed KMS key of the SecureString parameters (key ARN or key id).
+    #[serde(default)]
+    pub kms_key_id: Option<String>,
+    /// `X86_64` (default) or `ARM64`.
+    #[serde(default)]
+    pub cpu_architecture: Option<String>,
+    /// IANA time zone of the cron schedules (default `UTC`).
+    #[serde(default)]
+    pub schedule_timezone: Option<String>,
+    /// Subnets and security groups of services and scheduled tasks.
+    #[serde(default)]
+    pub network: EcsNetworkConfig,
+    /// CodeDeploy blue/green lifecycle hooks: hook name → Lambda function.
+    #[serde(default)]
+    pub codedeploy_hooks: BTreeMap<String, String>,
+    /// Target-tracking autoscaling of every service with a long-running process.
+    #[serde(default)]
+    pub autoscaling: EcsAutoscalingConfig,
+    /// Per-service settings, by generated service name.
+    #[serde(default)]
+    pub services: BTreeMap<String, EcsServiceConfig>,
+}
+
+/// `ecs.network:`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct EcsNetworkConfig {
+    #[serde(default)]
+    pub subnets: Vec<String>,
+    #[serde(default)]
+    pub security_groups: Vec<String>,
+    /// `ENABLED` only for services that must have a public address (default `DISABLED`).
+    #[serde(default)]
+    pub assign_public_ip: Option<bool>,
+}
+
+/// `ecs.autoscaling:`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct EcsAutoscalingConfig {
+    /// Average CPU utilisation to track, in percent (default 60).
+    #[serde(default)]
+    pub target_cpu: Option<u32>,
+    /// Fewest tasks (default 1).
+    #[serde(default)]
+    pub min: Option<u32>,
+    /// Most tasks (default 4).
+    #[serde(default)]
+    pub max: Option<u32>,
+    /// Capacity changes at fixed times.
+    #[serde(default)]
+    pub scheduled: Vec<EcsScheduledAction>,
+}
+
+/// One entry of `ecs.autoscaling.scheduled:`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct EcsScheduledAction {
+    pub name: String,
+    /// An Application Auto Scaling schedule (`cron(0 8 ? * MON-FRI *)`).
+    pub schedule: String,
+    #[serde(default)]
+    pub min: Option<u32>,
+    #[serde(default)]
+    pub max: Option<u32>,
+}
+
+/// `ecs.services.<service>:`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct EcsServiceConfig {
+    /// Task CPU units (`256`, `512`, `1024`, ...).
+    #[serde(default)]
+    pub cpu: Option<u32>,
+    /// Task memory in MiB.
+    #[serde(default)]
+    pub memory: Option<u32>,
+    /// The blue target group of the load balancer (CodeDeploy shifts between two).
+    #[serde(default)]
+    pub target_group_arn: Option<String>,
+    /// Overrides `ecs.autoscaling` min/max for this service.
+    #[serde(default)]
+    pub min: Option<u32>,
+    #[serde(default)]
+    pub max: Option<u32>,
 }
 
 /// `environments.<name>:`.
@@ -267,6 +392,19 @@ mod tests {
         assert!(matches!(err, ConfigError::Invalid { line: 2, .. }), "{err}");
         let err = parse("colour: blue\n").unwrap_err();
         assert!(matches!(err, ConfigError::Invalid { line: 1, .. }), "{err}");
+    }
+
+    #[test]
+    fn ecs_section() {
+        let text =
+            "ecs:\n  account_id: '111122223333'\n  region: eu-west-1\n  services:\n    nginx: {cpu: 256, memory: 512}\n";
+        let c = parse(text).unwrap();
+        assert_eq!(c.ecs.account_id.as_deref(), Some("111122223333"));
+        assert_eq!(c.ecs.services["nginx"].memory, Some(512));
+        let err = parse("ecs:\n  acount_id: x\n").unwrap_err();
+        assert!(matches!(err, ConfigError::Invalid { line: 2, .. }), "{err}");
+        let err = parse("ecs:\n  services:\n    nginx: {cpus: 1}\n").unwrap_err();
+        assert!(matches!(err, ConfigError::Invalid { line: 3, .. }), "{err}");
     }
 
     #[test]

@@ -186,6 +186,72 @@ pub mod codes {
             "A value a service needs at start is unknown (a vault value without a password): it is not pushed.";
         BUILD_TIME_ENVIRONMENT = "M048", "build-time-environment",
             "An environment variable only the image build uses (Packer, a build task): reported, not pushed to SSM.";
+        // ECS on Fargate output (spec::ecs): Fargate rules M900-M949.
+        FARGATE_COMPATIBILITY = "M900", "fargate-compatibility",
+            "A task definition does not list `FARGATE` in `requiresCompatibilities`.";
+        FARGATE_NETWORK_MODE = "M901", "fargate-network-mode",
+            "A task definition's `networkMode` is not `awsvpc`, the only mode Fargate runs.";
+        FARGATE_CPU_MEMORY = "M902", "fargate-cpu-memory",
+            "The task `cpu`/`memory` pair is not one Fargate offers; the message lists the valid ones.";
+        FARGATE_INVALID_FIELD = "M903", "fargate-invalid-field",
+            "A field Fargate rejects (`privileged`, `links`, `devices`, `dockerVolumeConfiguration`, ...).";
+        FARGATE_HOST_PATH = "M904", "fargate-host-path",
+            "A volume mounts a host path; Fargate has no host to mount from.";
+        FARGATE_CAPABILITY = "M905", "fargate-capability",
+            "A container adds a Linux capability other than `SYS_PTRACE`, the only one Fargate allows.";
+        FARGATE_STOP_TIMEOUT = "M906", "fargate-stop-timeout",
+            "`stopTimeout` is over 120 seconds, Fargate's maximum.";
+        FARGATE_LOG_OPTIONS = "M907", "fargate-log-options",
+            "awslogs lacks its group, region or stream prefix (required on Fargate), or `mode` is not set explicitly.";
+        SECRET_SOURCE = "M908", "secret-source",
+            "A `secrets[].valueFrom` is neither an SSM parameter nor a Secrets Manager secret.";
+        SECRET_IN_ENVIRONMENT = "M909", "secret-in-environment",
+            "An `environment` entry looks secret by name or value; secrets belong in `secrets` (SSM).";
+        NO_ESSENTIAL_CONTAINER = "M910", "no-essential-container",
+            "A task definition has no container, or no essential one.";
+        FARGATE_HOST_PORT = "M911", "fargate-host-port",
+            "A `hostPort` differs from its `containerPort` (awsvpc maps them one to one).";
+        EXECUTION_ROLE_MISSING = "M912", "execution-role-missing",
+            "awslogs, ECR or `secrets` are used without an `executionRoleArn` to fetch them.";
+        HEALTH_CHECK_RANGE = "M913", "health-check-range",
+            "A `healthCheck` interval, timeout, retries or start period is outside ECS's range.";
+        TASK_DEFINITION_SHAPE = "M914", "task-definition-shape",
+            "A task definition is not the RegisterTaskDefinition shape (missing `family`, a field of the wrong type).";
+        SCHEDULE_NOT_CONVERTIBLE = "M930", "schedule-not-convertible",
+            "A cron entry has no EventBridge `cron()` equivalent (`@reboot`, both day and weekday, a bad field).";
+        JOB_WRITES_FILE = "M931", "job-writes-file",
+            "A cron job redirects its output to a file: it gets a volume under the read-only root, but never reaches CloudWatch.";
+        ECS_MANUAL_STEP = "M932", "ecs-manual-step",
+            "Something the ECS files do not express: a cron job's own user, a vendor sidecar, a half-generated pair.";
+        ECS_PLACEHOLDER = "M940", "ecs-placeholder",
+            "`ecs.account_id`, `ecs.region` or the network is not configured: the ECS files use placeholders.";
+        ECS_CONFIG = "M941", "ecs-config",
+            "An `ecs:` setting cannot be used (a KMS alias in a policy, a bad template, a stop timeout cut to 120 s).";
+        // NIST SP 800-190 items a task definition shows statically: M950-M999.
+        NIST_READONLY_ROOT = "M950", "nist-readonly-root",
+            "SP 800-190 4.4.4: a container's root filesystem is writable (`readonlyRootFilesystem` not true).";
+        NIST_PRIVILEGED = "M951", "nist-privileged",
+            "SP 800-190 4.4.3: a container is privileged.";
+        NIST_ROOT_USER = "M952", "nist-root-user",
+            "SP 800-190 4.1.2: a container's `user` is missing or root.";
+        NIST_CAPABILITIES = "M953", "nist-capabilities",
+            "SP 800-190 4.4.3: a container does not drop `ALL` capabilities.";
+        NIST_LOGGING = "M954", "nist-logging",
+            "SP 800-190 4.4.5: a container has no `logConfiguration`.";
+        NIST_HOST_NAMESPACE = "M955", "nist-host-namespace",
+            "SP 800-190 4.4.3: `pidMode` or `ipcMode` is `host`.";
+        NIST_EFS_TRANSIT = "M956", "nist-efs-transit",
+            "SP 800-190 4.5.5: an EFS volume without `transitEncryption: ENABLED`.";
+        NIST_IMAGE_TAG = "M957", "nist-image-tag",
+            "SP 800-190 4.2.2: an image is untagged or `:latest`, so what runs can change under the same name.";
+        NIST_ROLE_SEPARATION = "M958", "nist-role-separation",
+            "SP 800-190 4.3.1: the execution role and the task role are the same role.";
+        NIST_HEALTH_CHECK = "M959", "nist-health-check",
+            "An essential container has no `healthCheck` (ECS ignores the image's HEALTHCHECK).";
+        NIST_PRIVILEGED_PORT = "M960", "nist-privileged-port",
+            "SP 800-190 4.1.2: a non-root container listens on a port below 1024.";
+        NIST_REGISTRY_CREDENTIALS = "M961", "nist-registry-credentials",
+            "SP 800-190 4.2.3: `repositoryCredentials` is not a Secrets Manager ARN.";
     }
 }
 

@@ -13,6 +13,7 @@ use crate::plan::{Desired, DesiredParameter};
 use crate::render::{self, RenderOptions};
 use crate::rules::{self, RuleSet, scope_renderer::ScopeRenderer};
 use crate::source::SourceSet;
+use crate::spec::ecs;
 use crate::source::vault::VaultPasswords;
 
 /// Everything the repository says should exist for `env`: generated files (under
@@ -70,10 +71,16 @@ pub fn desired_state(repo: &Path, env: Option<&str>, vault: &VaultPasswords) -> 
         None => format!("repository {repo_name}"),
     };
     let repo_file = |rel: &str| set.get(rel).and_then(|f| f.bytes().ok());
-    let (artifacts, failed) = render::render_each(&conversion, &repo_file, &RenderOptions { generated_from })?;
+    let (mut artifacts, failed) = render::render_each(&conversion, &repo_file, &RenderOptions { generated_from })?;
     for (service, e) in failed {
         let message = format!("no Dockerfile for `{service}`: {e}");
         findings.push(Finding::new(codes::IMAGE_NOT_RENDERED, Severity::Error, "", 0, message));
+    }
+    // ECS on Fargate: `<service>/ecs/` next to each Dockerfile.
+    if !conversion.images.is_empty() {
+        let (settings, ecs_findings) = ecs::Settings::resolve(config.app_name(), env, &config.ecs);
+        findings.extend(ecs_findings);
+        findings.extend(render::ecs::add_ecs_files(&conversion, &settings, &mut artifacts));
     }
     Ok(Desired { artifacts, parameters, findings })
 }

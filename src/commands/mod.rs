@@ -2,6 +2,7 @@
 //! Commands own no domain logic.
 
 mod apply;
+mod check_taskdef;
 mod desired;
 mod plan;
 mod rules;
@@ -39,5 +40,6 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Apply(args) => apply::run(&args),
         Command::Ssm(args) => ssm::run(&args),
         Command::Rules(args) => rules::run(&args),
+        Command::CheckTaskdef(args) => check_taskdef::run(&args),
     }
 }

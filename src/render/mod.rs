@@ -13,6 +13,7 @@
 
 mod check;
 mod dockerfile;
+pub mod ecs;
 mod entrypoint;
 mod report;
 mod shell;

@@ -5,5 +5,6 @@
 //! the target: comparing with and writing to the real world is `plan` / `apply` /
 //! `ssm`'s job.
 
+pub mod ecs;
 pub mod image;
 pub mod parameter;

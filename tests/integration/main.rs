@@ -31,3 +31,6 @@ mod render;
 
 // The rule set: generated docs, doc examples, `migrate rules`.
 mod rules_docs;
+
+// ECS on Fargate output: snapshots, AWS API models, moto ECS, check-taskdef.
+mod ecs;
