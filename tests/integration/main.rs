@@ -27,3 +27,6 @@ mod render;
 
 // The rule set: generated docs, doc examples, `migrate rules`.
 mod rules_docs;
+
+// The generated images built, run and compared with Ansible on a real Docker engine.
+mod e2e;
