@@ -23,7 +23,8 @@ pub fn build_all<'s>(
         let started = Instant::now();
         let image = service.image();
         made.image(&image);
-        let mut args = vec!["build".to_string(), "--network=host".to_string()];
+        // --force-rm: a failed step leaves no container behind.
+        let mut args = vec!["build".to_string(), "--force-rm".to_string(), "--network=host".to_string()];
         args.extend(add_host_args());
         args.extend(["-t".to_string(), image.clone()]);
         args.push(service.dir.to_string_lossy().into_owned());
@@ -67,7 +68,7 @@ pub fn test_value(name: &str) -> String {
     if upper.ends_with("_WORKERS") {
         return "2".into();
     }
-    if upper.ends_with("_TIMEOUT") || upper.ends_with("_DAYS") || upper.ends_with("_PORT") {
+    if ["_TIMEOUT", "_DAYS", "_PORT", "_BACKOFF", "_MINUTES", "_SECONDS"].iter().any(|s| upper.ends_with(s)) {
         return "30".into();
     }
     if upper.ends_with("_HOST") {

@@ -21,6 +21,10 @@ class CallbackModule(CallbackBase):
             return
         res = result._result
         items = res.get("results") if isinstance(res.get("results"), list) else [res]
+        if res.get("censored"):
+            # no_log hides the result; the task's own (templated) arguments still name the file.
+            path = task.args.get("dest") or task.args.get("path")
+            items = [{"dest": path}] if isinstance(path, str) and "{{" not in path else []
         with open(os.environ["MIGRATE_PARITY_LOG"], "a") as log:
             for item in items:
                 path = item.get("dest") or item.get("path")
