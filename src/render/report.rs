@@ -120,7 +120,7 @@ pub fn render(
 /// host the source configured that the converter made on purpose: files
 /// rendered at start, log files sent to the output, paths made writable,
 /// packages it added, daemons and tasks it dropped, and what needs a human.
-/// Parameter names and literal (non-secret) values only, never a secret.
+/// Variable and parameter names only, never a value.
 pub fn declarations(image: &ImageSpec, image_user: &str, added_packages: &[String], notes: &[Note]) -> String {
     let origin_items = |list: &[ReportItem]| -> Vec<serde_json::Value> {
         let mut sorted: Vec<&ReportItem> = list.iter().collect();
@@ -134,9 +134,10 @@ pub fn declarations(image: &ImageSpec, image_user: &str, added_packages: &[Strin
         .env
         .iter()
         .map(|e| match &e.value {
-            EnvValue::Literal { value } => json!({"name": e.name, "from": "task_definition", "value": value}),
+            // The literal's value belongs to the task definition only, like every value.
+            EnvValue::Literal { .. } => json!({"name": e.name, "from": "task_definition", "secret": false}),
             EnvValue::Parameter { parameter, secret } => {
-                json!({"name": e.name, "from": "ssm_parameter", "parameter": parameter, "secret": secret})
+                json!({"name": e.name, "from": "parameter_store", "parameter": parameter, "secret": secret})
             }
         })
         .collect();

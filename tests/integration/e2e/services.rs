@@ -77,21 +77,29 @@ pub fn test_value(name: &str) -> String {
     if upper.ends_with("_DOMAIN") {
         return "localhost".into();
     }
+    if upper.ends_with("_DIR") {
+        return "/tmp".into();
+    }
+    if upper.ends_with("_FILE") {
+        return "/dev/null".into();
+    }
+    if upper.ends_with("_FROM") || upper.ends_with("_EMAIL") {
+        return "e2e@example.com".into();
+    }
+    if upper.starts_with("PYTHON") {
+        return "1".into();
+    }
     format!("e2e-test-{}", name.to_ascii_lowercase())
 }
 
-/// `-e NAME=VALUE` for every variable the declarations list: literals as the
-/// task definition sets them, parameters with test values.
+/// `-e NAME=VALUE` for every variable the declarations list (task-definition
+/// literals and Parameter Store values alike), with test values.
 pub fn env_args(service: &Service) -> Vec<String> {
     let mut args = Vec::new();
     for var in service.declared["environment"].as_array().into_iter().flatten() {
         let Some(name) = var["name"].as_str() else { continue };
-        let value = match var["from"].as_str() {
-            Some("task_definition") => var["value"].as_str().unwrap_or_default().to_string(),
-            _ => test_value(name),
-        };
         args.push("-e".into());
-        args.push(format!("{name}={value}"));
+        args.push(format!("{name}={}", test_value(name)));
     }
     args
 }
