@@ -110,10 +110,9 @@ impl Engine {
     /// A `docker` command aimed at this engine.
     pub fn command(&self) -> Command {
         let mut command = Command::new(&self.docker);
-        match &self.host {
-            Some(host) => command.env("DOCKER_HOST", host),
-            None => command.env_remove("DOCKER_CONTEXT"),
-        };
+        if let Some(host) = &self.host {
+            command.env("DOCKER_HOST", host);
+        }
         // The legacy builder: no BuildKit daemon to reach, and it never pulls unless asked.
         command.env("DOCKER_BUILDKIT", "0");
         command
