@@ -114,6 +114,9 @@ pub struct Builder<'a> {
     /// The working directory Docker is in at this point of the build.
     cwd: String,
     pub notes: Vec<Note>,
+    /// Packages the renderer installs for its own commands (not asked for by
+    /// the source), for the declarations beside MIGRATION.md.
+    added_packages: BTreeSet<String>,
 }
 
 /// The tools the generated commands call, which some base images lack.
@@ -127,6 +130,7 @@ enum Tool {
     Xz,
     Bzip2,
     Unzip,
+    Setcap,
 }
 
 impl Tool {
@@ -155,6 +159,9 @@ impl Tool {
             Tool::Bzip2 if family == Apk => &[],
             Tool::Bzip2 => &["bzip2"],
             Tool::Unzip => &["unzip"],
+            Tool::Setcap if family == Apt => &["libcap2-bin"],
+            Tool::Setcap if family == Apk => &["libcap-setcap"],
+            Tool::Setcap => &["libcap"],
         }
     }
 
@@ -166,6 +173,7 @@ impl Tool {
             Tool::Wget => "wget runs the health check",
             Tool::Tar | Tool::Xz | Tool::Bzip2 => "tar extracts archives",
             Tool::Unzip => "unzip extracts archives",
+            Tool::Setcap => "setcap lets the non-root process bind a port below 1024",
         }
     }
 }
@@ -297,7 +305,14 @@ fn archive_format(archive: &str) -> (&'static str, Option<Tool>) {
 
 impl<'a> Builder<'a> {
     pub fn new(templates: &'a Templates, image: &'a ImageSpec) -> Builder<'a> {
-        Builder { templates, image, groups: Vec::new(), cwd: "/".to_string(), notes: Vec::new() }
+        Builder {
+            templates,
+            image,
+            groups: Vec::new(),
+            cwd: "/".to_string(),
+            notes: Vec::new(),
+            added_packages: BTreeSet::new(),
+        }
     }
 
     fn family(&self) -> PackageFamily {
@@ -423,7 +438,23 @@ impl<'a> Builder<'a> {
                 _ => {}
             }
         }
+        if self.binds_privileged_port() {
+            tools.insert(Tool::Setcap);
+        }
         tools
+    }
+
+    /// Whether the (non-root) process listens on a port below 1024: it then
+    /// needs CAP_NET_BIND_SERVICE on its binary. Docker's own networks lower
+    /// `ip_unprivileged_port_start`, but a host or awsvpc (Fargate) network
+    /// namespace keeps 1024, while NET_BIND_SERVICE stays in the default set.
+    fn binds_privileged_port(&self) -> bool {
+        self.image.ports.iter().any(|p| p.port < 1024) && !self.image.process.command.is_empty()
+    }
+
+    /// The packages the renderer added for its own commands, sorted.
+    pub fn added_packages(&self) -> Vec<String> {
+        self.added_packages.iter().cloned().collect()
     }
 
     /// The steps in order, with a synthetic install of the needed tools first.
@@ -439,6 +470,15 @@ impl<'a> Builder<'a> {
                 if !reasons.contains(&tool.why()) {
                     reasons.push(tool.why());
                 }
+            }
+        }
+        self.added_packages.extend(tool_packages.iter().map(|p| p.to_string()));
+        for step in &self.image.steps {
+            // M357: the package the health check's command needs.
+            if let StepAction::InstallPackages { packages, .. } = &step.action
+                && step.rule == "M357"
+            {
+                self.added_packages.extend(packages.iter().map(|p| p.name.clone()));
             }
         }
         let tool_comment = format!("migrate: packages the generated commands need ({})", reasons.join("; "));
@@ -736,6 +776,47 @@ impl<'a> Builder<'a> {
             commands,
             None,
         );
+        Ok(())
+    }
+
+    /// What the non-root process needs at run time: the paths it writes owned
+    /// by it, and the right to bind its port below 1024 (a file capability on
+    /// its binary, so no root and no `--cap-add` is needed).
+    pub fn runtime_access(&mut self, user: &str) -> Result<(), RenderError> {
+        let origin = format!("service {}", self.image.service);
+        let mut writable: Vec<&str> = Vec::new();
+        for path in &self.image.writable_paths {
+            if !path.starts_with('/') || path == "/" || shell::quote(path).is_err() {
+                return Err(RenderError::UnsafeValue {
+                    origin,
+                    field: "writable path".into(),
+                    reason: "is not an absolute path on one line".into(),
+                });
+            }
+            writable.push(path);
+        }
+        writable.sort();
+        writable.dedup();
+        let program = if self.binds_privileged_port() { self.image.process.command.first().cloned() } else { None };
+        if let Some(p) = &program
+            && shell::quote(p).is_err()
+        {
+            return Err(RenderError::UnsafeValue {
+                origin,
+                field: "command".into(),
+                reason: "cannot be quoted for the shell".into(),
+            });
+        }
+        let mut comments = Vec::new();
+        if !writable.is_empty() {
+            comments.push("migrate: the paths the service writes belong to its user".to_string());
+        }
+        if program.is_some() {
+            comments.push("migrate: the process binds a port below 1024 without root (CAP_NET_BIND_SERVICE)".to_string());
+        }
+        let commands =
+            self.commands("runtime-access", json!({"writable": writable, "user": user, "program": program}))?;
+        self.push_run(comments, commands, None);
         Ok(())
     }
 

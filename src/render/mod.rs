@@ -31,6 +31,10 @@ pub use dockerfile::{ENTRYPOINT_PATH, START_TEMPLATES_DIR};
 
 /// The entrypoint script's name inside each build context.
 pub const ENTRYPOINT_FILE: &str = "docker-entrypoint.sh";
+/// The machine-readable twin of MIGRATION.md in each service folder: what the
+/// image runs and every way it differs, on purpose, from the host the source
+/// configured (docs/e2e.md; the end-to-end suite checks against it).
+pub const DECLARATIONS_FILE: &str = "migration.json";
 /// Where start-file templates go inside each build context.
 pub const START_DIR: &str = "start";
 
@@ -204,6 +208,7 @@ pub(crate) fn check_context_path(origin: &Origin, _field: &str, path: &str) -> R
 fn is_reserved(path: &str) -> bool {
     path == "Dockerfile"
         || path == "MIGRATION.md"
+        || path == DECLARATIONS_FILE
         || path == ENTRYPOINT_FILE
         || path == START_DIR
         || path.starts_with(&format!("{START_DIR}/"))
@@ -243,7 +248,9 @@ fn render_image(
     let mut builder = dockerfile::Builder::new(templates, image);
     builder.build_steps()?;
     builder.log_links()?;
+    builder.runtime_access(&user)?;
     builder.start_files(&start.files, &user)?;
+    let added_packages = builder.added_packages();
     let (view, mut notes) = builder.finish(&options.generated_from, user, !start.files.is_empty())?;
     notes.extend(start.notes);
     if !view.user.chars().all(|c| c.is_ascii_digit() || c == ':') {
@@ -275,6 +282,8 @@ fn render_image(
     notes.dedup();
     let migration = report::render(templates, image, &notes, &options.generated_from)?;
     out.push(Artifact::text(format!("{service}/MIGRATION.md"), migration));
+    let declarations = report::declarations(image, &view.user, &added_packages, &notes);
+    out.push(Artifact::text(format!("{service}/{DECLARATIONS_FILE}"), declarations));
     out.sort();
     Ok(out)
 }

@@ -34,3 +34,5 @@ mod rules_docs;
 
 // ECS on Fargate output: snapshots, AWS API models, moto ECS, check-taskdef.
 mod ecs;
+// The generated images built, run and compared with Ansible on a real Docker engine.
+mod e2e;
