@@ -162,6 +162,9 @@ pub struct JobDraft {
     pub schedule: CronSchedule,
     pub command: Vec<String>,
     pub user: Option<String>,
+    /// The output redirects removed from the cron line (`>> /var/log/x.log 2>&1`):
+    /// a job's output goes to the container's output (CloudWatch), never to a file.
+    pub dropped_redirect: Option<String>,
 }
 
 impl TaskOutcome {
@@ -1137,13 +1140,15 @@ fn cron_job(a: &A) -> Result<TaskOutcome, Problem> {
             "`@reboot` jobs have no schedule; run the command at container start instead".into(),
         ));
     }
-    let command = cron_command(&job);
+    let (line, dropped_redirect) = strip_output_redirects(&job);
+    let command = cron_command(&line);
     let mut o = TaskOutcome::converted(a.code);
     o.jobs.push(JobDraft {
         name: a.opt("name")?.map(|n| job_name(&n)).unwrap_or_else(|| job_name(&job)),
         schedule,
         command,
         user: a.opt("user")?,
+        dropped_redirect,
     });
     Ok(o)
 }
@@ -1156,6 +1161,29 @@ pub fn cron_command(job: &str) -> Vec<String> {
         Some(words) if !shelly && !words.is_empty() => words,
         _ => vec!["/bin/sh".into(), "-c".into(), job.to_string()],
     }
+}
+
+/// A cron line without its trailing output redirects (`>> /var/log/x.log 2>&1`,
+/// `> /dev/null`, `&> file`, `2>&1`), and the redirects removed. A container's
+/// output is its log (CloudWatch), so a job never writes its log to a file.
+pub fn strip_output_redirects(job: &str) -> (String, Option<String>) {
+    static TRAILING: std::sync::LazyLock<Option<regex::Regex>> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r"\s+(?:[12]?>&[12]|(?:[12]|&)?>>?\s*[^\s|;&<>`$()]+)\s*$").ok()
+    });
+    let Some(re) = TRAILING.as_ref() else { return (job.to_string(), None) };
+    let mut line = job.trim_end().to_string();
+    let mut removed: Vec<String> = Vec::new();
+    while let Some(m) = re.find(&line) {
+        if m.start() == 0 {
+            break;
+        }
+        removed.insert(0, m.as_str().trim().to_string());
+        line.truncate(m.start());
+    }
+    if removed.is_empty() || line.trim().is_empty() {
+        return (job.to_string(), None);
+    }
+    (line, Some(removed.join(" ")))
 }
 
 /// A job name usable as a schedule name: lower-case words joined by `-`.
@@ -1227,6 +1255,22 @@ mod tests {
         assert_eq!(context_path("/etc/../nginx/./x.conf"), "files/etc/nginx/x.conf");
         assert_eq!(cron_command("/usr/bin/backup --full"), vec!["/usr/bin/backup", "--full"]);
         assert_eq!(cron_command("backup > /dev/null 2>&1")[0], "/bin/sh");
+    }
+
+    #[test]
+    fn cron_output_goes_to_the_container_output() {
+        let strip = |s: &str| strip_output_redirects(s);
+        assert_eq!(
+            strip("/opt/x/report.py >> /var/log/x/report.log 2>&1"),
+            ("/opt/x/report.py".to_string(), Some(">> /var/log/x/report.log 2>&1".to_string()))
+        );
+        assert_eq!(strip("backup --full > /dev/null").0, "backup --full");
+        assert_eq!(strip("a.sh &>>/tmp/a.log").0, "a.sh");
+        assert_eq!(strip("a | b > /tmp/out").0, "a | b");
+        // Redirects inside the command and commands that are only a redirect stay.
+        assert_eq!(strip("a > /tmp/x; b"), ("a > /tmp/x; b".to_string(), None));
+        assert_eq!(strip("> /tmp/x"), ("> /tmp/x".to_string(), None));
+        assert_eq!(cron_command(&strip("/opt/x/report.py >> /var/log/r.log 2>&1").0), vec!["/opt/x/report.py"]);
     }
 
     #[test]

@@ -798,7 +798,11 @@ fn build_image(
                     });
                 }
             }
+            let mut redirects: Vec<String> = Vec::new();
             for j in &item.outcome.jobs {
+                if let Some(r) = &j.dropped_redirect {
+                    redirects.push(format!("`{r}`"));
+                }
                 jobs.push(JobSpec {
                     name: j.name.clone(),
                     schedule: j.schedule.clone(),
@@ -807,19 +811,19 @@ fn build_image(
                     origin: item.task.origin.clone(),
                 });
             }
-            report.converted.push(ReportItem {
-                origin: item.task.origin.clone(),
-                code: item.outcome.code.clone(),
-                what: t,
-                why: item
-                    .outcome
-                    .definitions
-                    .first()
-                    .map(|d| format!("defines the process `{}`", d.name))
-                    .unwrap_or_else(|| {
-                        inputs.rules.get(&item.outcome.code).map(|r| r.summary.clone()).unwrap_or_default()
-                    }),
-            });
+            let mut why = item
+                .outcome
+                .definitions
+                .first()
+                .map(|d| format!("defines the process `{}`", d.name))
+                .unwrap_or_else(|| inputs.rules.get(&item.outcome.code).map(|r| r.summary.clone()).unwrap_or_default());
+            if !redirects.is_empty() {
+                why.push_str(&format!(
+                    "; its output redirect {} is removed: the job writes to the container's output (CloudWatch Logs)",
+                    redirects.join(", ")
+                ));
+            }
+            report.converted.push(ReportItem { origin: item.task.origin.clone(), code: item.outcome.code.clone(), what: t, why });
         } else if role_match {
             let (kind, code, reason) = match &item.decision {
                 Some((k, c, r)) => (*k, c.clone(), r.clone()),
@@ -876,13 +880,25 @@ fn build_image(
             why: "no unit, program or catalog entry names its command".into(),
         });
     }
-    if s.jobs_only && command.is_empty() {
-        // `docker run` without a command runs the first job once; each schedule names its own.
-        let mut sorted: Vec<&JobSpec> = jobs.iter().filter(|j| !j.command.is_empty()).collect();
-        sorted.sort_by(|a, b| a.name.cmp(&b.name));
-        if let Some(j) = sorted.first() {
-            command = j.command.clone();
-        }
+    // A jobs image has no service: `docker run` without a command runs the first job
+    // (by name) once, and each schedule overrides the command with its own job.
+    let mut sorted_jobs: Vec<&JobSpec> = jobs.iter().filter(|j| !j.command.is_empty()).collect();
+    sorted_jobs.sort_by(|a, b| a.name.cmp(&b.name));
+    if s.jobs_only
+        && command.is_empty()
+        && let Some(j) = sorted_jobs.first()
+    {
+        command = j.command.clone();
+        report.converted.push(ReportItem {
+            origin: s.origin.clone(),
+            code: "M358".into(),
+            what: format!("run the jobs of `{}`", s.name),
+            why: format!(
+                "no long-running process: the default command runs the job `{}` once; each schedule (below) \
+                 runs this image with its own job as the command override",
+                j.name
+            ),
+        });
     }
     if s.jobs_only {
         findings.push(finding(
@@ -906,6 +922,9 @@ fn build_image(
                 format!("`{}` ran as root on the VM; the image runs it as `{chosen}`", s.name),
             ));
             chosen
+        }
+        None if catalog_user.is_none() && service_account(&users, &sorted_jobs).is_some() => {
+            service_account(&users, &sorted_jobs).unwrap_or_default()
         }
         None => catalog_user.unwrap_or_else(|| {
             findings.push(finding(
@@ -1034,6 +1053,20 @@ fn build_image(
         writable_paths: entry.map(|e| e.writable.clone()).unwrap_or_default(),
         jobs,
         report,
+    }
+}
+
+/// The account the image's own tasks create for the process, when there is one
+/// to pick: the (non-root) user the jobs run as, else the only user created.
+fn service_account(created: &BTreeSet<String>, jobs: &[&JobSpec]) -> Option<String> {
+    let usable = |u: &&String| u.as_str() != "root" && u.as_str() != "0";
+    if let Some(u) = jobs.iter().filter_map(|j| j.user.as_ref()).find(|u| usable(u) && created.contains(*u)) {
+        return Some(u.clone());
+    }
+    let mut candidates = created.iter().filter(usable);
+    match (candidates.next(), candidates.next()) {
+        (Some(only), None) => Some(only.clone()),
+        _ => None,
     }
 }
 

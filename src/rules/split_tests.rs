@@ -321,6 +321,37 @@ fn a_dropped_daemon_package_leaves_the_others_to_the_role_image() {
     assert!(batch.contains(&"curl".to_string()) && !batch.contains(&"cron".to_string()), "{batch:?}");
 }
 
+/// A cron-only role: no service pretends to run; the default command is the first job in
+/// exec form with its log redirect removed, and the image runs as the account the role creates.
+#[test]
+fn a_jobs_image_runs_its_first_job_as_the_role_account() {
+    const BATCH: &str = r#"
+- { _role: batch, user: { name: shop, uid: 1500, system: true } }
+- { _role: batch, cron: { name: nightly, minute: "30", hour: "2", user: shop, job: "/opt/b/report.py >> /var/log/b/r.log 2>&1" } }
+- { _role: batch, cron: { name: purge, minute: "*/5", user: shop, job: "/opt/b/purge.sh --old | logger" } }
+"#;
+    let (run, files) = build_run(BATCH).unwrap();
+    let rules = RuleSet::load_embedded().unwrap();
+    let project = Project::default();
+    let config = config();
+    let base = crate::model::target::base_image(&project, &config);
+    let (c, _) = convert(&Inputs {
+        project: &project,
+        files: &files,
+        run: &run,
+        config: &config,
+        rules: &rules,
+        templates: &NoRenderer,
+        base: &base,
+    });
+    let batch = image(&c, "batch");
+    assert_eq!(batch.process.command, vec!["/opt/b/report.py"]);
+    assert_eq!(batch.process.user, "shop");
+    assert!(!batch.steps.iter().any(|s| matches!(&s.action, StepAction::CreateUser { name, .. } if name == "app")));
+    assert_eq!(batch.jobs[1].command, vec!["/bin/sh", "-c", "/opt/b/purge.sh --old | logger"]);
+    assert!(batch.report.converted.iter().any(|r| r.why.contains("`>> /var/log/b/r.log 2>&1` is removed")));
+}
+
 // ------------------------------------------------------------ env discovery
 
 /// `rules::env` on the fixture: the secret file's value is discovered under the name the

@@ -266,11 +266,13 @@ pub fn cron_d(text: &str) -> Vec<JobDraft> {
             continue;
         }
         let job = command_words.join(" ");
+        let (line, dropped_redirect) = super::emit::strip_output_redirects(&job);
         jobs.push(JobDraft {
             name: job_name(&job),
             schedule,
-            command: cron_command(&job),
+            command: cron_command(&line),
             user: Some(user.to_string()),
+            dropped_redirect,
         });
     }
     jobs
