@@ -1000,23 +1000,56 @@ fn build_image(
             ));
         }
     }
+    let probe = if s.jobs_only { None } else { health_probe(s, items, &ports) };
     let healthcheck = if s.jobs_only {
         None
     } else {
         entry.and_then(|e| e.healthcheck.as_ref()).map(|h| {
-            for pkg in &h.packages {
-                steps.push(BuildStep {
-                    origin: s.origin.clone(),
-                    title: format!("`{pkg}` for the health check"),
-                    rule: "M357".into(),
-                    action: StepAction::InstallPackages {
-                        manager: family,
-                        packages: vec![crate::spec::image::Package { name: pkg.clone(), version: None }],
+            let installed = |name: &str| {
+                steps.iter().any(|st| {
+                    matches!(&st.action, StepAction::InstallPackages { manager, packages }
+                        if *manager == family && packages.iter().any(|p| p.name == name))
+                })
+            };
+            let missing: Vec<crate::spec::image::Package> = h
+                .packages
+                .iter()
+                .filter(|p| !installed(p))
+                .map(|p| crate::spec::image::Package { name: p.clone(), version: None })
+                .collect();
+            // The health-check tool comes from the distribution's own repositories and is
+            // only needed at run time: it joins the first install (one `apt-get update`).
+            let first_install = steps.iter_mut().find_map(|st| match &mut st.action {
+                StepAction::InstallPackages { manager, packages } if *manager == family => Some(packages),
+                _ => None,
+            });
+            match first_install {
+                _ if missing.is_empty() => {}
+                Some(packages) => packages.extend(missing),
+                None => steps.insert(
+                    0,
+                    BuildStep {
+                        origin: s.origin.clone(),
+                        title: "packages for the health check".into(),
+                        rule: "M357".into(),
+                        action: StepAction::InstallPackages { manager: family, packages: missing },
                     },
-                });
+                ),
             }
+            let command = match &probe {
+                Some((url, origin)) if h.command.first().is_some_and(|c| c == "curl") => {
+                    report.converted.push(ReportItem {
+                        origin: origin.clone(),
+                        code: "M357".into(),
+                        what: "health check".into(),
+                        why: format!("the play's probe `{url}` becomes the image's HEALTHCHECK"),
+                    });
+                    vec!["curl".to_string(), "-fsS".to_string(), url.clone()]
+                }
+                _ => h.command.clone(),
+            };
             HealthCheck {
-                command: h.command.clone(),
+                command,
                 interval_secs: h.interval,
                 timeout_secs: h.timeout,
                 retries: h.retries,
@@ -1024,6 +1057,7 @@ fn build_image(
             }
         })
     };
+    hoist_installs(&mut steps, family);
     let kind = if s.jobs_only {
         ServiceKind::Jobs
     } else {
@@ -1053,6 +1087,88 @@ fn build_image(
         writable_paths: entry.map(|e| e.writable.clone()).unwrap_or_default(),
         jobs,
         report,
+    }
+}
+
+/// A `uri` task of one of the service's plays that probes one of its ports on the
+/// loopback address over HTTP (`http://127.0.0.1:8000/healthz`): the health path the
+/// VM's deployment waited for. Returns the URL and the probe's origin.
+fn health_probe(s: &Service, items: &[Item], ports: &[Port]) -> Option<(String, Origin)> {
+    static LOOPBACK: std::sync::LazyLock<Option<regex::Regex>> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r"^http://(?:127\.0\.0\.1|localhost)(?::([0-9]{1,5}))?(/[A-Za-z0-9._~/?=&%-]*)?$").ok()
+    });
+    let re = LOOPBACK.as_ref()?;
+    items
+        .iter()
+        .filter(|i| s.plays.contains(&i.play) && i.task.module.short == "uri")
+        .filter(|i| !i.task.secret_args.contains_key("url"))
+        .find_map(|i| {
+            let url = super::ruleset::value_text(i.task.args.get("url")?);
+            let caps = re.captures(&url)?;
+            let port: u16 = caps.get(1).map_or(Some(80), |p| p.as_str().parse().ok())?;
+            ports
+                .iter()
+                .any(|p| p.port == port && p.protocol == Protocol::Tcp)
+                .then(|| (url.clone(), i.task.origin.clone()))
+        })
+}
+
+/// Moves each OS package install up to the previous install of the same manager
+/// (or to the first step), so the renderer merges them into one `apt-get update`
+/// and install. An install never moves above a step that may change where
+/// packages come from (a run command, a download, a file under the package
+/// manager's configuration) or above the creation of an account a package of
+/// it may also create (`redis` before `redis-server`), whose uid would change.
+fn hoist_installs(steps: &mut Vec<BuildStep>, family: PackageFamily) {
+    const SOURCES: &[&str] =
+        &["/etc/apt", "/etc/yum", "/etc/dnf", "/etc/pki", "/etc/apk", "/usr/share/keyrings", "/etc/zypp"];
+    let touches_sources = |path: &str| {
+        let p = path.trim_end_matches('/');
+        p.is_empty() || p == "/etc" || p == "/usr" || p == "/usr/share" || SOURCES.iter().any(|s| p.starts_with(s))
+    };
+    // A path of the package's own (`/etc/nginx/...` for `nginx`) keeps its order against the install.
+    const COMMON: &[&str] = &["etc", "usr", "var", "lib", "lib64", "opt", "share", "local", "bin", "sbin", "run", "srv"];
+    let own_path = |path: &str, packages: &[crate::spec::image::Package]| {
+        path.split('/').filter(|seg| seg.len() >= 3 && !COMMON.contains(seg)).any(|seg| {
+            packages.iter().any(|p| seg.starts_with(p.name.as_str()) || (seg.len() >= 5 && p.name.starts_with(seg)))
+        })
+    };
+    let mut i = 0;
+    while i < steps.len() {
+        let StepAction::InstallPackages { manager, packages } = &steps[i].action else {
+            i += 1;
+            continue;
+        };
+        if *manager != family {
+            i += 1;
+            continue;
+        }
+        let mut to = i;
+        while to > 0 {
+            let passes = match &steps[to - 1].action {
+                StepAction::InstallPackages { manager: m, .. } => *m != family,
+                StepAction::CreateUser { name, .. } | StepAction::CreateGroup { name, .. } => {
+                    !packages.iter().any(|p| p.name.starts_with(name.as_str()))
+                }
+                StepAction::MakeDirectory { path, .. } | StepAction::Remove { path } | StepAction::Copy { dest: path, .. } => {
+                    !touches_sources(path) && !own_path(path, packages)
+                }
+                StepAction::Symlink { link, target } => {
+                    !touches_sources(link) && !touches_sources(target) && !own_path(link, packages)
+                }
+                StepAction::InstallLanguagePackages { .. } | StepAction::Workdir { .. } => true,
+                StepAction::Run { .. } | StepAction::Download { .. } | StepAction::Extract { .. } => false,
+            };
+            if !passes {
+                break;
+            }
+            to -= 1;
+        }
+        if to < i {
+            let step = steps.remove(i);
+            steps.insert(to, step);
+        }
+        i += 1;
     }
 }
 
@@ -1086,4 +1202,65 @@ fn foreground(words: Vec<String>, entry: Option<&ServiceEntry>) -> Vec<String> {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spec::image::Package;
+
+    fn step(line: u32, action: StepAction) -> BuildStep {
+        BuildStep { origin: Origin::new("t.yml".into(), line), title: String::new(), rule: "M101".into(), action }
+    }
+
+    fn install(line: u32, names: &[&str]) -> BuildStep {
+        let packages = names.iter().map(|n| Package { name: n.to_string(), version: None }).collect();
+        step(line, StepAction::InstallPackages { manager: PackageFamily::Apt, packages })
+    }
+
+    fn lines(steps: &[BuildStep]) -> Vec<u32> {
+        steps.iter().map(|s| s.origin.line).collect()
+    }
+
+    #[test]
+    fn installs_move_up_to_one_apt_get_but_never_past_what_they_depend_on() {
+        let dir = |line, path: &str| {
+            step(line, StepAction::MakeDirectory { path: path.into(), owner: None, group: None, mode: None })
+        };
+        let user = |line, name: &str| {
+            step(
+                line,
+                StepAction::CreateUser {
+                    name: name.into(),
+                    uid: Some(1500),
+                    group: None,
+                    groups: Vec::new(),
+                    home: None,
+                    shell: None,
+                    system: true,
+                    create_home: false,
+                },
+            )
+        };
+        // Unrelated directories and accounts are passed: one install at the top.
+        let mut steps = vec![user(1, "shop"), dir(2, "/opt/shop"), install(3, &["python3", "curl"])];
+        hoist_installs(&mut steps, PackageFamily::Apt);
+        assert_eq!(lines(&steps), vec![3, 1, 2]);
+        // A second install joins the first one.
+        let mut steps = vec![install(1, &["nginx"]), dir(2, "/srv/www"), install(3, &["gettext-base"])];
+        hoist_installs(&mut steps, PackageFamily::Apt);
+        assert_eq!(lines(&steps), vec![1, 3, 2]);
+        // Never above a command (it may add a repository), the package's own account or paths,
+        // or the package manager's configuration.
+        let run = step(2, StepAction::Run { commands: vec!["apt-key add k".into()], pipes: false });
+        let mut steps = vec![install(1, &["curl"]), run, install(3, &["vendor-agent"])];
+        hoist_installs(&mut steps, PackageFamily::Apt);
+        assert_eq!(lines(&steps), vec![1, 2, 3]);
+        let mut steps = vec![user(1, "redis"), install(2, &["redis-server"])];
+        hoist_installs(&mut steps, PackageFamily::Apt);
+        assert_eq!(lines(&steps), vec![1, 2]);
+        let mut steps = vec![dir(1, "/etc/nginx/conf.d"), dir(2, "/etc/apt/keyrings"), install(3, &["nginx"])];
+        hoist_installs(&mut steps, PackageFamily::Apt);
+        assert_eq!(lines(&steps), vec![1, 2, 3]);
+    }
 }

@@ -129,8 +129,9 @@ fn one_image_per_process() {
     assert_eq!(nginx.process.command, ["nginx", "-g", "daemon off;"]);
     assert_eq!(nginx.process.user, "www-data");
     assert_eq!(nginx.process.stop_signal.as_deref(), Some("SIGQUIT"));
-    // common contributes only its essentials; nginx's own package and config follow.
-    assert_eq!(installs(nginx), ["ca-certificates", "locales", "nginx", "curl"]);
+    // common contributes only its essentials; the health check's curl joins that first
+    // install; nginx's own package and config follow.
+    assert_eq!(installs(nginx), ["ca-certificates", "locales", "curl", "nginx"]);
     assert!(
         nginx
             .steps
