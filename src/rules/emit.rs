@@ -59,11 +59,12 @@ impl RepoFiles for BTreeMap<String, String> {
 /// What rendering a `template:` source gave.
 #[derive(Debug, Clone, PartialEq)]
 pub enum TemplateResult {
-    /// Fully rendered; touches no secret and nothing per-environment.
-    Rendered(String),
+    /// Fully rendered; touches no secret and nothing per-environment. `notes`:
+    /// what the rendering assumed (a `default()` over a runtime fact).
+    Rendered { text: String, notes: Vec<String> },
     /// Rendered with `${NAME}` placeholders for the values that must come
     /// from the environment at start (secrets, per-environment values).
-    AtStart { template: String, vars: Vec<StartVar> },
+    AtStart { template: String, vars: Vec<StartVar>, notes: Vec<String> },
     /// The template could not be rendered; why.
     Failed(String),
     /// No renderer is wired in.
@@ -139,6 +140,10 @@ pub struct TaskOutcome {
     /// Findings to report at the task's origin.
     #[serde(skip)]
     pub findings: Vec<(Severity, String)>,
+    /// What the conversion assumed for this task (a template's `default()` used
+    /// over a fact of the running machine), for MIGRATION.md.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -697,10 +702,12 @@ fn template_file(a: &A, cx: &EmitCx) -> Result<TaskOutcome, Problem> {
     let path = context_path(&dest);
     let mut o = TaskOutcome::converted(a.code);
     match cx.templates.render(a.task, &repo_path, text) {
-        TemplateResult::Rendered(text) => {
+        TemplateResult::Rendered { text, notes } => {
+            o.notes = notes;
             o.context.push(ContextDraft { path: path.clone(), content: ContextContent::Text { text } });
         }
-        TemplateResult::AtStart { template, vars } => {
+        TemplateResult::AtStart { template, vars, notes } => {
+            o.notes = notes;
             o.start_files.push(StartFileDraft {
                 dest: dest.clone(),
                 template,
@@ -1083,9 +1090,9 @@ fn definition_file(a: &A, kind: EmitKind, cx: &EmitCx) -> Result<TaskOutcome, Pr
         };
         let raw = cx.files.text(&repo_path).ok_or_else(|| Problem::Unclear(format!("`{repo_path}` cannot be read")))?;
         match cx.templates.render(a.task, &repo_path, raw) {
-            TemplateResult::Rendered(t) => t,
+            TemplateResult::Rendered { text, .. } => text,
             // Per-environment and secret values are `${NAME}` placeholders, filled at start.
-            TemplateResult::AtStart { template, vars } => {
+            TemplateResult::AtStart { template, vars, .. } => {
                 start_vars = vars;
                 template
             }

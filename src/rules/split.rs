@@ -817,6 +817,9 @@ fn build_image(
                 .first()
                 .map(|d| format!("defines the process `{}`", d.name))
                 .unwrap_or_else(|| inputs.rules.get(&item.outcome.code).map(|r| r.summary.clone()).unwrap_or_default());
+            for note in &item.outcome.notes {
+                why.push_str(&format!("; {note}"));
+            }
             if !redirects.is_empty() {
                 why.push_str(&format!(
                     "; its output redirect {} is removed: the job writes to the container's output (CloudWatch Logs)",
