@@ -361,7 +361,38 @@ fn split_code(message: &str, default: &str) -> (String, String) {
     (default.to_string(), message.to_string())
 }
 
+/// The task's name (or module and main argument), with the loop item it was
+/// expanded for when the name does not already show it: `Create dirs (item: /opt/app)`.
 fn title(task: &ResolvedTask) -> String {
+    let base = base_title(task);
+    match task.loop_item.as_ref().and_then(|i| item_label(i)).filter(|_| !task.no_log) {
+        Some(label) if !base.contains(&label) => format!("{base} (item: {label})"),
+        _ => base,
+    }
+}
+
+/// A short label for a loop item: a scalar as it is, a mapping by its first naming
+/// key (`name`, `path`, `dest`...). Other values (and long ones) are not shown, so a
+/// list of users never prints its password hashes.
+fn item_label(item: &serde_json::Value) -> Option<String> {
+    use serde_json::Value as J;
+    let scalar = |v: &J| match v {
+        J::String(s) => Some(s.clone()),
+        J::Number(n) => Some(n.to_string()),
+        J::Bool(b) => Some(b.to_string()),
+        _ => None,
+    };
+    let label = match item {
+        J::Object(map) => ["name", "path", "dest", "src", "key", "user", "package", "pkg", "repo", "url", "port"]
+            .iter()
+            .find_map(|k| map.get(*k).and_then(scalar))?,
+        other => scalar(other)?,
+    };
+    let label = label.trim();
+    (!label.is_empty() && label.chars().count() <= 80 && !label.contains(['\n', '\r'])).then(|| label.to_string())
+}
+
+fn base_title(task: &ResolvedTask) -> String {
     task.name.clone().unwrap_or_else(|| {
         let what = ["name", "dest", "path", "_raw_params", "src", "repo", "url"]
             .iter()
@@ -1223,6 +1254,17 @@ mod tests {
 
     fn lines(steps: &[BuildStep]) -> Vec<u32> {
         steps.iter().map(|s| s.origin.line).collect()
+    }
+
+    #[test]
+    fn loop_items_are_labelled_by_a_naming_key_only() {
+        use serde_json::json;
+        assert_eq!(item_label(&json!("/opt/app")).as_deref(), Some("/opt/app"));
+        assert_eq!(item_label(&json!({"path": "/srv", "mode": "0755"})).as_deref(), Some("/srv"));
+        assert_eq!(item_label(&json!({"name": "bob", "password": "$6$hash"})).as_deref(), Some("bob"));
+        assert_eq!(item_label(&json!({"password": "$6$hash"})), None);
+        assert_eq!(item_label(&json!(["a", "b"])), None);
+        assert_eq!(item_label(&json!("two\nlines")), None);
     }
 
     #[test]
