@@ -248,6 +248,17 @@ pub fn convert(inputs: &Inputs) -> (Conversion, Vec<Finding>) {
         }
     }
 
+    // A process nobody can start in the foreground is not built: it, and the tasks
+    // that feed only it, need a human (a failing image would hide the rest).
+    for s in services.values_mut() {
+        if matches!(s.disposition, CatalogDisposition::Own | CatalogDisposition::Pair)
+            && !s.jobs_only
+            && !has_command(s, base.family)
+        {
+            s.disposition = CatalogDisposition::Human;
+        }
+    }
+
     // 3. Which tasks feed which process.
     assign(&mut items, &services, inputs, &mut findings);
 
@@ -316,6 +327,18 @@ pub fn convert(inputs: &Inputs) -> (Conversion, Vec<Finding>) {
                     ));
                 }
                 conversion.pairs.push(Pair { service: s.name.clone(), with, reason });
+            }
+            CatalogDisposition::Human => {
+                findings.push(finding(
+                    code("M357"),
+                    Severity::Warning,
+                    &s.origin,
+                    format!(
+                        "no foreground command is known for `{}` (no unit, program or catalog entry names it); \
+                         no image is built: write its image by hand",
+                        s.name
+                    ),
+                ));
             }
             CatalogDisposition::Own => {}
         }
@@ -543,11 +566,16 @@ fn assign(items: &mut [Item], services: &BTreeMap<String, Service>, inputs: &Inp
         }
         m
     };
+    // A process that needs a human still claims its play's tasks: they need the same human.
     let own_in_play = |play: usize| -> BTreeSet<String> {
         services
             .values()
             .filter(|s| {
-                s.plays.contains(&play) && matches!(s.disposition, CatalogDisposition::Own | CatalogDisposition::Pair)
+                s.plays.contains(&play)
+                    && matches!(
+                        s.disposition,
+                        CatalogDisposition::Own | CatalogDisposition::Pair | CatalogDisposition::Human
+                    )
             })
             .map(|s| s.name.clone())
             .collect()
@@ -556,7 +584,11 @@ fn assign(items: &mut [Item], services: &BTreeMap<String, Service>, inputs: &Inp
         services
             .values()
             .filter(|s| {
-                s.plays.contains(&play) && matches!(s.disposition, CatalogDisposition::Own | CatalogDisposition::Pair)
+                s.plays.contains(&play)
+                    && matches!(
+                        s.disposition,
+                        CatalogDisposition::Own | CatalogDisposition::Pair | CatalogDisposition::Human
+                    )
             })
             .filter(|s| s.catalog.as_ref().is_none_or(|e| matches!(e.kind, ServiceKind::App | ServiceKind::Worker)))
             .map(|s| s.name.clone())
@@ -651,6 +683,25 @@ fn assign(items: &mut [Item], services: &BTreeMap<String, Service>, inputs: &Inp
                 let apps = app_in_play(item.play);
                 let all = own_in_play(item.play);
                 targets = if !apps.is_empty() { apps } else { all };
+                // A play that runs a host platform daemon (a container runtime, a Kubernetes
+                // node) and no image provisions the host: its other tasks go with the daemon.
+                let dropped: Vec<String> = services
+                    .values()
+                    .filter(|s| s.plays.contains(&item.play) && s.disposition == CatalogDisposition::Drop)
+                    .filter(|s| s.catalog.as_ref().is_some_and(|e| e.provisions_host))
+                    .map(|s| format!("`{}`", s.name))
+                    .collect();
+                if targets.is_empty() && !dropped.is_empty() {
+                    item.decision = Some((
+                        OutcomeKind::Dropped,
+                        "M354".into(),
+                        format!(
+                            "the play's only processes ({}) are dropped: it provisions the host, not a container",
+                            dropped.join(", ")
+                        ),
+                    ));
+                    continue;
+                }
                 if targets.is_empty() {
                     item.decision = Some((
                         OutcomeKind::NeedsHuman,
@@ -751,7 +802,21 @@ fn assign(items: &mut [Item], services: &BTreeMap<String, Service>, inputs: &Inp
                 })
                 .next()
                 .unwrap_or("M354");
-            item.decision = Some((OutcomeKind::Dropped, code.into(), reason));
+            let human: Vec<String> = targets
+                .iter()
+                .filter_map(|t| services.get(t))
+                .filter(|s| s.disposition == CatalogDisposition::Human)
+                .map(|s| format!("`{}`", s.name))
+                .collect();
+            item.decision = if human.is_empty() {
+                Some((OutcomeKind::Dropped, code.into(), reason))
+            } else {
+                Some((
+                    OutcomeKind::NeedsHuman,
+                    "M357".into(),
+                    format!("feeds {}, whose foreground command is unknown: no image is built", human.join(", ")),
+                ))
+            };
             continue;
         }
         item.services = built;
@@ -1218,6 +1283,20 @@ fn service_account(created: &BTreeSet<String>, jobs: &[&JobSpec]) -> Option<Stri
         (Some(only), None) => Some(only.clone()),
         _ => None,
     }
+}
+
+/// Does the process have a foreground command: its unit's or program's (not a
+/// template), or the catalog's?
+fn has_command(s: &Service, family: PackageFamily) -> bool {
+    let entry = s.catalog.as_ref();
+    let defined = s
+        .definition
+        .as_ref()
+        .and_then(|d| d.command_line.as_deref())
+        .filter(|line| !line.contains("{{") && !line.contains("{%"))
+        .and_then(shell::split)
+        .is_some_and(|words| !foreground(words, entry).is_empty());
+    defined || entry.is_some_and(|e| !e.command_for(family, s.version.as_deref()).is_empty())
 }
 
 /// A unit's command in the foreground: daemonizing arguments removed,

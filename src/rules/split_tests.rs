@@ -353,6 +353,42 @@ fn a_jobs_image_runs_its_first_job_as_the_role_account() {
     assert!(batch.report.converted.iter().any(|r| r.why.contains("`>> /var/log/b/r.log 2>&1` is removed")));
 }
 
+/// Host-level daemons (container runtime, firewall) are dropped with a reason, and so is the
+/// rest of a play that only provisions them; nothing needs a human and no image is built.
+#[test]
+fn a_host_daemon_play_is_dropped_with_reasons() {
+    const HOST: &str = r#"
+- { _role: docker, apt: { name: [docker-ce, containerd.io] } }
+- { _role: docker, name: Daemon config, copy: { content: "{}", dest: /etc/docker/daemon.json } }
+- { _role: docker, service: { name: docker, state: started, enabled: true } }
+- { _role: docker, service: { name: cri-docker.socket, state: started } }
+- { _role: docker, name: Prerequisites, command: modprobe overlay }
+- { _role: fw, service: { name: firewalld, state: started } }
+"#;
+    let (run, files) = build_run(HOST).unwrap();
+    let rules = RuleSet::load_embedded().unwrap();
+    let project = Project::default();
+    let config = config();
+    let base = crate::model::target::base_image(&project, &config);
+    let (c, findings) = convert(&Inputs {
+        project: &project,
+        files: &files,
+        run: &run,
+        config: &config,
+        rules: &rules,
+        templates: &NoRenderer,
+        base: &base,
+    });
+    assert!(c.images.is_empty(), "{:?}", c.images.iter().map(|i| &i.service).collect::<Vec<_>>());
+    for a in &c.accounting {
+        match &a.disposition {
+            Disposition::Dropped { reason, .. } => assert!(!reason.is_empty(), "{a:?}"),
+            other => panic!("{}: {other:?}", a.title),
+        }
+    }
+    assert!(!findings.iter().any(|f| f.code.id == "M356" || f.code.id == "M357"), "{findings:?}");
+}
+
 // ------------------------------------------------------------ env discovery
 
 /// `rules::env` on the fixture: the secret file's value is discovered under the name the
