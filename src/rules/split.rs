@@ -666,6 +666,7 @@ fn assign(items: &mut [Item], services: &BTreeMap<String, Service>, inputs: &Inp
                 if own.is_empty() {
                     item.decision =
                         Some((OutcomeKind::Dropped, "M355".into(), "no image in this play needs it".into()));
+                    continue;
                 } else {
                     targets = own;
                 }
