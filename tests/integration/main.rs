@@ -18,6 +18,8 @@ mod scan;
 mod plan;
 // The whole converter on the sample: resolve, rules, render, plan and apply.
 mod convert;
+// The converter over every repository of the real-world corpus (MIGRATE_CORPUS).
+mod corpus;
 // SSM push and pull against a real moto_server and a fault-injecting proxy.
 mod ssm;
 
