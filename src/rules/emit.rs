@@ -439,7 +439,8 @@ fn install_packages(a: &A, manager: Option<&str>, base: PackageFamily) -> Result
         o.findings.push((
             Severity::Warning,
             format!(
-                "`{}` installs with {family:?} but the base image uses {base:?}; package names may differ",
+                "`{}` installs with {family:?} but the base image uses {base:?}: the image installs the same names \
+                 with {base:?}; check them (package names differ between distributions) or set `base_image`",
                 a.task.module.short
             ),
         ));

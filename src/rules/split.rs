@@ -944,6 +944,14 @@ fn build_image(
 
     // The process.
     let family = base.family;
+    // The base image has one package manager: an install written for another one
+    // (`yum:` on a Debian base) uses it under the same names (emit warned about them).
+    for st in &mut steps {
+        if let StepAction::InstallPackages { manager, .. } = &mut st.action {
+            *manager = family;
+        }
+    }
+
     let def = s.definition.as_ref();
     let mut command: Vec<String> = Vec::new();
     if let Some(line) = def.and_then(|d| d.command_line.as_deref()) {

@@ -389,6 +389,40 @@ fn a_host_daemon_play_is_dropped_with_reasons() {
     assert!(!findings.iter().any(|f| f.code.id == "M356" || f.code.id == "M357"), "{findings:?}");
 }
 
+/// An install written for another package manager (`yum:` on the Debian base) uses the base
+/// image's manager, so the Dockerfile never calls a tool the image does not have.
+#[test]
+fn installs_use_the_base_image_manager() {
+    const WEB: &str = r#"
+- { _role: web, yum: { name: [httpd, git] } }
+- { _role: web, service: { name: httpd, state: started } }
+"#;
+    let (run, files) = build_run(WEB).unwrap();
+    let rules = RuleSet::load_embedded().unwrap();
+    let project = Project::default();
+    let config = config();
+    let base = crate::model::target::base_image(&project, &config);
+    let (c, findings) = convert(&Inputs {
+        project: &project,
+        files: &files,
+        run: &run,
+        config: &config,
+        rules: &rules,
+        templates: &NoRenderer,
+        base: &base,
+    });
+    let managers: Vec<_> = image(&c, "apache")
+        .steps
+        .iter()
+        .filter_map(|s| match &s.action {
+            StepAction::InstallPackages { manager, .. } => Some(*manager),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(managers, [crate::spec::image::PackageFamily::Apt]);
+    assert!(findings.iter().any(|f| f.code.id == "M105" && f.message.contains("check them")), "{findings:?}");
+}
+
 // ------------------------------------------------------------ env discovery
 
 /// `rules::env` on the fixture: the secret file's value is discovered under the name the
