@@ -3,7 +3,8 @@
 //! `../shared/corpus` exists). For each repository: the pipeline accounts for every
 //! task of the run (converted into an image that exists, dropped with a reason, skipped
 //! with its condition, or flagged for a human with a reason), and `migrate apply` ends
-//! with 0 or 1, never a panic or a signal.
+//! with 0 or 1, never a panic or a signal, and every Dockerfile it writes passes
+//! hadolint with no warning or error (the project's `.hadolint.yaml`).
 //!
 //! Without `MIGRATE_CORPUS` the test says loudly that it did not run, and passes: the
 //! corpus is not part of the repository.
@@ -121,6 +122,37 @@ fn account(repo: &Path) -> Result<Tally, Vec<String>> {
     if problems.is_empty() { Ok(tally) } else { Err(problems) }
 }
 
+/// `<out>/<service>/Dockerfile`, sorted.
+fn dockerfiles(out: &Path) -> Vec<PathBuf> {
+    let mut found: Vec<PathBuf> = std::fs::read_dir(out)
+        .map(|entries| entries.filter_map(|e| e.ok().map(|e| e.path().join("Dockerfile"))).collect())
+        .unwrap_or_default();
+    found.retain(|p| p.is_file());
+    found.sort();
+    found
+}
+
+/// hadolint with the project's configuration: no warning and no error (infos pass).
+fn hadolint(path: &Path) -> Result<(), String> {
+    let out = std::process::Command::new(support::tool("hadolint"))
+        .arg("--config")
+        .arg(support::repo_root().join(".hadolint.yaml"))
+        .args(["--no-color", "--failure-threshold", "warning"])
+        .arg(path)
+        .output()
+        .unwrap_or_else(|e| panic!("hadolint does not run: {e}"));
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "hadolint {}:\n{}{}",
+            path.display(),
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ))
+    }
+}
+
 #[test]
 fn every_corpus_repository_converts_with_every_task_accounted_for() {
     let Some(repos) = corpus_repos() else {
@@ -131,6 +163,7 @@ fn every_corpus_repository_converts_with_every_task_accounted_for() {
         return;
     };
     let mut failures: Vec<String> = Vec::new();
+    let mut dockerfiles_checked = 0;
     let mut summary = String::from("repository: tasks = converted + dropped + skipped + human; images\n");
     for repo in &repos {
         let name = repo.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
@@ -153,7 +186,14 @@ fn every_corpus_repository_converts_with_every_task_accounted_for() {
             Some(0 | 1) if !stderr.contains("panicked") => {}
             code => failures.push(format!("{name}: `migrate apply` ended with {code:?}:\n{stderr}")),
         }
+        for dockerfile in dockerfiles(&out) {
+            dockerfiles_checked += 1;
+            if let Err(e) = hadolint(&dockerfile) {
+                failures.push(format!("{name}: {e}"));
+            }
+        }
     }
+    summary.push_str(&format!("hadolint: {dockerfiles_checked} Dockerfiles\n"));
     notice(&format!("corpus ({} repositories)\n{summary}", repos.len()));
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
