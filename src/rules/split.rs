@@ -595,6 +595,8 @@ fn assign(items: &mut [Item], services: &BTreeMap<String, Service>, inputs: &Inp
             .collect()
     };
 
+    // Tasks that feed no process, by play: one finding per play (each task is in the accounting).
+    let mut orphans: BTreeMap<usize, Vec<(Origin, String)>> = BTreeMap::new();
     for item in items.iter_mut() {
         if item.outcome.disposition != OutcomeKind::Converted {
             continue;
@@ -709,12 +711,7 @@ fn assign(items: &mut [Item], services: &BTreeMap<String, Service>, inputs: &Inp
                         "M356".into(),
                         "no long-running process in this play to attach it to".into(),
                     ));
-                    findings.push(finding(
-                        rule_code(inputs.rules, "M356"),
-                        Severity::Warning,
-                        &item.task.origin,
-                        format!("`{}` feeds no process of this play; decide which image needs it", title(item.task)),
-                    ));
+                    orphans.entry(item.play).or_default().push((item.task.origin.clone(), title(item.task)));
                     continue;
                 }
             }
@@ -821,6 +818,20 @@ fn assign(items: &mut [Item], services: &BTreeMap<String, Service>, inputs: &Inp
             continue;
         }
         item.services = built;
+    }
+    for (play, tasks) in orphans {
+        let Some((origin, first)) = tasks.first() else { continue };
+        let play_name = inputs.run.plays.get(play).and_then(|p| p.name.clone());
+        let play_text = play_name.map(|n| format!("the play `{n}`")).unwrap_or_else(|| "this play".into());
+        let message = match tasks.len() {
+            1 => format!("`{first}` feeds no process of {play_text}; decide which image needs it"),
+            n => format!(
+                "`{first}` and {} more task(s) of {play_text} feed no long-running process (the play runs none); \
+                 decide which image needs them",
+                n - 1
+            ),
+        };
+        findings.push(finding(rule_code(inputs.rules, "M356"), Severity::Warning, origin, message));
     }
 }
 
