@@ -3,8 +3,9 @@
 //! `../shared/corpus` exists). For each repository: the pipeline accounts for every
 //! task of the run (converted into an image that exists, dropped with a reason, skipped
 //! with its condition, or flagged for a human with a reason), and `migrate apply` ends
-//! with 0 or 1, never a panic or a signal, and every Dockerfile it writes passes
-//! hadolint with no warning or error (the project's `.hadolint.yaml`).
+//! with 0 or 1, never a panic or a signal, writes the same bytes (and prints the same
+//! findings) when run twice, and every Dockerfile it writes passes hadolint with no
+//! warning or error (the project's `.hadolint.yaml`).
 //!
 //! Without `MIGRATE_CORPUS` the test says loudly that it did not run, and passes: the
 //! corpus is not part of the repository.
@@ -122,6 +123,24 @@ fn account(repo: &Path) -> Result<Tally, Vec<String>> {
     if problems.is_empty() { Ok(tally) } else { Err(problems) }
 }
 
+/// Every file under `dir` (relative path → bytes), sorted.
+fn tree(dir: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
+    let mut files = std::collections::BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if let Ok(bytes) = std::fs::read(&path) {
+                let rel = path.strip_prefix(dir).map(|r| r.to_string_lossy().into_owned()).unwrap_or_default();
+                files.insert(rel, bytes);
+            }
+        }
+    }
+    files
+}
+
 /// `<out>/<service>/Dockerfile`, sorted.
 fn dockerfiles(out: &Path) -> Vec<PathBuf> {
     let mut found: Vec<PathBuf> = std::fs::read_dir(out)
@@ -185,6 +204,16 @@ fn every_corpus_repository_converts_with_every_task_accounted_for() {
         match output.status.code() {
             Some(0 | 1) if !stderr.contains("panicked") => {}
             code => failures.push(format!("{name}: `migrate apply` ended with {code:?}:\n{stderr}")),
+        }
+        // Two runs, two output directories: the same files, byte for byte, and the same findings.
+        let again = tmp.path().join("again");
+        let second =
+            support::run_migrate(tmp.path(), &["apply", repo_arg.as_str(), "--out", &again.to_string_lossy()]);
+        let findings = |o: &std::process::Output| -> Vec<String> {
+            String::from_utf8_lossy(&o.stderr).lines().filter(|l| l.contains(" M")).map(str::to_string).collect()
+        };
+        if tree(&out) != tree(&again) || findings(&output) != findings(&second) {
+            failures.push(format!("{name}: two runs of `migrate apply` differ"));
         }
         for dockerfile in dockerfiles(&out) {
             dockerfiles_checked += 1;
