@@ -388,7 +388,7 @@ fn split_code(message: &str, default: &str) -> (String, String) {
 /// expanded for when the name does not already show it: `Create dirs (item: /opt/app)`.
 fn title(task: &ResolvedTask) -> String {
     let base = base_title(task);
-    match task.loop_item.as_ref().and_then(|i| item_label(i)).filter(|_| !task.no_log) {
+    match task.loop_item.as_ref().and_then(item_label).filter(|_| !task.no_log) {
         Some(label) if !base.contains(&label) => format!("{base} (item: {label})"),
         _ => base,
     }

@@ -284,7 +284,7 @@ fn staging_parameters_are_planned_masked_and_pushed_once() {
     }
     // The plaintexts that did reach Parameter Store are the vault's.
     let stored = moto.get("/webshop/staging/batch/DB_PASSWORD").unwrap().0;
-    assert!(needles.iter().any(|n| *n == stored), "DB_PASSWORD is not a vault value");
+    assert!(needles.contains(&stored), "DB_PASSWORD is not a vault value");
     assert_eq!(moto.get("/webshop/staging/webshop-api/STRIPE_WEBHOOK_SECRET"), None);
 
     // After the push the plan compares and has nothing to do for parameters.
