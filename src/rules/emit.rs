@@ -496,12 +496,36 @@ fn language_packages(a: &A, manager: Option<&str>) -> Result<TaskOutcome, Proble
     if packages.is_empty() && requirements.is_none() {
         return Err(Problem::Unclear("neither packages nor a requirements file are named".into()));
     }
-    Ok(TaskOutcome::converted(a.code).step(StepAction::InstallLanguagePackages {
-        manager: lm,
-        packages,
-        requirements,
-        target,
-    }))
+    let mut o = TaskOutcome::converted(a.code);
+    // An absolute requirements file (npm's `path:`) is a file of the image, put there by an
+    // earlier step (a git checkout, a copy), not a file of the build context: install from it
+    // in place, as the module does on the VM.
+    let requirements = match requirements {
+        Some(req) if req.starts_with('/') => {
+            let q = shell::quote;
+            let commands = match lm {
+                LanguageManager::Npm => {
+                    let dir = req.trim_end_matches("/package.json");
+                    vec![format!("npm install --prefix {}", q(dir)), "npm cache clean --force".to_string()]
+                }
+                LanguageManager::Pip => match &target {
+                    Some(venv) => vec![
+                        format!("python3 -m venv {}", q(venv)),
+                        format!("{}/bin/pip install --no-cache-dir -r {}", q(venv), q(&req)),
+                    ],
+                    None => vec![format!("python3 -m pip install --no-cache-dir -r {}", q(&req))],
+                },
+                LanguageManager::Gem => vec![format!("bundle install --gemfile={}", q(&req))],
+            };
+            o = o.step(StepAction::Run { commands, pipes: false });
+            None
+        }
+        other => other,
+    };
+    if packages.is_empty() && requirements.is_none() {
+        return Ok(o);
+    }
+    Ok(o.step(StepAction::InstallLanguagePackages { manager: lm, packages, requirements, target }))
 }
 
 fn apt_key(a: &A) -> Result<TaskOutcome, Problem> {
@@ -1004,6 +1028,21 @@ fn create_group(a: &A) -> Result<TaskOutcome, Problem> {
 
 fn run_command(a: &A) -> Result<TaskOutcome, Problem> {
     let line = a.req("_raw_params")?;
+    // `forever start app.js` would start a daemon during `docker build`: it is the process.
+    if let Some(mut d) = units::launcher_command(&line) {
+        d.workdir = a.opt("chdir")?;
+        let mut o = TaskOutcome::converted(a.code);
+        o.findings.push((
+            Severity::Info,
+            format!(
+                "starts the long-running process `{}` through a process manager: it becomes the image's \
+                 foreground process, not a build step",
+                d.command_line.as_deref().unwrap_or_default()
+            ),
+        ));
+        o.definitions.push(d);
+        return Ok(o);
+    }
     let mut o = TaskOutcome::converted(a.code);
     if let Some(dir) = a.opt("chdir")? {
         o = o.step(StepAction::Workdir { path: dir });

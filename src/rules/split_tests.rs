@@ -157,7 +157,9 @@ fn one_image_per_process() {
         EnvValue::Parameter { parameter: "/shop/default/app/FILE_ETC_APP_SECRET_ENV".into(), secret: true }
     );
     assert!(app.env.iter().any(|e| e.name == "PYTHONUNBUFFERED"));
-    assert!(app.steps.iter().any(|s| matches!(s.action, StepAction::InstallLanguagePackages { .. })));
+    // The requirements file is in the image (`/srv/app/...`), so pip installs from it in place.
+    assert!(app.steps.iter().any(|s| matches!(&s.action, StepAction::Run { commands, .. }
+        if commands.iter().any(|c| c == "/srv/app/venv/bin/pip install --no-cache-dir -r /srv/app/requirements.txt"))));
     // The unit file itself is not copied into the image.
     assert!(!app.steps.iter().any(|s| matches!(&s.action, StepAction::Copy { dest, .. } if dest.contains("systemd"))));
 
