@@ -1256,9 +1256,33 @@ fn cron_file(a: &A, cx: &EmitCx) -> Result<TaskOutcome, Problem> {
         let kind = if a.task.module.short == "template" { RefKind::Template } else { RefKind::File };
         let repo_path = source_file(a.task, kind, Some(&src))
             .ok_or_else(|| Problem::Unclear(format!("the file `{src}` was not found in the repository")))?;
-        cx.files.text(&repo_path).ok_or_else(|| Problem::Unclear(format!("`{repo_path}` cannot be read")))?.to_string()
+        let raw =
+            cx.files.text(&repo_path).ok_or_else(|| Problem::Unclear(format!("`{repo_path}` cannot be read")))?;
+        if kind == RefKind::Template && (is_jinja(raw) || raw.contains("{%")) {
+            // The jobs are the rendered file's: a schedule never runs template text.
+            match cx.templates.render(a.task, &repo_path, raw) {
+                TemplateResult::Rendered { text, .. } => text,
+                TemplateResult::AtStart { .. } => {
+                    return Err(Problem::Unclear(format!(
+                        "`{repo_path}` puts secrets or per-environment values into cron jobs; write the schedules \
+                         by hand"
+                    )));
+                }
+                TemplateResult::Failed(why) => {
+                    return Err(Problem::Unclear(format!("`{repo_path}` cannot be rendered: {why}")));
+                }
+                TemplateResult::Unavailable => {
+                    return Err(Problem::Unclear(format!("`{repo_path}` uses Jinja and no renderer is wired in")));
+                }
+            }
+        } else {
+            raw.to_string()
+        }
     };
     let jobs = units::cron_d(&text);
+    if jobs.iter().any(|j| j.command.iter().any(|w| is_jinja(w))) {
+        return Err(Problem::Unresolved("content".into()));
+    }
     if jobs.is_empty() {
         return Ok(TaskOutcome::dropped(a.code, "the cron file holds no job"));
     }

@@ -425,6 +425,32 @@ fn installs_use_the_base_image_manager() {
     assert!(findings.iter().any(|f| f.code.id == "M105" && f.message.contains("check them")), "{findings:?}");
 }
 
+/// A cron.d template's jobs are the rendered file's: without a rendering, the template text
+/// never becomes a schedule.
+#[test]
+fn a_cron_template_is_never_scheduled_as_template_text() {
+    const PULL: &str = r#"
+- { _role: pull, template: { src: pull.cron.j2, dest: /etc/cron.d/pull } }
+"#;
+    let (run, mut files) = build_run(PULL).unwrap();
+    files.insert("roles/pull/templates/pull.cron.j2".into(), "*/15 * * * * root pull -d {{ workdir }}\n".into());
+    let rules = RuleSet::load_embedded().unwrap();
+    let project = Project::default();
+    let config = config();
+    let base = crate::model::target::base_image(&project, &config);
+    let (c, _) = convert(&Inputs {
+        project: &project,
+        files: &files,
+        run: &run,
+        config: &config,
+        rules: &rules,
+        templates: &NoRenderer,
+        base: &base,
+    });
+    assert!(c.images.iter().all(|i| i.jobs.iter().all(|j| !j.command.join(" ").contains("{{"))));
+    assert!(matches!(c.accounting[0].disposition, Disposition::NeedsHuman { .. }), "{:?}", c.accounting);
+}
+
 // ------------------------------------------------------------ env discovery
 
 /// `rules::env` on the fixture: the secret file's value is discovered under the name the
