@@ -92,10 +92,16 @@ impl Finding {
     }
 }
 
+/// `path:line CODE severity: message`; a finding about no file in particular (the
+/// repository or the run as a whole, empty `path`) has no location and is printed
+/// as the tool's own: `migrate: CODE severity: message`.
 impl fmt::Display for Finding {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let path = if self.path.is_empty() { "." } else { self.path.as_str() };
-        write!(f, "{path}:{} {} {}: {}", self.line, self.code, self.severity, self.message)
+        if self.path.is_empty() {
+            write!(f, "migrate: {} {}: {}", self.code, self.severity, self.message)
+        } else {
+            write!(f, "{}:{} {} {}: {}", self.path, self.line, self.code, self.severity, self.message)
+        }
     }
 }
 
@@ -263,6 +269,9 @@ mod tests {
     fn finding_prints_in_hadolint_shape() {
         let f = Finding::warning(codes::MISSING_FILE, "roles/app/tasks/main.yml", 12, "no `x`");
         assert_eq!(f.to_string(), "roles/app/tasks/main.yml:12 M005 warning: no `x`");
+        // No file: no location (never `.:0`).
+        let f = Finding::info(codes::MISSING_FILE, "", 0, "about the run");
+        assert_eq!(f.to_string(), "migrate: M005 info: about the run");
     }
 
     #[test]

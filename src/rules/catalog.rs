@@ -92,6 +92,10 @@ pub struct ServiceEntry {
     /// Paths it writes at run time.
     #[serde(default)]
     pub writable: Vec<String>,
+    /// A dropped daemon that makes its play host provisioning (a container runtime, a
+    /// Kubernetes node): the play's tasks no image takes are dropped with it.
+    #[serde(default)]
+    pub provisions_host: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, Serialize)]
@@ -107,6 +111,9 @@ pub enum CatalogDisposition {
     Managed,
     /// Not needed in containers.
     Drop,
+    /// Needs a human: set by the splitter for a process whose foreground command
+    /// no unit, program or catalog entry names. Not allowed in the catalog.
+    Human,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -174,6 +181,7 @@ impl Catalog {
                 CatalogDisposition::Pair => need(s.pair_with.is_some(), "`pair` needs `pair_with`")?,
                 CatalogDisposition::Own => need(!s.command.is_empty(), "`own` needs `command`")?,
                 CatalogDisposition::Drop => {}
+                CatalogDisposition::Human => need(false, "`human` is decided by the splitter, not the catalog")?,
             }
             for p in &s.patterns {
                 let re = Regex::new(p).map_err(|e| err(line, format!("`{}`: bad pattern: {e}", s.name)))?;

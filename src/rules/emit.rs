@@ -59,11 +59,12 @@ impl RepoFiles for BTreeMap<String, String> {
 /// What rendering a `template:` source gave.
 #[derive(Debug, Clone, PartialEq)]
 pub enum TemplateResult {
-    /// Fully rendered; touches no secret and nothing per-environment.
-    Rendered(String),
+    /// Fully rendered; touches no secret and nothing per-environment. `notes`:
+    /// what the rendering assumed (a `default()` over a runtime fact).
+    Rendered { text: String, notes: Vec<String> },
     /// Rendered with `${NAME}` placeholders for the values that must come
     /// from the environment at start (secrets, per-environment values).
-    AtStart { template: String, vars: Vec<StartVar> },
+    AtStart { template: String, vars: Vec<StartVar>, notes: Vec<String> },
     /// The template could not be rendered; why.
     Failed(String),
     /// No renderer is wired in.
@@ -147,6 +148,10 @@ pub struct TaskOutcome {
     /// Findings to report at the task's origin.
     #[serde(skip)]
     pub findings: Vec<(Severity, String)>,
+    /// What the conversion assumed for this task (a template's `default()` used
+    /// over a fact of the running machine), for MIGRATION.md.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -170,6 +175,9 @@ pub struct JobDraft {
     pub schedule: CronSchedule,
     pub command: Vec<String>,
     pub user: Option<String>,
+    /// The output redirects removed from the cron line (`>> /var/log/x.log 2>&1`):
+    /// a job's output goes to the container's output (CloudWatch), never to a file.
+    pub dropped_redirect: Option<String>,
 }
 
 impl TaskOutcome {
@@ -440,7 +448,8 @@ fn install_packages(a: &A, manager: Option<&str>, base: PackageFamily) -> Result
         o.findings.push((
             Severity::Warning,
             format!(
-                "`{}` installs with {family:?} but the base image uses {base:?}; package names may differ",
+                "`{}` installs with {family:?} but the base image uses {base:?}: the image installs the same names \
+                 with {base:?}; check them (package names differ between distributions) or set `base_image`",
                 a.task.module.short
             ),
         ));
@@ -496,12 +505,36 @@ fn language_packages(a: &A, manager: Option<&str>) -> Result<TaskOutcome, Proble
     if packages.is_empty() && requirements.is_none() {
         return Err(Problem::Unclear("neither packages nor a requirements file are named".into()));
     }
-    Ok(TaskOutcome::converted(a.code).step(StepAction::InstallLanguagePackages {
-        manager: lm,
-        packages,
-        requirements,
-        target,
-    }))
+    let mut o = TaskOutcome::converted(a.code);
+    // An absolute requirements file (npm's `path:`) is a file of the image, put there by an
+    // earlier step (a git checkout, a copy), not a file of the build context: install from it
+    // in place, as the module does on the VM.
+    let requirements = match requirements {
+        Some(req) if req.starts_with('/') => {
+            let q = shell::quote;
+            let commands = match lm {
+                LanguageManager::Npm => {
+                    let dir = req.trim_end_matches("/package.json");
+                    vec![format!("npm install --prefix {}", q(dir)), "npm cache clean --force".to_string()]
+                }
+                LanguageManager::Pip => match &target {
+                    Some(venv) => vec![
+                        format!("python3 -m venv {}", q(venv)),
+                        format!("{}/bin/pip install --no-cache-dir -r {}", q(venv), q(&req)),
+                    ],
+                    None => vec![format!("python3 -m pip install --no-cache-dir -r {}", q(&req))],
+                },
+                LanguageManager::Gem => vec![format!("bundle install --gemfile={}", q(&req))],
+            };
+            o = o.step(StepAction::Run { commands, pipes: false });
+            None
+        }
+        other => other,
+    };
+    if packages.is_empty() && requirements.is_none() {
+        return Ok(o);
+    }
+    Ok(o.step(StepAction::InstallLanguagePackages { manager: lm, packages, requirements, target }))
 }
 
 fn apt_key(a: &A) -> Result<TaskOutcome, Problem> {
@@ -703,10 +736,12 @@ fn template_file(a: &A, cx: &EmitCx) -> Result<TaskOutcome, Problem> {
     let path = context_path(&dest);
     let mut o = TaskOutcome::converted(a.code);
     match cx.templates.render(a.task, &repo_path, text) {
-        TemplateResult::Rendered(text) => {
+        TemplateResult::Rendered { text, notes } => {
+            o.notes = notes;
             o.context.push(ContextDraft { path: path.clone(), content: ContextContent::Text { text } });
         }
-        TemplateResult::AtStart { template, vars } => {
+        TemplateResult::AtStart { template, vars, notes } => {
+            o.notes = notes;
             o.start_files.push(StartFileDraft {
                 dest: dest.clone(),
                 template,
@@ -1002,6 +1037,21 @@ fn create_group(a: &A) -> Result<TaskOutcome, Problem> {
 
 fn run_command(a: &A) -> Result<TaskOutcome, Problem> {
     let line = a.req("_raw_params")?;
+    // `forever start app.js` would start a daemon during `docker build`: it is the process.
+    if let Some(mut d) = units::launcher_command(&line) {
+        d.workdir = a.opt("chdir")?;
+        let mut o = TaskOutcome::converted(a.code);
+        o.findings.push((
+            Severity::Info,
+            format!(
+                "starts the long-running process `{}` through a process manager: it becomes the image's \
+                 foreground process, not a build step",
+                d.command_line.as_deref().unwrap_or_default()
+            ),
+        ));
+        o.definitions.push(d);
+        return Ok(o);
+    }
     let mut o = TaskOutcome::converted(a.code);
     if let Some(dir) = a.opt("chdir")? {
         o = o.step(StepAction::Workdir { path: dir });
@@ -1089,9 +1139,9 @@ fn definition_file(a: &A, kind: EmitKind, cx: &EmitCx) -> Result<TaskOutcome, Pr
         };
         let raw = cx.files.text(&repo_path).ok_or_else(|| Problem::Unclear(format!("`{repo_path}` cannot be read")))?;
         match cx.templates.render(a.task, &repo_path, raw) {
-            TemplateResult::Rendered(t) => t,
+            TemplateResult::Rendered { text, .. } => text,
             // Per-environment and secret values are `${NAME}` placeholders, filled at start.
-            TemplateResult::AtStart { template, vars } => {
+            TemplateResult::AtStart { template, vars, .. } => {
                 start_vars = vars;
                 template
             }
@@ -1146,13 +1196,15 @@ fn cron_job(a: &A) -> Result<TaskOutcome, Problem> {
             "`@reboot` jobs have no schedule; run the command at container start instead".into(),
         ));
     }
-    let command = cron_command(&job);
+    let (line, dropped_redirect) = strip_output_redirects(&job);
+    let command = cron_command(&line);
     let mut o = TaskOutcome::converted(a.code);
     o.jobs.push(JobDraft {
         name: a.opt("name")?.map(|n| job_name(&n)).unwrap_or_else(|| job_name(&job)),
         schedule,
         command,
         user: a.opt("user")?,
+        dropped_redirect,
     });
     Ok(o)
 }
@@ -1165,6 +1217,29 @@ pub fn cron_command(job: &str) -> Vec<String> {
         Some(words) if !shelly && !words.is_empty() => words,
         _ => vec!["/bin/sh".into(), "-c".into(), job.to_string()],
     }
+}
+
+/// A cron line without its trailing output redirects (`>> /var/log/x.log 2>&1`,
+/// `> /dev/null`, `&> file`, `2>&1`), and the redirects removed. A container's
+/// output is its log (CloudWatch), so a job never writes its log to a file.
+pub fn strip_output_redirects(job: &str) -> (String, Option<String>) {
+    static TRAILING: std::sync::LazyLock<Option<regex::Regex>> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r"\s+(?:[12]?>&[12]|(?:[12]|&)?>>?\s*[^\s|;&<>`$()]+)\s*$").ok()
+    });
+    let Some(re) = TRAILING.as_ref() else { return (job.to_string(), None) };
+    let mut line = job.trim_end().to_string();
+    let mut removed: Vec<String> = Vec::new();
+    while let Some(m) = re.find(&line) {
+        if m.start() == 0 {
+            break;
+        }
+        removed.insert(0, m.as_str().trim().to_string());
+        line.truncate(m.start());
+    }
+    if removed.is_empty() || line.trim().is_empty() {
+        return (job.to_string(), None);
+    }
+    (line, Some(removed.join(" ")))
 }
 
 /// A job name usable as a schedule name: lower-case words joined by `-`.
@@ -1190,9 +1265,33 @@ fn cron_file(a: &A, cx: &EmitCx) -> Result<TaskOutcome, Problem> {
         let kind = if a.task.module.short == "template" { RefKind::Template } else { RefKind::File };
         let repo_path = source_file(a.task, kind, Some(&src))
             .ok_or_else(|| Problem::Unclear(format!("the file `{src}` was not found in the repository")))?;
-        cx.files.text(&repo_path).ok_or_else(|| Problem::Unclear(format!("`{repo_path}` cannot be read")))?.to_string()
+        let raw =
+            cx.files.text(&repo_path).ok_or_else(|| Problem::Unclear(format!("`{repo_path}` cannot be read")))?;
+        if kind == RefKind::Template && (is_jinja(raw) || raw.contains("{%")) {
+            // The jobs are the rendered file's: a schedule never runs template text.
+            match cx.templates.render(a.task, &repo_path, raw) {
+                TemplateResult::Rendered { text, .. } => text,
+                TemplateResult::AtStart { .. } => {
+                    return Err(Problem::Unclear(format!(
+                        "`{repo_path}` puts secrets or per-environment values into cron jobs; write the schedules \
+                         by hand"
+                    )));
+                }
+                TemplateResult::Failed(why) => {
+                    return Err(Problem::Unclear(format!("`{repo_path}` cannot be rendered: {why}")));
+                }
+                TemplateResult::Unavailable => {
+                    return Err(Problem::Unclear(format!("`{repo_path}` uses Jinja and no renderer is wired in")));
+                }
+            }
+        } else {
+            raw.to_string()
+        }
     };
     let jobs = units::cron_d(&text);
+    if jobs.iter().any(|j| j.command.iter().any(|w| is_jinja(w))) {
+        return Err(Problem::Unresolved("content".into()));
+    }
     if jobs.is_empty() {
         return Ok(TaskOutcome::dropped(a.code, "the cron file holds no job"));
     }
@@ -1236,6 +1335,22 @@ mod tests {
         assert_eq!(context_path("/etc/../nginx/./x.conf"), "files/etc/nginx/x.conf");
         assert_eq!(cron_command("/usr/bin/backup --full"), vec!["/usr/bin/backup", "--full"]);
         assert_eq!(cron_command("backup > /dev/null 2>&1")[0], "/bin/sh");
+    }
+
+    #[test]
+    fn cron_output_goes_to_the_container_output() {
+        let strip = |s: &str| strip_output_redirects(s);
+        assert_eq!(
+            strip("/opt/x/report.py >> /var/log/x/report.log 2>&1"),
+            ("/opt/x/report.py".to_string(), Some(">> /var/log/x/report.log 2>&1".to_string()))
+        );
+        assert_eq!(strip("backup --full > /dev/null").0, "backup --full");
+        assert_eq!(strip("a.sh &>>/tmp/a.log").0, "a.sh");
+        assert_eq!(strip("a | b > /tmp/out").0, "a | b");
+        // Redirects inside the command and commands that are only a redirect stay.
+        assert_eq!(strip("a > /tmp/x; b"), ("a > /tmp/x; b".to_string(), None));
+        assert_eq!(strip("> /tmp/x"), ("> /tmp/x".to_string(), None));
+        assert_eq!(cron_command(&strip("/opt/x/report.py >> /var/log/r.log 2>&1").0), vec!["/opt/x/report.py"]);
     }
 
     #[test]

@@ -212,15 +212,16 @@ impl TemplateRenderer for ScopeRenderer<'_> {
                 }
             }
         }
+        let notes = r.report.notes.clone();
         match r.output {
             Output::Value(s) => {
                 if deferred.is_empty() {
-                    TemplateResult::Rendered(s)
+                    TemplateResult::Rendered { text: s, notes }
                 } else {
                     let mut vars: Vec<StartVar> = deferred.into_iter().map(|(_, v)| v).collect();
                     vars.sort_by(|a, b| a.name.cmp(&b.name));
                     vars.dedup_by(|a, b| a.name == b.name);
-                    TemplateResult::AtStart { template: s, vars }
+                    TemplateResult::AtStart { template: s, vars, notes }
                 }
             }
             Output::Sensitive(_) => TemplateResult::Failed(format!(
@@ -302,7 +303,16 @@ mod tests {
 
     #[test]
     fn plain_templates_render() {
-        assert_eq!(render_in("same={{ same }}\n", true), TemplateResult::Rendered("same=1\n".into()));
+        let rendered = |text: &str| TemplateResult::Rendered { text: text.into(), notes: Vec::new() };
+        assert_eq!(render_in("same={{ same }}\n", true), rendered("same=1\n"));
+        // A runtime fact under `default()` renders with the default, and says so.
+        match render_in("worker_processes {{ ansible_processor_vcpus | default('auto') }};\n", true) {
+            TemplateResult::Rendered { text, notes } => {
+                assert_eq!(text, "worker_processes auto;\n");
+                assert!(notes.iter().any(|n| n.contains("ansible_processor_vcpus")), "{notes:?}");
+            }
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]
@@ -314,6 +324,7 @@ mod tests {
                 TemplateResult::AtStart {
                     template: "DB_PASS=${DB_PASS}\nlevel ${LEVEL}\nsame 1\n".into(),
                     vars: vec![var("DB_PASS", true, "db_password"), var("LEVEL", false, "level")],
+                    notes: Vec::new(),
                 },
                 "password given: {with_password}"
             );
@@ -330,7 +341,7 @@ mod tests {
         // A per-environment value used in logic is baked for this environment.
         assert_eq!(
             render_in("{% if level == 'debug' %}verbose{% endif %}\n", true),
-            TemplateResult::Rendered("verbose\n".into())
+            TemplateResult::Rendered { text: "verbose\n".into(), notes: Vec::new() }
         );
         assert!(matches!(render_in("{{ nowhere }}\n", true), TemplateResult::Failed(w) if w.contains("nowhere")));
     }

@@ -248,6 +248,17 @@ pub fn convert(inputs: &Inputs) -> (Conversion, Vec<Finding>) {
         }
     }
 
+    // A process nobody can start in the foreground is not built: it, and the tasks
+    // that feed only it, need a human (a failing image would hide the rest).
+    for s in services.values_mut() {
+        if matches!(s.disposition, CatalogDisposition::Own | CatalogDisposition::Pair)
+            && !s.jobs_only
+            && !has_command(s, base.family)
+        {
+            s.disposition = CatalogDisposition::Human;
+        }
+    }
+
     // 3. Which tasks feed which process.
     assign(&mut items, &services, inputs, &mut findings);
 
@@ -317,6 +328,18 @@ pub fn convert(inputs: &Inputs) -> (Conversion, Vec<Finding>) {
                 }
                 conversion.pairs.push(Pair { service: s.name.clone(), with, reason });
             }
+            CatalogDisposition::Human => {
+                findings.push(finding(
+                    code("M357"),
+                    Severity::Warning,
+                    &s.origin,
+                    format!(
+                        "no foreground command is known for `{}` (no unit, program or catalog entry names it); \
+                         no image is built: write its image by hand",
+                        s.name
+                    ),
+                ));
+            }
             CatalogDisposition::Own => {}
         }
     }
@@ -361,7 +384,38 @@ fn split_code(message: &str, default: &str) -> (String, String) {
     (default.to_string(), message.to_string())
 }
 
+/// The task's name (or module and main argument), with the loop item it was
+/// expanded for when the name does not already show it: `Create dirs (item: /opt/app)`.
 fn title(task: &ResolvedTask) -> String {
+    let base = base_title(task);
+    match task.loop_item.as_ref().and_then(item_label).filter(|_| !task.no_log) {
+        Some(label) if !base.contains(&label) => format!("{base} (item: {label})"),
+        _ => base,
+    }
+}
+
+/// A short label for a loop item: a scalar as it is, a mapping by its first naming
+/// key (`name`, `path`, `dest`...). Other values (and long ones) are not shown, so a
+/// list of users never prints its password hashes.
+fn item_label(item: &serde_json::Value) -> Option<String> {
+    use serde_json::Value as J;
+    let scalar = |v: &J| match v {
+        J::String(s) => Some(s.clone()),
+        J::Number(n) => Some(n.to_string()),
+        J::Bool(b) => Some(b.to_string()),
+        _ => None,
+    };
+    let label = match item {
+        J::Object(map) => ["name", "path", "dest", "src", "key", "user", "package", "pkg", "repo", "url", "port"]
+            .iter()
+            .find_map(|k| map.get(*k).and_then(scalar))?,
+        other => scalar(other)?,
+    };
+    let label = label.trim();
+    (!label.is_empty() && label.chars().count() <= 80 && !label.contains(['\n', '\r'])).then(|| label.to_string())
+}
+
+fn base_title(task: &ResolvedTask) -> String {
     task.name.clone().unwrap_or_else(|| {
         let what = ["name", "dest", "path", "_raw_params", "src", "repo", "url"]
             .iter()
@@ -514,11 +568,16 @@ fn assign(items: &mut [Item], services: &BTreeMap<String, Service>, inputs: &Inp
         }
         m
     };
+    // A process that needs a human still claims its play's tasks: they need the same human.
     let own_in_play = |play: usize| -> BTreeSet<String> {
         services
             .values()
             .filter(|s| {
-                s.plays.contains(&play) && matches!(s.disposition, CatalogDisposition::Own | CatalogDisposition::Pair)
+                s.plays.contains(&play)
+                    && matches!(
+                        s.disposition,
+                        CatalogDisposition::Own | CatalogDisposition::Pair | CatalogDisposition::Human
+                    )
             })
             .map(|s| s.name.clone())
             .collect()
@@ -527,7 +586,11 @@ fn assign(items: &mut [Item], services: &BTreeMap<String, Service>, inputs: &Inp
         services
             .values()
             .filter(|s| {
-                s.plays.contains(&play) && matches!(s.disposition, CatalogDisposition::Own | CatalogDisposition::Pair)
+                s.plays.contains(&play)
+                    && matches!(
+                        s.disposition,
+                        CatalogDisposition::Own | CatalogDisposition::Pair | CatalogDisposition::Human
+                    )
             })
             .filter(|s| s.catalog.as_ref().is_none_or(|e| matches!(e.kind, ServiceKind::App | ServiceKind::Worker)))
             .map(|s| s.name.clone())
@@ -550,6 +613,8 @@ fn assign(items: &mut [Item], services: &BTreeMap<String, Service>, inputs: &Inp
             .collect()
     };
 
+    // Tasks that feed no process, by play: one finding per play (each task is in the accounting).
+    let mut orphans: BTreeMap<usize, Vec<(Origin, String)>> = BTreeMap::new();
     for item in items.iter_mut() {
         if item.outcome.disposition != OutcomeKind::Converted {
             continue;
@@ -626,6 +691,7 @@ fn assign(items: &mut [Item], services: &BTreeMap<String, Service>, inputs: &Inp
                 if own.is_empty() {
                     item.decision =
                         Some((OutcomeKind::Dropped, "M355".into(), "no image in this play needs it".into()));
+                    continue;
                 } else {
                     targets = own;
                 }
@@ -643,18 +709,32 @@ fn assign(items: &mut [Item], services: &BTreeMap<String, Service>, inputs: &Inp
                 let apps = app_in_play(item.play);
                 let all = own_in_play(item.play);
                 targets = if !apps.is_empty() { apps } else { all };
+                // A play that runs a host platform daemon (a container runtime, a Kubernetes
+                // node) and no image provisions the host: its other tasks go with the daemon.
+                let dropped: Vec<String> = services
+                    .values()
+                    .filter(|s| s.plays.contains(&item.play) && s.disposition == CatalogDisposition::Drop)
+                    .filter(|s| s.catalog.as_ref().is_some_and(|e| e.provisions_host))
+                    .map(|s| format!("`{}`", s.name))
+                    .collect();
+                if targets.is_empty() && !dropped.is_empty() {
+                    item.decision = Some((
+                        OutcomeKind::Dropped,
+                        "M354".into(),
+                        format!(
+                            "the play's only processes ({}) are dropped: it provisions the host, not a container",
+                            dropped.join(", ")
+                        ),
+                    ));
+                    continue;
+                }
                 if targets.is_empty() {
                     item.decision = Some((
                         OutcomeKind::NeedsHuman,
                         "M356".into(),
                         "no long-running process in this play to attach it to".into(),
                     ));
-                    findings.push(finding(
-                        rule_code(inputs.rules, "M356"),
-                        Severity::Warning,
-                        &item.task.origin,
-                        format!("`{}` feeds no process of this play; decide which image needs it", title(item.task)),
-                    ));
+                    orphans.entry(item.play).or_default().push((item.task.origin.clone(), title(item.task)));
                     continue;
                 }
             }
@@ -743,10 +823,38 @@ fn assign(items: &mut [Item], services: &BTreeMap<String, Service>, inputs: &Inp
                 })
                 .next()
                 .unwrap_or("M354");
-            item.decision = Some((OutcomeKind::Dropped, code.into(), reason));
+            let human: Vec<String> = targets
+                .iter()
+                .filter_map(|t| services.get(t))
+                .filter(|s| s.disposition == CatalogDisposition::Human)
+                .map(|s| format!("`{}`", s.name))
+                .collect();
+            item.decision = if human.is_empty() {
+                Some((OutcomeKind::Dropped, code.into(), reason))
+            } else {
+                Some((
+                    OutcomeKind::NeedsHuman,
+                    "M357".into(),
+                    format!("feeds {}, whose foreground command is unknown: no image is built", human.join(", ")),
+                ))
+            };
             continue;
         }
         item.services = built;
+    }
+    for (play, tasks) in orphans {
+        let Some((origin, first)) = tasks.first() else { continue };
+        let play_name = inputs.run.plays.get(play).and_then(|p| p.name.clone());
+        let play_text = play_name.map(|n| format!("the play `{n}`")).unwrap_or_else(|| "this play".into());
+        let message = match tasks.len() {
+            1 => format!("`{first}` feeds no process of {play_text}; decide which image needs it"),
+            n => format!(
+                "`{first}` and {} more task(s) of {play_text} feed no long-running process (the play runs none); \
+                 decide which image needs them",
+                n - 1
+            ),
+        };
+        findings.push(finding(rule_code(inputs.rules, "M356"), Severity::Warning, origin, message));
     }
 }
 
@@ -827,7 +935,11 @@ fn build_image(
                     });
                 }
             }
+            let mut redirects: Vec<String> = Vec::new();
             for j in &item.outcome.jobs {
+                if let Some(r) = &j.dropped_redirect {
+                    redirects.push(format!("`{r}`"));
+                }
                 jobs.push(JobSpec {
                     name: j.name.clone(),
                     schedule: j.schedule.clone(),
@@ -836,19 +948,22 @@ fn build_image(
                     origin: item.task.origin.clone(),
                 });
             }
-            report.converted.push(ReportItem {
-                origin: item.task.origin.clone(),
-                code: item.outcome.code.clone(),
-                what: t,
-                why: item
-                    .outcome
-                    .definitions
-                    .first()
-                    .map(|d| format!("defines the process `{}`", d.name))
-                    .unwrap_or_else(|| {
-                        inputs.rules.get(&item.outcome.code).map(|r| r.summary.clone()).unwrap_or_default()
-                    }),
-            });
+            let mut why = item
+                .outcome
+                .definitions
+                .first()
+                .map(|d| format!("defines the process `{}`", d.name))
+                .unwrap_or_else(|| inputs.rules.get(&item.outcome.code).map(|r| r.summary.clone()).unwrap_or_default());
+            for note in &item.outcome.notes {
+                why.push_str(&format!("; {note}"));
+            }
+            if !redirects.is_empty() {
+                why.push_str(&format!(
+                    "; its output redirect {} is removed: the job writes to the container's output (CloudWatch Logs)",
+                    redirects.join(", ")
+                ));
+            }
+            report.converted.push(ReportItem { origin: item.task.origin.clone(), code: item.outcome.code.clone(), what: t, why });
         } else if role_match {
             let (kind, code, reason) = match &item.decision {
                 Some((k, c, r)) => (*k, c.clone(), r.clone()),
@@ -869,6 +984,14 @@ fn build_image(
 
     // The process.
     let family = base.family;
+    // The base image has one package manager: an install written for another one
+    // (`yum:` on a Debian base) uses it under the same names (emit warned about them).
+    for st in &mut steps {
+        if let StepAction::InstallPackages { manager, .. } = &mut st.action {
+            *manager = family;
+        }
+    }
+
     let def = s.definition.as_ref();
     let mut command: Vec<String> = Vec::new();
     if let Some(line) = def.and_then(|d| d.command_line.as_deref()) {
@@ -905,13 +1028,25 @@ fn build_image(
             why: "no unit, program or catalog entry names its command".into(),
         });
     }
-    if s.jobs_only && command.is_empty() {
-        // `docker run` without a command runs the first job once; each schedule names its own.
-        let mut sorted: Vec<&JobSpec> = jobs.iter().filter(|j| !j.command.is_empty()).collect();
-        sorted.sort_by(|a, b| a.name.cmp(&b.name));
-        if let Some(j) = sorted.first() {
-            command = j.command.clone();
-        }
+    // A jobs image has no service: `docker run` without a command runs the first job
+    // (by name) once, and each schedule overrides the command with its own job.
+    let mut sorted_jobs: Vec<&JobSpec> = jobs.iter().filter(|j| !j.command.is_empty()).collect();
+    sorted_jobs.sort_by(|a, b| a.name.cmp(&b.name));
+    if s.jobs_only
+        && command.is_empty()
+        && let Some(j) = sorted_jobs.first()
+    {
+        command = j.command.clone();
+        report.converted.push(ReportItem {
+            origin: s.origin.clone(),
+            code: "M358".into(),
+            what: format!("run the jobs of `{}`", s.name),
+            why: format!(
+                "no long-running process: the default command runs the job `{}` once; each schedule (below) \
+                 runs this image with its own job as the command override",
+                j.name
+            ),
+        });
     }
     if s.jobs_only {
         findings.push(finding(
@@ -935,6 +1070,9 @@ fn build_image(
                 format!("`{}` ran as root on the VM; the image runs it as `{chosen}`", s.name),
             ));
             chosen
+        }
+        None if catalog_user.is_none() && service_account(&users, &sorted_jobs).is_some() => {
+            service_account(&users, &sorted_jobs).unwrap_or_default()
         }
         None => catalog_user.unwrap_or_else(|| {
             findings.push(finding(
@@ -1010,23 +1148,56 @@ fn build_image(
             ));
         }
     }
+    let probe = if s.jobs_only { None } else { health_probe(s, items, &ports) };
     let healthcheck = if s.jobs_only {
         None
     } else {
         entry.and_then(|e| e.healthcheck.as_ref()).map(|h| {
-            for pkg in &h.packages {
-                steps.push(BuildStep {
-                    origin: s.origin.clone(),
-                    title: format!("`{pkg}` for the health check"),
-                    rule: "M357".into(),
-                    action: StepAction::InstallPackages {
-                        manager: family,
-                        packages: vec![crate::spec::image::Package { name: pkg.clone(), version: None }],
+            let installed = |name: &str| {
+                steps.iter().any(|st| {
+                    matches!(&st.action, StepAction::InstallPackages { manager, packages }
+                        if *manager == family && packages.iter().any(|p| p.name == name))
+                })
+            };
+            let missing: Vec<crate::spec::image::Package> = h
+                .packages
+                .iter()
+                .filter(|p| !installed(p))
+                .map(|p| crate::spec::image::Package { name: p.clone(), version: None })
+                .collect();
+            // The health-check tool comes from the distribution's own repositories and is
+            // only needed at run time: it joins the first install (one `apt-get update`).
+            let first_install = steps.iter_mut().find_map(|st| match &mut st.action {
+                StepAction::InstallPackages { manager, packages } if *manager == family => Some(packages),
+                _ => None,
+            });
+            match first_install {
+                _ if missing.is_empty() => {}
+                Some(packages) => packages.extend(missing),
+                None => steps.insert(
+                    0,
+                    BuildStep {
+                        origin: s.origin.clone(),
+                        title: "packages for the health check".into(),
+                        rule: "M357".into(),
+                        action: StepAction::InstallPackages { manager: family, packages: missing },
                     },
-                });
+                ),
             }
+            let command = match &probe {
+                Some((url, origin)) if h.command.first().is_some_and(|c| c == "curl") => {
+                    report.converted.push(ReportItem {
+                        origin: origin.clone(),
+                        code: "M357".into(),
+                        what: "health check".into(),
+                        why: format!("the play's probe `{url}` becomes the image's HEALTHCHECK"),
+                    });
+                    vec!["curl".to_string(), "-fsS".to_string(), url.clone()]
+                }
+                _ => h.command.clone(),
+            };
             HealthCheck {
-                command: h.command.clone(),
+                command,
                 interval_secs: h.interval,
                 timeout_secs: h.timeout,
                 retries: h.retries,
@@ -1034,6 +1205,7 @@ fn build_image(
             }
         })
     };
+    hoist_installs(&mut steps, family);
     let kind = if s.jobs_only {
         ServiceKind::Jobs
     } else {
@@ -1066,6 +1238,116 @@ fn build_image(
     }
 }
 
+/// A `uri` task of one of the service's plays that probes one of its ports on the
+/// loopback address over HTTP (`http://127.0.0.1:8000/healthz`): the health path the
+/// VM's deployment waited for. Returns the URL and the probe's origin.
+fn health_probe(s: &Service, items: &[Item], ports: &[Port]) -> Option<(String, Origin)> {
+    static LOOPBACK: std::sync::LazyLock<Option<regex::Regex>> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r"^http://(?:127\.0\.0\.1|localhost)(?::([0-9]{1,5}))?(/[A-Za-z0-9._~/?=&%-]*)?$").ok()
+    });
+    let re = LOOPBACK.as_ref()?;
+    items
+        .iter()
+        .filter(|i| s.plays.contains(&i.play) && i.task.module.short == "uri")
+        .filter(|i| !i.task.secret_args.contains_key("url"))
+        .find_map(|i| {
+            let url = super::ruleset::value_text(i.task.args.get("url")?);
+            let caps = re.captures(&url)?;
+            let port: u16 = caps.get(1).map_or(Some(80), |p| p.as_str().parse().ok())?;
+            ports
+                .iter()
+                .any(|p| p.port == port && p.protocol == Protocol::Tcp)
+                .then(|| (url.clone(), i.task.origin.clone()))
+        })
+}
+
+/// Moves each OS package install up to the previous install of the same manager
+/// (or to the first step), so the renderer merges them into one `apt-get update`
+/// and install. An install never moves above a step that may change where
+/// packages come from (a run command, a download, a file under the package
+/// manager's configuration) or above the creation of an account a package of
+/// it may also create (`redis` before `redis-server`), whose uid would change.
+fn hoist_installs(steps: &mut Vec<BuildStep>, family: PackageFamily) {
+    const SOURCES: &[&str] =
+        &["/etc/apt", "/etc/yum", "/etc/dnf", "/etc/pki", "/etc/apk", "/usr/share/keyrings", "/etc/zypp"];
+    let touches_sources = |path: &str| {
+        let p = path.trim_end_matches('/');
+        p.is_empty() || p == "/etc" || p == "/usr" || p == "/usr/share" || SOURCES.iter().any(|s| p.starts_with(s))
+    };
+    // A path of the package's own (`/etc/nginx/...` for `nginx`) keeps its order against the install.
+    const COMMON: &[&str] = &["etc", "usr", "var", "lib", "lib64", "opt", "share", "local", "bin", "sbin", "run", "srv"];
+    let own_path = |path: &str, packages: &[crate::spec::image::Package]| {
+        path.split('/').filter(|seg| seg.len() >= 3 && !COMMON.contains(seg)).any(|seg| {
+            packages.iter().any(|p| seg.starts_with(p.name.as_str()) || (seg.len() >= 5 && p.name.starts_with(seg)))
+        })
+    };
+    let mut i = 0;
+    while i < steps.len() {
+        let StepAction::InstallPackages { manager, packages } = &steps[i].action else {
+            i += 1;
+            continue;
+        };
+        if *manager != family {
+            i += 1;
+            continue;
+        }
+        let mut to = i;
+        while to > 0 {
+            let passes = match &steps[to - 1].action {
+                StepAction::InstallPackages { manager: m, .. } => *m != family,
+                StepAction::CreateUser { name, .. } | StepAction::CreateGroup { name, .. } => {
+                    !packages.iter().any(|p| p.name.starts_with(name.as_str()))
+                }
+                StepAction::MakeDirectory { path, .. } | StepAction::Remove { path } | StepAction::Copy { dest: path, .. } => {
+                    !touches_sources(path) && !own_path(path, packages)
+                }
+                StepAction::Symlink { link, target } => {
+                    !touches_sources(link) && !touches_sources(target) && !own_path(link, packages)
+                }
+                StepAction::InstallLanguagePackages { .. } | StepAction::Workdir { .. } => true,
+                StepAction::Run { .. } | StepAction::Download { .. } | StepAction::Extract { .. } => false,
+            };
+            if !passes {
+                break;
+            }
+            to -= 1;
+        }
+        if to < i {
+            let step = steps.remove(i);
+            steps.insert(to, step);
+        }
+        i += 1;
+    }
+}
+
+/// The account the image's own tasks create for the process, when there is one
+/// to pick: the (non-root) user the jobs run as, else the only user created.
+fn service_account(created: &BTreeSet<String>, jobs: &[&JobSpec]) -> Option<String> {
+    let usable = |u: &&String| u.as_str() != "root" && u.as_str() != "0";
+    if let Some(u) = jobs.iter().filter_map(|j| j.user.as_ref()).find(|u| usable(u) && created.contains(*u)) {
+        return Some(u.clone());
+    }
+    let mut candidates = created.iter().filter(usable);
+    match (candidates.next(), candidates.next()) {
+        (Some(only), None) => Some(only.clone()),
+        _ => None,
+    }
+}
+
+/// Does the process have a foreground command: its unit's or program's (not a
+/// template), or the catalog's?
+fn has_command(s: &Service, family: PackageFamily) -> bool {
+    let entry = s.catalog.as_ref();
+    let defined = s
+        .definition
+        .as_ref()
+        .and_then(|d| d.command_line.as_deref())
+        .filter(|line| !line.contains("{{") && !line.contains("{%"))
+        .and_then(shell::split)
+        .is_some_and(|words| !foreground(words, entry).is_empty());
+    defined || entry.is_some_and(|e| !e.command_for(family, s.version.as_deref()).is_empty())
+}
+
 /// A unit's command in the foreground: daemonizing arguments removed,
 /// foreground ones added.
 fn foreground(words: Vec<String>, entry: Option<&ServiceEntry>) -> Vec<String> {
@@ -1082,4 +1364,76 @@ fn foreground(words: Vec<String>, entry: Option<&ServiceEntry>) -> Vec<String> {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spec::image::Package;
+
+    fn step(line: u32, action: StepAction) -> BuildStep {
+        BuildStep { origin: Origin::new("t.yml".into(), line), title: String::new(), rule: "M101".into(), action }
+    }
+
+    fn install(line: u32, names: &[&str]) -> BuildStep {
+        let packages = names.iter().map(|n| Package { name: n.to_string(), version: None }).collect();
+        step(line, StepAction::InstallPackages { manager: PackageFamily::Apt, packages })
+    }
+
+    fn lines(steps: &[BuildStep]) -> Vec<u32> {
+        steps.iter().map(|s| s.origin.line).collect()
+    }
+
+    #[test]
+    fn loop_items_are_labelled_by_a_naming_key_only() {
+        use serde_json::json;
+        assert_eq!(item_label(&json!("/opt/app")).as_deref(), Some("/opt/app"));
+        assert_eq!(item_label(&json!({"path": "/srv", "mode": "0755"})).as_deref(), Some("/srv"));
+        assert_eq!(item_label(&json!({"name": "bob", "password": "$6$hash"})).as_deref(), Some("bob"));
+        assert_eq!(item_label(&json!({"password": "$6$hash"})), None);
+        assert_eq!(item_label(&json!(["a", "b"])), None);
+        assert_eq!(item_label(&json!("two\nlines")), None);
+    }
+
+    #[test]
+    fn installs_move_up_to_one_apt_get_but_never_past_what_they_depend_on() {
+        let dir = |line, path: &str| {
+            step(line, StepAction::MakeDirectory { path: path.into(), owner: None, group: None, mode: None })
+        };
+        let user = |line, name: &str| {
+            step(
+                line,
+                StepAction::CreateUser {
+                    name: name.into(),
+                    uid: Some(1500),
+                    group: None,
+                    groups: Vec::new(),
+                    home: None,
+                    shell: None,
+                    system: true,
+                    create_home: false,
+                },
+            )
+        };
+        // Unrelated directories and accounts are passed: one install at the top.
+        let mut steps = vec![user(1, "shop"), dir(2, "/opt/shop"), install(3, &["python3", "curl"])];
+        hoist_installs(&mut steps, PackageFamily::Apt);
+        assert_eq!(lines(&steps), vec![3, 1, 2]);
+        // A second install joins the first one.
+        let mut steps = vec![install(1, &["nginx"]), dir(2, "/srv/www"), install(3, &["gettext-base"])];
+        hoist_installs(&mut steps, PackageFamily::Apt);
+        assert_eq!(lines(&steps), vec![1, 3, 2]);
+        // Never above a command (it may add a repository), the package's own account or paths,
+        // or the package manager's configuration.
+        let run = step(2, StepAction::Run { commands: vec!["apt-key add k".into()], pipes: false });
+        let mut steps = vec![install(1, &["curl"]), run, install(3, &["vendor-agent"])];
+        hoist_installs(&mut steps, PackageFamily::Apt);
+        assert_eq!(lines(&steps), vec![1, 2, 3]);
+        let mut steps = vec![user(1, "redis"), install(2, &["redis-server"])];
+        hoist_installs(&mut steps, PackageFamily::Apt);
+        assert_eq!(lines(&steps), vec![1, 2]);
+        let mut steps = vec![dir(1, "/etc/nginx/conf.d"), dir(2, "/etc/apt/keyrings"), install(3, &["nginx"])];
+        hoist_installs(&mut steps, PackageFamily::Apt);
+        assert_eq!(lines(&steps), vec![1, 2, 3]);
+    }
 }

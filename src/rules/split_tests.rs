@@ -129,8 +129,9 @@ fn one_image_per_process() {
     assert_eq!(nginx.process.command, ["nginx", "-g", "daemon off;"]);
     assert_eq!(nginx.process.user, "www-data");
     assert_eq!(nginx.process.stop_signal.as_deref(), Some("SIGQUIT"));
-    // common contributes only its essentials; nginx's own package and config follow.
-    assert_eq!(installs(nginx), ["ca-certificates", "locales", "nginx", "curl"]);
+    // common contributes only its essentials; the health check's curl joins that first
+    // install; nginx's own package and config follow.
+    assert_eq!(installs(nginx), ["ca-certificates", "locales", "curl", "nginx"]);
     assert!(
         nginx
             .steps
@@ -156,7 +157,9 @@ fn one_image_per_process() {
         EnvValue::Parameter { parameter: "/shop/default/app/FILE_ETC_APP_SECRET_ENV".into(), secret: true }
     );
     assert!(app.env.iter().any(|e| e.name == "PYTHONUNBUFFERED"));
-    assert!(app.steps.iter().any(|s| matches!(s.action, StepAction::InstallLanguagePackages { .. })));
+    // The requirements file is in the image (`/srv/app/...`), so pip installs from it in place.
+    assert!(app.steps.iter().any(|s| matches!(&s.action, StepAction::Run { commands, .. }
+        if commands.iter().any(|c| c == "/srv/app/venv/bin/pip install --no-cache-dir -r /srv/app/requirements.txt"))));
     // The unit file itself is not copied into the image.
     assert!(!app.steps.iter().any(|s| matches!(&s.action, StepAction::Copy { dest, .. } if dest.contains("systemd"))));
 
@@ -319,6 +322,133 @@ fn a_dropped_daemon_package_leaves_the_others_to_the_role_image() {
     assert!(worker.contains(&"python3".to_string()) && !worker.contains(&"supervisor".to_string()), "{worker:?}");
     let batch = installs(image(&c, "batch"));
     assert!(batch.contains(&"curl".to_string()) && !batch.contains(&"cron".to_string()), "{batch:?}");
+}
+
+/// A cron-only role: no service pretends to run; the default command is the first job in
+/// exec form with its log redirect removed, and the image runs as the account the role creates.
+#[test]
+fn a_jobs_image_runs_its_first_job_as_the_role_account() {
+    const BATCH: &str = r#"
+- { _role: batch, user: { name: shop, uid: 1500, system: true } }
+- { _role: batch, cron: { name: nightly, minute: "30", hour: "2", user: shop, job: "/opt/b/report.py >> /var/log/b/r.log 2>&1" } }
+- { _role: batch, cron: { name: purge, minute: "*/5", user: shop, job: "/opt/b/purge.sh --old | logger" } }
+"#;
+    let (run, files) = build_run(BATCH).unwrap();
+    let rules = RuleSet::load_embedded().unwrap();
+    let project = Project::default();
+    let config = config();
+    let base = crate::model::target::base_image(&project, &config);
+    let (c, _) = convert(&Inputs {
+        project: &project,
+        files: &files,
+        run: &run,
+        config: &config,
+        rules: &rules,
+        templates: &NoRenderer,
+        base: &base,
+    });
+    let batch = image(&c, "batch");
+    assert_eq!(batch.process.command, vec!["/opt/b/report.py"]);
+    assert_eq!(batch.process.user, "shop");
+    assert!(!batch.steps.iter().any(|s| matches!(&s.action, StepAction::CreateUser { name, .. } if name == "app")));
+    assert_eq!(batch.jobs[1].command, vec!["/bin/sh", "-c", "/opt/b/purge.sh --old | logger"]);
+    assert!(batch.report.converted.iter().any(|r| r.why.contains("`>> /var/log/b/r.log 2>&1` is removed")));
+}
+
+/// Host-level daemons (container runtime, firewall) are dropped with a reason, and so is the
+/// rest of a play that only provisions them; nothing needs a human and no image is built.
+#[test]
+fn a_host_daemon_play_is_dropped_with_reasons() {
+    const HOST: &str = r#"
+- { _role: docker, apt: { name: [docker-ce, containerd.io] } }
+- { _role: docker, name: Daemon config, copy: { content: "{}", dest: /etc/docker/daemon.json } }
+- { _role: docker, service: { name: docker, state: started, enabled: true } }
+- { _role: docker, service: { name: cri-docker.socket, state: started } }
+- { _role: docker, name: Prerequisites, command: modprobe overlay }
+- { _role: fw, service: { name: firewalld, state: started } }
+"#;
+    let (run, files) = build_run(HOST).unwrap();
+    let rules = RuleSet::load_embedded().unwrap();
+    let project = Project::default();
+    let config = config();
+    let base = crate::model::target::base_image(&project, &config);
+    let (c, findings) = convert(&Inputs {
+        project: &project,
+        files: &files,
+        run: &run,
+        config: &config,
+        rules: &rules,
+        templates: &NoRenderer,
+        base: &base,
+    });
+    assert!(c.images.is_empty(), "{:?}", c.images.iter().map(|i| &i.service).collect::<Vec<_>>());
+    for a in &c.accounting {
+        match &a.disposition {
+            Disposition::Dropped { reason, .. } => assert!(!reason.is_empty(), "{a:?}"),
+            other => panic!("{}: {other:?}", a.title),
+        }
+    }
+    assert!(!findings.iter().any(|f| f.code.id == "M356" || f.code.id == "M357"), "{findings:?}");
+}
+
+/// An install written for another package manager (`yum:` on the Debian base) uses the base
+/// image's manager, so the Dockerfile never calls a tool the image does not have.
+#[test]
+fn installs_use_the_base_image_manager() {
+    const WEB: &str = r#"
+- { _role: web, yum: { name: [httpd, git] } }
+- { _role: web, service: { name: httpd, state: started } }
+"#;
+    let (run, files) = build_run(WEB).unwrap();
+    let rules = RuleSet::load_embedded().unwrap();
+    let project = Project::default();
+    let config = config();
+    let base = crate::model::target::base_image(&project, &config);
+    let (c, findings) = convert(&Inputs {
+        project: &project,
+        files: &files,
+        run: &run,
+        config: &config,
+        rules: &rules,
+        templates: &NoRenderer,
+        base: &base,
+    });
+    let managers: Vec<_> = image(&c, "apache")
+        .steps
+        .iter()
+        .filter_map(|s| match &s.action {
+            StepAction::InstallPackages { manager, .. } => Some(*manager),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(managers, [crate::spec::image::PackageFamily::Apt]);
+    assert!(findings.iter().any(|f| f.code.id == "M105" && f.message.contains("check them")), "{findings:?}");
+}
+
+/// A cron.d template's jobs are the rendered file's: without a rendering, the template text
+/// never becomes a schedule.
+#[test]
+fn a_cron_template_is_never_scheduled_as_template_text() {
+    const PULL: &str = r#"
+- { _role: pull, template: { src: pull.cron.j2, dest: /etc/cron.d/pull } }
+"#;
+    let (run, mut files) = build_run(PULL).unwrap();
+    files.insert("roles/pull/templates/pull.cron.j2".into(), "*/15 * * * * root pull -d {{ workdir }}\n".into());
+    let rules = RuleSet::load_embedded().unwrap();
+    let project = Project::default();
+    let config = config();
+    let base = crate::model::target::base_image(&project, &config);
+    let (c, _) = convert(&Inputs {
+        project: &project,
+        files: &files,
+        run: &run,
+        config: &config,
+        rules: &rules,
+        templates: &NoRenderer,
+        base: &base,
+    });
+    assert!(c.images.iter().all(|i| i.jobs.iter().all(|j| !j.command.join(" ").contains("{{"))));
+    assert!(matches!(c.accounting[0].disposition, Disposition::NeedsHuman { .. }), "{:?}", c.accounting);
 }
 
 // ------------------------------------------------------------ env discovery

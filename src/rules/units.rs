@@ -20,6 +20,8 @@ pub enum DefinitionSource {
     SystemdUnit,
     SupervisorProgram,
     InitScript,
+    /// A Node.js process manager started by a command task (`forever start app.js`).
+    LauncherCommand,
 }
 
 /// A long-running process as a VM file defines it.
@@ -59,6 +61,27 @@ impl Definition {
             forking: false,
         }
     }
+}
+
+/// A command that starts a long-running Node.js process through a process manager
+/// (`forever start /srv/app/app.js`, `npx pm2 start server.js`): the process it runs
+/// in the foreground (`node /srv/app/app.js`), named after the script. `None` for
+/// any other command.
+pub fn launcher_command(line: &str) -> Option<Definition> {
+    let words = shell::split(line)?;
+    let mut rest = words.iter().map(String::as_str).skip_while(|w| *w == "npx" || w.contains('='));
+    let tool = rest.next()?;
+    let tool = tool.rsplit('/').next().unwrap_or(tool);
+    if !matches!(tool, "forever" | "pm2") || rest.next()? != "start" {
+        return None;
+    }
+    // The script is the first `.js` word (option values such as `--name api` are skipped).
+    let script = rest.find(|w| !w.starts_with('-') && [".js", ".mjs", ".cjs"].iter().any(|e| w.ends_with(e)))?;
+    let file = script.rsplit('/').next().unwrap_or(script);
+    let stem = file.rsplit_once('.').map_or(file, |(stem, _)| stem);
+    let mut d = Definition::new(stem, DefinitionSource::LauncherCommand);
+    d.command_line = Some(format!("node {}", shell::quote(script)));
+    Some(d)
 }
 
 /// Reads a systemd unit file (`name` is its file name). `None` for units
@@ -266,11 +289,13 @@ pub fn cron_d(text: &str) -> Vec<JobDraft> {
             continue;
         }
         let job = command_words.join(" ");
+        let (line, dropped_redirect) = super::emit::strip_output_redirects(&job);
         jobs.push(JobDraft {
             name: job_name(&job),
             schedule,
-            command: cron_command(&job),
+            command: cron_command(&line),
             user: Some(user.to_string()),
+            dropped_redirect,
         });
     }
     jobs
@@ -279,6 +304,17 @@ pub fn cron_d(text: &str) -> Vec<JobDraft> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn launchers() {
+        let d = launcher_command("/usr/local/bin/forever start /srv/node/app/app.js").unwrap();
+        assert_eq!((d.name.as_str(), d.command_line.as_deref()), ("app", Some("node /srv/node/app/app.js")));
+        let d = launcher_command("npx pm2 start --name api server.mjs").unwrap();
+        assert_eq!(d.command_line.as_deref(), Some("node server.mjs"));
+        assert_eq!(launcher_command("forever list"), None);
+        assert_eq!(launcher_command("pm2 start ecosystem.config.yml"), None);
+        assert_eq!(launcher_command("npm install"), None);
+    }
 
     #[test]
     fn systemd() {

@@ -250,7 +250,7 @@ fn empty_repository() {
     assert_eq!(code, 0, "{out}");
     assert_eq!(
         finding_lines(&out),
-        vec![".:0 M011 info: no playbook, role or inventory found; this does not look like an Ansible repository",]
+        vec!["migrate: M011 info: no playbook, role or inventory found; this does not look like an Ansible repository",]
     );
     assert!(out.contains("Playbooks: 0\n") && out.contains("Roles: 0 (0 unused)\n"), "{out}");
 }
@@ -267,7 +267,7 @@ fn repository_that_is_not_ansible() {
     assert_eq!(code, 0, "{out}");
     assert_eq!(
         finding_lines(&out),
-        vec![".:0 M011 info: no playbook, role or inventory found; this does not look like an Ansible repository",]
+        vec!["migrate: M011 info: no playbook, role or inventory found; this does not look like an Ansible repository",]
     );
 }
 

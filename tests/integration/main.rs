@@ -22,6 +22,8 @@ mod convert;
 mod sample_apply;
 // `/etc/environment` into SSM parameters (rules M601, M602), pushed to moto.
 mod etc_environment;
+// The converter over every repository of the real-world corpus (MIGRATE_CORPUS).
+mod corpus;
 // SSM push and pull against a real moto_server and a fault-injecting proxy.
 mod ssm;
 

@@ -236,7 +236,7 @@ pub fn register(env: &mut Environment<'static>) {
 
 /// Ansible's `default(default_value='', boolean=False)`: only an undefined
 /// value (or a falsy one with `boolean`) is replaced; `None` is a value.
-fn default(_state: &State, v: Value, args: Rest<ValueOrKwargs>) -> Result<Value, Error> {
+fn default(state: &State, v: Value, args: Rest<ValueOrKwargs>) -> Result<Value, Error> {
     let args = args.into_values();
     let b = bind("default", &args, &["default_value", "boolean"])?;
     let fallback = b.get(0).cloned().unwrap_or_else(|| Value::from(""));
@@ -244,6 +244,11 @@ fn default(_state: &State, v: Value, args: Rest<ValueOrKwargs>) -> Result<Value,
         && flag.kind() != ValueKind::Bool
     {
         return Err(invalid("the 'boolean' argument of default must be a bool"));
+    }
+    if let Some(what) = scope::unknown_of(&v)
+        && scope::default_over_runtime_fact(state, what, &fallback)
+    {
+        return Ok(fallback);
     }
     if v.is_undefined() || (b.bool_or(1, false) && !v.is_true()) {
         return Ok(fallback);

@@ -118,6 +118,27 @@ pub fn unknown_error(state: &State, what: &str) -> Error {
     Error::new(ErrorKind::InvalidOperation, format!("{UNKNOWN_MARK}{what}"))
 }
 
+/// How a runtime-only fact is described (`ansible_processor_vcpus (a fact of the running machine)`).
+pub const RUNTIME_FACT: &str = " (a fact of the running machine)";
+
+/// `default()` over a runtime-only fact: the fact would describe the build host
+/// inside `docker build`, never the container that runs, so the template's own
+/// fallback is the container's answer (`ansible_processor_vcpus | default('auto')`).
+/// Withdraws the unknown the lookup recorded, notes the choice, and says whether
+/// `what` was such a fact.
+pub fn default_over_runtime_fact(state: &State, what: &str, fallback: &Value) -> bool {
+    let Some(name) = what.strip_suffix(RUNTIME_FACT) else { return false };
+    if let Some(scope) = Scope::from_state(state) {
+        scope.touch(|t| {
+            t.unknown.remove(what);
+            t.notes.insert(format!(
+                "`{name}` is a fact of the running machine; its `default()` value `{fallback}` is used"
+            ));
+        });
+    }
+    true
+}
+
 /// Records `what` as unsupported and returns the error that stops the render.
 pub fn unsupported_error(state: &State, what: &str) -> Error {
     if let Some(scope) = Scope::from_state(state) {
@@ -494,7 +515,7 @@ impl Scope {
                 json_to_value(j)
             }
             Entry::RuntimeFact => {
-                let what = format!("{name} (a fact of the running machine)");
+                let what = format!("{name}{RUNTIME_FACT}");
                 self.touch(|t| {
                     t.unknown.insert(what.clone());
                 });
@@ -1000,7 +1021,7 @@ impl Object for FactsView {
         let name = key.as_str()?;
         let facts = self.scope.templar.base.facts.as_ref()?;
         if facts.is_runtime_only(name) {
-            let what = format!("ansible_facts.{name} (a fact of the running machine)");
+            let what = format!("ansible_facts.{name}{RUNTIME_FACT}");
             self.scope.touch(|t| {
                 t.unknown.insert(what.clone());
             });

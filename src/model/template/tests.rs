@@ -172,6 +172,19 @@ fn runtime_facts_and_placeholders_are_reported() {
     assert_eq!(r.report.unknown, vec!["ansible_processor_vcpus (a fact of the running machine)".to_string()]);
     let r = t.render_str("{{ ansible_facts.default_ipv4.address }}", &site());
     assert_eq!(r.output, Output::Failed);
+    // A `default()` over a runtime fact is the container's answer, and is noted.
+    for src in [
+        "workers {{ ansible_processor_vcpus | default('auto') }}",
+        "workers {{ ansible_facts.processor_vcpus | d('auto') }}",
+    ] {
+        let r = t.render_str(src, &site());
+        assert_eq!(r.output, Output::Value("workers auto".into()), "{src}");
+        assert!(r.report.unknown.is_empty(), "{src}: {:?}", r.report.unknown);
+        assert!(r.report.notes.iter().any(|n| n.contains("processor_vcpus") && n.contains("`auto`")), "{src}");
+    }
+    // Without `default()` the fact stays unknown, also beside a defaulted use.
+    let r = t.render_str("{{ ansible_processor_vcpus | default(1) }} {{ ansible_processor_vcpus }}", &site());
+    assert_eq!(r.output, Output::Failed);
     let r = t.render_str("host {{ ansible_hostname }}", &site());
     assert_eq!(r.output, Output::Value("host migrate-container".into()));
     assert_eq!(r.report.placeholders, vec!["ansible_hostname".to_string()]);
