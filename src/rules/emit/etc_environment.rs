@@ -120,8 +120,8 @@ pub(super) fn convert(a: &A, cx: &EmitCx) -> Result<TaskOutcome, Problem> {
                 return Err(Problem::Unclear(format!("the template `{repo_path}` cannot be read as text")));
             };
             let (rendered, deferred) = match cx.templates.render(a.task, &repo_path, text) {
-                TemplateResult::Rendered(t) => (t, Vec::new()),
-                TemplateResult::AtStart { template, vars } => (template, vars),
+                TemplateResult::Rendered { text, .. } => (text, Vec::new()),
+                TemplateResult::AtStart { template, vars, .. } => (template, vars),
                 TemplateResult::Failed(why) => {
                     return Err(Problem::Unclear(format!("the template `{repo_path}` cannot be rendered: {why}")));
                 }
