@@ -546,11 +546,11 @@ fn find_endraw(src: &str, from: usize, d: &Delims) -> Option<usize> {
     None
 }
 
-/// When `src` is exactly one `{{ expr }}` (optionally followed by a single
-/// newline, which Jinja drops), returns `expr`: Ansible then keeps the
-/// expression's native type.
+/// When `src` is exactly one `{{ expr }}`, returns `expr`: Ansible then keeps the
+/// expression's native type. A trailing newline makes it text: Ansible keeps that
+/// newline (`copy: content: "{{ version }}\n"` writes it), unlike plain Jinja.
 pub fn single_expression<'a>(src: &'a str, delims: &Delims) -> Option<&'a str> {
-    let body = src.strip_suffix('\n').unwrap_or(src);
+    let body = src;
     let rest = body.strip_prefix(delims.variable.0.as_str())?;
     let rest_start = src.len() - rest.len() - (src.len() - body.len());
     let (_, stop) = tokenize(body, rest_start, Some(&delims.variable.1))?;
@@ -624,7 +624,7 @@ mod tests {
         let d = Delims::default();
         assert_eq!(single_expression("{{ x }}", &d), Some(" x "));
         assert_eq!(single_expression("{{- x -}}", &d), Some(" x "));
-        assert_eq!(single_expression("{{ x }}\n", &d), Some(" x "));
+        assert_eq!(single_expression("{{ x }}\n", &d), None);
         assert_eq!(single_expression("{{ '}}' }}", &d), Some(" '}}' "));
         assert_eq!(single_expression("{{ a }}{{ b }}", &d), None);
         assert_eq!(single_expression(" {{ a }}", &d), None);

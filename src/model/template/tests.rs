@@ -368,3 +368,15 @@ fn templar_is_send_and_sync() {
     fn check<T: Send + Sync>() {}
     check::<Templar>();
 }
+
+#[test]
+fn a_single_expression_with_a_trailing_newline_keeps_the_newline() {
+    // `copy: content: "{{ app_version }}\n"`: real Ansible (ansible-core 2.19, set_fact +
+    // type_debug) keeps the newline of a string; a number stays a number either way.
+    let t = templar(json!({"app_version": "1.9.0", "n": 3}));
+    let r = t.resolve_value(&json!({"content": "{{ app_version }}\n", "n": "{{ n }}", "s": "{{ n }}\n"}), &site());
+    match r.output {
+        Output::Value(v) => assert_eq!(v, json!({"content": "1.9.0\n", "n": 3, "s": 3})),
+        other => panic!("{other:?}"),
+    }
+}
