@@ -140,11 +140,17 @@ pub fn render_script(
             json!({"dest": f.dest, "template": f.image_path, "shell_format": shell_format.join(" ")})
         })
         .collect();
+    let checks: Vec<_> = image
+        .start_checks
+        .iter()
+        .map(|c| json!({"source": format!("{} {}", c.origin, c.title), "command": c.command}))
+        .collect();
     let context = json!({
         "service": image.service,
         "generated_from": generated_from,
         "required": required,
         "files": files,
+        "checks": checks,
     });
     Ok(templates.render(templates::ENTRYPOINT, templates::to_value(&context))?)
 }

@@ -92,6 +92,10 @@ pub struct ServiceEntry {
     /// Paths it writes at run time.
     #[serde(default)]
     pub writable: Vec<String>,
+    /// The command that checks its configuration (`[nginx, -t]`): when part of the config is
+    /// rendered at start, a task running it moves from the build to the entrypoint.
+    #[serde(default)]
+    pub config_check: Vec<String>,
     /// A dropped daemon that makes its play host provisioning (a container runtime, a
     /// Kubernetes node): the play's tasks no image takes are dropped with it.
     #[serde(default)]

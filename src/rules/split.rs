@@ -26,7 +26,7 @@ use crate::model::target::BaseChoice;
 use crate::spec::image::{
     BaseImage, BuildStep, ContextFile, Conversion, Disposition, EnvSource, EnvValue, EnvVar, HealthCheck, ImageSpec,
     JobSpec, LogLink, ManagedService, MigrationReport, PackageFamily, Pair, Port, Process, Protocol, ReportItem,
-    ServiceKind, Sidecar, StartFile, StepAction, TaskAccount,
+    ServiceKind, Sidecar, StartCheck, StartFile, StepAction, TaskAccount,
 };
 
 pub use crate::model::target::DEFAULT_BASE;
@@ -1206,6 +1206,10 @@ fn build_image(
         })
     };
     hoist_installs(&mut steps, family);
+    let start_checks = match entry {
+        Some(e) if !start_files.is_empty() => move_config_checks(&mut steps, &e.config_check, &mut report),
+        _ => Vec::new(),
+    };
     let kind = if s.jobs_only {
         ServiceKind::Jobs
     } else {
@@ -1235,7 +1239,44 @@ fn build_image(
         writable_paths: entry.map(|e| e.writable.clone()).unwrap_or_default(),
         jobs,
         report,
+        start_checks,
     }
+}
+
+/// Takes the commands that check the service's configuration (`nginx -t`, its words
+/// `check` as a prefix) out of the build steps: part of the configuration is only rendered
+/// when the container starts, so the check moves to the entrypoint (and is declared).
+fn move_config_checks(steps: &mut Vec<BuildStep>, check: &[String], report: &mut MigrationReport) -> Vec<StartCheck> {
+    let mut moved = Vec::new();
+    if check.is_empty() {
+        return moved;
+    }
+    for step in steps.iter_mut() {
+        let StepAction::Run { commands, .. } = &mut step.action else { continue };
+        commands.retain(|c| {
+            let words = shell::split(c).unwrap_or_default();
+            let is_check = words.len() >= check.len() && words[..check.len()] == *check;
+            if is_check {
+                moved.push(StartCheck { command: c.clone(), origin: step.origin.clone(), title: step.title.clone() });
+                let why = format!(
+                    "`{c}` runs when the container starts, after the config files rendered there, not during the \
+                     build (the configuration is incomplete until then)"
+                );
+                match report.converted.iter_mut().find(|r| r.origin == step.origin) {
+                    Some(item) => item.why = why,
+                    None => report.converted.push(ReportItem {
+                        origin: step.origin.clone(),
+                        code: step.rule.clone(),
+                        what: step.title.clone(),
+                        why,
+                    }),
+                }
+            }
+            !is_check
+        });
+    }
+    steps.retain(|s| !matches!(&s.action, StepAction::Run { commands, .. } if commands.is_empty()));
+    moved
 }
 
 /// A `uri` task of one of the service's plays that probes one of its ports on the

@@ -143,7 +143,11 @@ fn one_image_per_process() {
     assert_eq!(nginx.log_links.len(), 2);
 
     let app = image(&c, "app");
-    assert_eq!(app.process.command, ["/srv/app/venv/bin/gunicorn", "--bind", "0.0.0.0:8000", "app.wsgi"]);
+    // The catalog sends gunicorn's access and error logs to the container output.
+    assert_eq!(
+        app.process.command,
+        ["/srv/app/venv/bin/gunicorn", "--bind", "0.0.0.0:8000", "app.wsgi", "--access-logfile=-", "--error-logfile=-"]
+    );
     assert_eq!(app.process.user, "app");
     assert_eq!(app.process.workdir.as_deref(), Some("/srv/app"));
     assert_eq!(app.catalog.as_deref(), Some("gunicorn"));

@@ -80,6 +80,18 @@ pub struct ImageSpec {
     pub jobs: Vec<JobSpec>,
     /// Tasks that fed this image, dropped ones and ones needing a human, for MIGRATION.md.
     pub report: MigrationReport,
+    /// The source's checks of the service's configuration (`nginx -t`) that can only pass
+    /// once the start files are rendered: the entrypoint runs them before the service.
+    pub start_checks: Vec<StartCheck>,
+}
+
+/// A configuration check run by the entrypoint after rendering the start files.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StartCheck {
+    /// The shell command as the task wrote it.
+    pub command: String,
+    pub origin: Origin,
+    pub title: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]

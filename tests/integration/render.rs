@@ -60,6 +60,7 @@ fn empty_image(service: &str, base: BaseImage, command: &[&str], user: &str) -> 
         writable_paths: Vec::new(),
         jobs: Vec::new(),
         report: MigrationReport::default(),
+        start_checks: Vec::new(),
     }
 }
 

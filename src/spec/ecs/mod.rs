@@ -939,6 +939,7 @@ pub(crate) mod tests {
                 },
             ],
             report: MigrationReport::default(),
+            start_checks: Vec::new(),
         }
     }
 
