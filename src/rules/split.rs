@@ -257,8 +257,25 @@ pub fn convert(inputs: &Inputs) -> (Conversion, Vec<Finding>) {
         .values()
         .filter(|s| matches!(s.disposition, CatalogDisposition::Own | CatalogDisposition::Pair))
         .collect();
+    // Each image reads only the tasks that feed it or come from its roles: index them
+    // once instead of scanning every task per service (quadratic on large repos).
+    let mut by_service: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    let mut by_role: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    for (i, item) in items.iter().enumerate() {
+        for name in &item.services {
+            by_service.entry(name.as_str()).or_default().push(i);
+        }
+        if let Some(r) = &item.task.role {
+            by_role.entry(r.name.as_str()).or_default().push(i);
+        }
+    }
     for s in &own {
-        conversion.images.push(build_image(s, &items, &base, inputs, &mut findings));
+        let mut relevant: BTreeSet<usize> = by_service.get(s.name.as_str()).into_iter().flatten().copied().collect();
+        for r in &s.roles {
+            relevant.extend(by_role.get(r.as_str()).into_iter().flatten().copied());
+        }
+        let relevant: Vec<&Item> = relevant.into_iter().map(|i| &items[i]).collect();
+        conversion.images.push(build_image(s, &relevant, &base, inputs, &mut findings));
     }
     for s in services.values() {
         let code = |c: &str| rule_code(inputs.rules, c);
@@ -729,7 +746,7 @@ fn assign(items: &mut [Item], services: &BTreeMap<String, Service>, inputs: &Inp
 
 fn build_image(
     s: &Service,
-    items: &[Item],
+    items: &[&Item],
     base: &BaseImage,
     inputs: &Inputs,
     findings: &mut Vec<Finding>,
