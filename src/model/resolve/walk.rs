@@ -17,7 +17,7 @@ use crate::model::resolved::{Condition, EnvEntry, EnvValue, ResolvedPlay, Resolv
 use crate::model::role::RoleUse;
 use crate::model::task::{Action, Environment, Include, Task, TaskBody};
 use crate::model::template::{
-    EnvSource, Facts, FileReader, Lookups, Output, Rendered, Report, SharedFacts, Site, Templar, Truth, VarValue,
+    EnvSource, Facts, FileReader, Lookups, Output, Rendered, Report, SharedFacts, SharedVars, Site, Templar, Truth, VarValue,
     Vars,
 };
 use crate::model::value::{Value, Var};
@@ -108,6 +108,8 @@ pub(super) struct Walker<'a, 'v> {
     play: PlayState,
     next_id: u64,
     cache: HashMap<(u64, u64), Templar>,
+    /// Per context: the variables below the task's own, with the play's layer counts they were built from.
+    shared_cache: HashMap<u64, ([usize; 5], SharedVars)>,
     pending_import: Imported,
     /// The facts as template variables, shared by every scope.
     shared_facts: Option<SharedFacts>,
@@ -139,6 +141,7 @@ impl<'a, 'v> Walker<'a, 'v> {
             play: PlayState::default(),
             next_id: 1,
             cache: HashMap::new(),
+            shared_cache: HashMap::new(),
             pending_import: Imported::default(),
             shared_facts: facts.map(SharedFacts::new),
             groups_var: None,
@@ -268,6 +271,7 @@ impl<'a, 'v> Walker<'a, 'v> {
     fn play(&mut self, playbook: &str, play: &Play) -> Result<(), ResolveError> {
         self.play = PlayState { playbook_dir: crate::source::parent(playbook).to_string(), ..Default::default() };
         self.cache.clear();
+        self.shared_cache.clear();
         let pattern = play.hosts.join(",");
         let groups = self.inventory_layers(play, &pattern)?;
         let from = std::mem::take(&mut self.pending_import);
@@ -830,32 +834,46 @@ impl<'a, 'v> Walker<'a, 'v> {
         {
             return t.clone();
         }
-        let mut vars = Vars::new();
         let p = &self.play;
-        for (k, v) in p.magic.iter() {
-            vars.insert_shared(k.clone(), v.clone());
-        }
-        if let Some(r) = &ctx.role {
-            vars.set("role_name", Json::String(r.name.clone()));
-            vars.set("role_path", Json::String(r.path.to_string()));
-        }
-        let groups: [&[Layer]; 8] = [
-            &p.defaults,
-            &ctx.role_defaults,
-            &p.inventory,
-            &p.play_vars,
-            &p.vars_files,
-            &p.role_vars,
-            &ctx.role_vars,
-            &ctx.block_vars,
-        ];
-        for layers in groups {
-            for l in layers {
-                for (k, v) in l.iter() {
+        // Everything up to the block's vars is the same for every task of the context:
+        // built once and shared (the play's layers only grow, so their lengths say
+        // whether they changed).
+        let shape = [p.defaults.len(), p.inventory.len(), p.play_vars.len(), p.vars_files.len(), p.role_vars.len()];
+        let shared = match self.shared_cache.get(&ctx.id) {
+            Some((s, sh)) if *s == shape => sh.clone(),
+            _ => {
+                let mut vars = Vars::new();
+                for (k, v) in p.magic.iter() {
                     vars.insert_shared(k.clone(), v.clone());
                 }
+                if let Some(r) = &ctx.role {
+                    vars.set("role_name", Json::String(r.name.clone()));
+                    vars.set("role_path", Json::String(r.path.to_string()));
+                }
+                let groups: [&[Layer]; 8] = [
+                    &p.defaults,
+                    &ctx.role_defaults,
+                    &p.inventory,
+                    &p.play_vars,
+                    &p.vars_files,
+                    &p.role_vars,
+                    &ctx.role_vars,
+                    &ctx.block_vars,
+                ];
+                for layers in groups {
+                    for l in layers {
+                        for (k, v) in l.iter() {
+                            vars.insert_shared(k.clone(), v.clone());
+                        }
+                    }
+                }
+                let sh = SharedVars::new(vars);
+                self.shared_cache.insert(ctx.id, (shape, sh.clone()));
+                sh
             }
-        }
+        };
+        let p = &self.play;
+        let mut vars = Vars::new();
         for l in task_vars.into_iter().chain(ctx.params.iter()) {
             for (k, v) in l.iter() {
                 vars.insert_shared(k.clone(), v.clone());
@@ -867,7 +885,7 @@ impl<'a, 'v> Walker<'a, 'v> {
         for (k, v) in self.extra.iter() {
             vars.insert_shared(k.clone(), v.clone());
         }
-        let mut templar = Templar::with_facts(self.shared_facts.as_ref(), vars, self.lookups.clone());
+        let mut templar = Templar::layered(self.shared_facts.as_ref(), Some(&shared), vars, self.lookups.clone());
         if !ctx.locals.is_empty() {
             let locals: serde_json::Map<String, Json> = ctx.locals.iter().cloned().collect();
             templar = templar.with_locals(Vars::from_json(locals));

@@ -360,6 +360,17 @@ impl SharedFacts {
     }
 }
 
+/// Variables many templars have in common, below their own (see
+/// [`Templar::layered`]): built once instead of copied into each.
+#[derive(Clone)]
+pub struct SharedVars(Arc<scope::VarTable>);
+
+impl SharedVars {
+    pub fn new(vars: Vars) -> SharedVars {
+        SharedVars(Arc::new(scope::VarTable::new(vars)))
+    }
+}
+
 /// Evaluates templates against one set of variables.
 ///
 /// Cheap to clone and to derive with [`Templar::with_locals`] (loop items):
@@ -389,7 +400,14 @@ impl Templar {
     /// [`Templar::new`] with facts prepared once and shared by many templars
     /// (one per task scope on a large repository).
     pub fn with_facts(facts: Option<&SharedFacts>, vars: Vars, lookups: Lookups) -> Templar {
-        Templar { base: Arc::new(scope::Base::new(facts.map(|f| f.0.clone()), vars, lookups)), locals: None }
+        Templar::layered(facts, None, vars, lookups)
+    }
+
+    /// A templar whose `vars` sit on top of `shared` ones (built once for many
+    /// templars), on top of the facts.
+    pub fn layered(facts: Option<&SharedFacts>, shared: Option<&SharedVars>, vars: Vars, lookups: Lookups) -> Templar {
+        let base = scope::Base::new(facts.map(|f| f.0.clone()), shared.map(|s| s.0.clone()), vars, lookups);
+        Templar { base: Arc::new(base), locals: None }
     }
 
     /// A templar with extra variables on top (loop `item`, include params,

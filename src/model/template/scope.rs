@@ -226,23 +226,40 @@ impl FactTable {
     }
 }
 
-/// The variables of a [`Templar`]: facts below the caller's variables.
-pub struct Base {
-    /// The caller's variables (all `Entry::Var`); they shadow the facts.
+/// Variables shared by many [`Base`]s (what a role's or block's tasks have in
+/// common), below each base's own.
+pub struct VarTable {
     vars: BTreeMap<String, Entry>,
+}
+
+impl VarTable {
+    pub fn new(vars: Vars) -> VarTable {
+        VarTable { vars: vars.entries.into_iter().map(|(k, v)| (k, Entry::Var(v))).collect() }
+    }
+}
+
+/// The variables of a [`Templar`]: facts below the shared variables below the
+/// caller's own.
+pub struct Base {
+    /// The caller's variables (all `Entry::Var`); they shadow the rest.
+    vars: BTreeMap<String, Entry>,
+    shared: Option<Arc<VarTable>>,
     facts: Option<Arc<FactTable>>,
     pub lookups: Lookups,
     cache: Mutex<HashMap<String, Arc<Resolved>>>,
 }
 
 impl Base {
-    pub fn new(facts: Option<Arc<FactTable>>, vars: Vars, lookups: Lookups) -> Base {
+    pub fn new(facts: Option<Arc<FactTable>>, shared: Option<Arc<VarTable>>, vars: Vars, lookups: Lookups) -> Base {
         let vars = vars.entries.into_iter().map(|(k, v)| (k, Entry::Var(v))).collect();
-        Base { vars, facts, lookups, cache: Mutex::new(HashMap::new()) }
+        Base { vars, shared, facts, lookups, cache: Mutex::new(HashMap::new()) }
     }
 
     fn get(&self, name: &str) -> Option<&Entry> {
-        self.vars.get(name).or_else(|| self.facts.as_ref()?.entries.get(name))
+        self.vars
+            .get(name)
+            .or_else(|| self.shared.as_ref().and_then(|s| s.vars.get(name)))
+            .or_else(|| self.facts.as_ref()?.entries.get(name))
     }
 
     fn facts(&self) -> Option<&Facts> {
@@ -252,6 +269,9 @@ impl Base {
     /// Every variable name, facts included.
     fn names(&self) -> BTreeSet<String> {
         let mut names: BTreeSet<String> = self.vars.keys().cloned().collect();
+        if let Some(s) = &self.shared {
+            names.extend(s.vars.keys().cloned());
+        }
         if let Some(f) = &self.facts {
             names.extend(f.entries.keys().cloned());
         }
