@@ -29,7 +29,7 @@ use crate::source::SourceSet;
 use super::inventory::{Groups, scoped_files};
 use super::{ResolveError, TaskScope, VaultCache};
 
-type Layer = Arc<Vec<(String, Arc<VarValue>)>>;
+type Layer = Arc<Vec<(Arc<str>, Arc<VarValue>)>>;
 
 /// How deep includes and role dependencies may nest (a cycle the loader did
 /// not catch stops here).
@@ -39,14 +39,14 @@ const MAX_DEPTH: usize = 48;
 #[derive(Default)]
 struct PlayState {
     playbook_dir: String,
-    magic: Vec<(String, Arc<VarValue>)>,
+    magic: Vec<(Arc<str>, Arc<VarValue>)>,
     defaults: Vec<Layer>,
     inventory: Vec<Layer>,
     play_vars: Vec<Layer>,
     vars_files: Vec<Layer>,
     role_vars: Vec<Layer>,
     /// `set_fact`, `include_vars`, `register`.
-    facts: BTreeMap<String, Arc<VarValue>>,
+    facts: BTreeMap<Arc<str>, Arc<VarValue>>,
     facts_gen: u64,
     seen_roles: BTreeSet<String>,
     seen_handlers: BTreeSet<Arc<str>>,
@@ -132,7 +132,7 @@ impl<'a, 'v> Walker<'a, 'v> {
             project,
             set,
             groups: inv.map(Groups::new),
-            extra: Arc::new(extra.into_iter().map(|(k, v)| (k, Arc::new(VarValue::Json(v)))).collect()),
+            extra: Arc::new(extra.into_iter().map(|(k, v)| (Arc::from(k), Arc::new(VarValue::Json(v)))).collect()),
             vault,
             findings,
             lookups: Lookups::new(EnvSource::Map(BTreeMap::new()), Some(reader)),
@@ -168,7 +168,7 @@ impl<'a, 'v> Walker<'a, 'v> {
     fn layer(&mut self, vars: &[Var]) -> Result<Layer, ResolveError> {
         let mut out = Vec::with_capacity(vars.len());
         for v in vars {
-            out.push((v.name.clone(), Arc::new(self.vault.var(v)?)));
+            out.push((Arc::from(v.name.as_str()), Arc::new(self.vault.var(v)?)));
         }
         Ok(Arc::new(out))
     }
@@ -287,7 +287,7 @@ impl<'a, 'v> Walker<'a, 'v> {
                 Some(d) => VarValue::Json(d.to_json()),
                 None => VarValue::Unknown(format!("asked by `vars_prompt` at {}", p.origin)),
             };
-            prompted.push((p.name.clone(), Arc::new(value)));
+            prompted.push((Arc::from(p.name.as_str()), Arc::new(value)));
         }
         self.play.play_vars.push(Arc::new(prompted));
         let mut root = Ctx { id: self.id(), when: from.when.clone(), ..Default::default() };
@@ -440,7 +440,7 @@ impl<'a, 'v> Walker<'a, 'v> {
 
     fn magic(&mut self, host: &str, group_names: &[String]) {
         let json = |v: Json| Arc::new(VarValue::Json(v));
-        let mut m: Vec<(String, Arc<VarValue>)> = vec![
+        let mut m: Vec<(Arc<str>, Arc<VarValue>)> = vec![
             ("inventory_hostname".into(), json(Json::String(host.into()))),
             ("inventory_hostname_short".into(), json(Json::String(host.split('.').next().unwrap_or(host).into()))),
             ("group_names".into(), json(serde_json::json!(group_names))),
@@ -1107,7 +1107,7 @@ impl<'a, 'v> Walker<'a, 'v> {
                         None => continue,
                     }
                 };
-                self.play.facts.insert(k.to_string(), Arc::new(value));
+                self.play.facts.insert(Arc::from(k), Arc::new(value));
                 changed = true;
             }
             if changed {
@@ -1164,7 +1164,7 @@ impl<'a, 'v> Walker<'a, 'v> {
             }
         }
         if runs && let Some(reg) = &t.register {
-            self.play.facts.insert(reg.clone(), Arc::new(VarValue::Unknown(format!("registered by {}", t.origin))));
+            self.play.facts.insert(Arc::from(reg.as_str()), Arc::new(VarValue::Unknown(format!("registered by {}", t.origin))));
             self.play.facts_gen += 1;
         }
         self.push(task);

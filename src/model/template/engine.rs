@@ -47,7 +47,7 @@ impl Dialect {
 /// compiled. Beyond that the cache starts over: on a large repository most
 /// sources are used by one role only, and keeping every compiled one cost
 /// hundreds of megabytes; the few shared ones are compiled again.
-const MAX_COMPILED: usize = 4096;
+const MAX_COMPILED: usize = 1024;
 
 /// An environment whose template cache (minijinja keeps every template it
 /// loads) is replaced by a fresh one after [`MAX_COMPILED`] distinct sources.

@@ -124,7 +124,7 @@ pub enum VarValue {
 /// (an inventory's `groups`, a role's defaults) to thousands of scopes.
 #[derive(Debug, Clone, Default)]
 pub struct Vars {
-    entries: BTreeMap<String, Arc<VarValue>>,
+    entries: BTreeMap<Arc<str>, Arc<VarValue>>,
 }
 
 impl Vars {
@@ -134,32 +134,32 @@ impl Vars {
 
     /// Every top-level key of a JSON object becomes a variable.
     pub fn from_json(map: serde_json::Map<String, Json>) -> Vars {
-        Vars { entries: map.into_iter().map(|(k, v)| (k, Arc::new(VarValue::Json(v)))).collect() }
+        Vars { entries: map.into_iter().map(|(k, v)| (Arc::from(k), Arc::new(VarValue::Json(v)))).collect() }
     }
 
     pub fn set(&mut self, name: impl Into<String>, value: Json) -> &mut Vars {
-        self.entries.insert(name.into(), Arc::new(VarValue::Json(value)));
+        self.entries.insert(Arc::from(name.into()), Arc::new(VarValue::Json(value)));
         self
     }
 
     pub fn set_secret(&mut self, name: impl Into<String>, plaintext: Option<Sensitive<String>>) -> &mut Vars {
-        self.entries.insert(name.into(), Arc::new(VarValue::Secret(plaintext)));
+        self.entries.insert(Arc::from(name.into()), Arc::new(VarValue::Secret(plaintext)));
         self
     }
 
     pub fn set_unknown(&mut self, name: impl Into<String>, why: impl Into<String>) -> &mut Vars {
-        self.entries.insert(name.into(), Arc::new(VarValue::Unknown(why.into())));
+        self.entries.insert(Arc::from(name.into()), Arc::new(VarValue::Unknown(why.into())));
         self
     }
 
     pub fn insert(&mut self, name: impl Into<String>, value: VarValue) -> &mut Vars {
-        self.entries.insert(name.into(), Arc::new(value));
+        self.entries.insert(Arc::from(name.into()), Arc::new(value));
         self
     }
 
-    /// Like [`Vars::insert`], sharing a value the caller keeps (no copy).
-    pub fn insert_shared(&mut self, name: impl Into<String>, value: Arc<VarValue>) -> &mut Vars {
-        self.entries.insert(name.into(), value);
+    /// Like [`Vars::insert`], sharing a name and a value the caller keeps (no copy).
+    pub fn insert_shared(&mut self, name: Arc<str>, value: Arc<VarValue>) -> &mut Vars {
+        self.entries.insert(name, value);
         self
     }
 

@@ -229,7 +229,7 @@ impl FactTable {
 /// Variables shared by many [`Base`]s (what a role's or block's tasks have in
 /// common), below each base's own.
 pub struct VarTable {
-    vars: BTreeMap<String, Entry>,
+    vars: BTreeMap<Arc<str>, Entry>,
 }
 
 impl VarTable {
@@ -242,7 +242,7 @@ impl VarTable {
 /// caller's own.
 pub struct Base {
     /// The caller's variables (all `Entry::Var`); they shadow the rest.
-    vars: BTreeMap<String, Entry>,
+    vars: BTreeMap<Arc<str>, Entry>,
     shared: Option<Arc<VarTable>>,
     facts: Option<Arc<FactTable>>,
     pub lookups: Lookups,
@@ -268,9 +268,9 @@ impl Base {
 
     /// Every variable name, facts included.
     fn names(&self) -> BTreeSet<String> {
-        let mut names: BTreeSet<String> = self.vars.keys().cloned().collect();
+        let mut names: BTreeSet<String> = self.vars.keys().map(|k| k.to_string()).collect();
         if let Some(s) = &self.shared {
-            names.extend(s.vars.keys().cloned());
+            names.extend(s.vars.keys().map(|k| k.to_string()));
         }
         if let Some(f) = &self.facts {
             names.extend(f.entries.keys().cloned());
@@ -281,7 +281,7 @@ impl Base {
 
 /// Extra variables on top of the base (loop items, template vars).
 pub struct Layer {
-    vars: BTreeMap<String, Arc<VarValue>>,
+    vars: BTreeMap<Arc<str>, Arc<VarValue>>,
     parent: Option<Arc<Layer>>,
     cache: Mutex<HashMap<String, Arc<Resolved>>>,
 }
@@ -998,7 +998,7 @@ impl Object for VarsView {
         let mut names = self.scope.templar.base.names();
         let mut layer = self.scope.templar.locals.clone();
         while let Some(l) = layer {
-            names.extend(l.vars.keys().cloned());
+            names.extend(l.vars.keys().map(|k| k.to_string()));
             layer = l.parent.clone();
         }
         Enumerator::Values(names.into_iter().map(Value::from).collect())
