@@ -529,25 +529,28 @@ fn assign(items: &mut [Item], services: &BTreeMap<String, Service>, inputs: &Inp
         }
         m
     };
-    let own_in_play = |play: usize| -> BTreeSet<String> {
-        services
-            .values()
-            .filter(|s| {
-                s.plays.contains(&play) && matches!(s.disposition, CatalogDisposition::Own | CatalogDisposition::Pair)
-            })
-            .map(|s| s.name.clone())
-            .collect()
-    };
-    let app_in_play = |play: usize| -> BTreeSet<String> {
-        services
-            .values()
-            .filter(|s| {
-                s.plays.contains(&play) && matches!(s.disposition, CatalogDisposition::Own | CatalogDisposition::Pair)
-            })
-            .filter(|s| s.catalog.as_ref().is_none_or(|e| matches!(e.kind, ServiceKind::App | ServiceKind::Worker)))
-            .map(|s| s.name.clone())
-            .collect()
-    };
+    // The images of each play, and the services that own paths, computed once
+    // (per task they cost a pass over every service: quadratic on large repos).
+    let mut own_by_play: BTreeMap<usize, BTreeSet<String>> = BTreeMap::new();
+    let mut app_by_play: BTreeMap<usize, BTreeSet<String>> = BTreeMap::new();
+    for s in services.values() {
+        if !matches!(s.disposition, CatalogDisposition::Own | CatalogDisposition::Pair) {
+            continue;
+        }
+        let app = s.catalog.as_ref().is_none_or(|e| matches!(e.kind, ServiceKind::App | ServiceKind::Worker));
+        for &play in &s.plays {
+            own_by_play.entry(play).or_default().insert(s.name.clone());
+            if app {
+                app_by_play.entry(play).or_default().insert(s.name.clone());
+            }
+        }
+    }
+    let own_in_play = |play: usize| -> BTreeSet<String> { own_by_play.get(&play).cloned().unwrap_or_default() };
+    let app_in_play = |play: usize| -> BTreeSet<String> { app_by_play.get(&play).cloned().unwrap_or_default() };
+    let path_owners: Vec<(&String, &ServiceEntry)> = services
+        .values()
+        .filter_map(|s| s.catalog.as_ref().filter(|e| !e.owns.is_empty()).map(|e| (&s.name, e)))
+        .collect();
 
     for item in items.iter_mut() {
         if item.outcome.disposition != OutcomeKind::Converted {
@@ -580,9 +583,9 @@ fn assign(items: &mut [Item], services: &BTreeMap<String, Service>, inputs: &Inp
         // Owned paths.
         if targets.is_empty() {
             for path in written_paths(&item.outcome) {
-                for s in services.values() {
-                    if s.catalog.as_ref().is_some_and(|e| e.owns.iter().any(|o| is_under(&path, o))) {
-                        targets.insert(s.name.clone());
+                for (name, e) in &path_owners {
+                    if e.owns.iter().any(|o| is_under(&path, o)) {
+                        targets.insert((*name).clone());
                     }
                 }
             }
