@@ -124,9 +124,14 @@ fn strip_strings(s: &str) -> String {
 /// The environment variable a template already assigns from `name`
 /// (`DATABASE_URL={{ database_url }}`, `Environment="KEY={{ x }}"`), else `NAME`.
 fn env_name(text: &str, name: &str) -> String {
-    let pat = format!(r#"([A-Z_][A-Z0-9_]*)\s*[=:]\s*["']?\{{\{{-?\s*{}\s*-?\}}\}}"#, regex::escape(name));
-    if let Ok(re) = Regex::new(&pat)
-        && let Some(c) = re.captures(text)
+    // One pattern for every name, compiled once (a pattern per name cost a regex
+    // compilation per template and variable): the first assignment of `name` wins,
+    // as the leftmost match of a pattern written for that name alone would.
+    static ASSIGN: LazyLock<Option<Regex>> = LazyLock::new(|| {
+        Regex::new(r#"([A-Z_][A-Z0-9_]*)\s*[=:]\s*["']?\{\{-?\s*([A-Za-z_][A-Za-z0-9_]*)\s*-?\}\}"#).ok()
+    });
+    if let Some(re) = ASSIGN.as_ref()
+        && let Some(c) = re.captures_iter(text).find(|c| c.get(2).is_some_and(|m| m.as_str() == name))
     {
         return c[1].to_string();
     }

@@ -268,8 +268,25 @@ pub fn convert(inputs: &Inputs) -> (Conversion, Vec<Finding>) {
         .values()
         .filter(|s| matches!(s.disposition, CatalogDisposition::Own | CatalogDisposition::Pair))
         .collect();
+    // Each image reads only the tasks that feed it or come from its roles: index them
+    // once instead of scanning every task per service (quadratic on large repos).
+    let mut by_service: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    let mut by_role: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    for (i, item) in items.iter().enumerate() {
+        for name in &item.services {
+            by_service.entry(name.as_str()).or_default().push(i);
+        }
+        if let Some(r) = &item.task.role {
+            by_role.entry(r.name.as_str()).or_default().push(i);
+        }
+    }
     for s in &own {
-        conversion.images.push(build_image(s, &items, &base, inputs, &mut findings));
+        let mut relevant: BTreeSet<usize> = by_service.get(s.name.as_str()).into_iter().flatten().copied().collect();
+        for r in &s.roles {
+            relevant.extend(by_role.get(r.as_str()).into_iter().flatten().copied());
+        }
+        let relevant: Vec<&Item> = relevant.into_iter().map(|i| &items[i]).collect();
+        conversion.images.push(build_image(s, &relevant, &items, &base, inputs, &mut findings));
     }
     for s in services.values() {
         let code = |c: &str| rule_code(inputs.rules, c);
@@ -568,34 +585,29 @@ fn assign(items: &mut [Item], services: &BTreeMap<String, Service>, inputs: &Inp
         }
         m
     };
+    // The images of each play, and the services that own paths, computed once
+    // (per task they cost a pass over every service: quadratic on large repos).
     // A process that needs a human still claims its play's tasks: they need the same human.
-    let own_in_play = |play: usize| -> BTreeSet<String> {
-        services
-            .values()
-            .filter(|s| {
-                s.plays.contains(&play)
-                    && matches!(
-                        s.disposition,
-                        CatalogDisposition::Own | CatalogDisposition::Pair | CatalogDisposition::Human
-                    )
-            })
-            .map(|s| s.name.clone())
-            .collect()
-    };
-    let app_in_play = |play: usize| -> BTreeSet<String> {
-        services
-            .values()
-            .filter(|s| {
-                s.plays.contains(&play)
-                    && matches!(
-                        s.disposition,
-                        CatalogDisposition::Own | CatalogDisposition::Pair | CatalogDisposition::Human
-                    )
-            })
-            .filter(|s| s.catalog.as_ref().is_none_or(|e| matches!(e.kind, ServiceKind::App | ServiceKind::Worker)))
-            .map(|s| s.name.clone())
-            .collect()
-    };
+    let mut own_by_play: BTreeMap<usize, BTreeSet<String>> = BTreeMap::new();
+    let mut app_by_play: BTreeMap<usize, BTreeSet<String>> = BTreeMap::new();
+    for s in services.values() {
+        if !matches!(s.disposition, CatalogDisposition::Own | CatalogDisposition::Pair | CatalogDisposition::Human) {
+            continue;
+        }
+        let app = s.catalog.as_ref().is_none_or(|e| matches!(e.kind, ServiceKind::App | ServiceKind::Worker));
+        for &play in &s.plays {
+            own_by_play.entry(play).or_default().insert(s.name.clone());
+            if app {
+                app_by_play.entry(play).or_default().insert(s.name.clone());
+            }
+        }
+    }
+    let own_in_play = |play: usize| -> BTreeSet<String> { own_by_play.get(&play).cloned().unwrap_or_default() };
+    let app_in_play = |play: usize| -> BTreeSet<String> { app_by_play.get(&play).cloned().unwrap_or_default() };
+    let path_owners: Vec<(&String, &ServiceEntry)> = services
+        .values()
+        .filter_map(|s| s.catalog.as_ref().filter(|e| !e.owns.is_empty()).map(|e| (&s.name, e)))
+        .collect();
     // The images of every play whose hosts this play's hosts include (by inventory group;
     // `hosts: all` covers them all).
     let images_on_hosts_of = |play: usize| -> BTreeSet<String> {
@@ -646,9 +658,9 @@ fn assign(items: &mut [Item], services: &BTreeMap<String, Service>, inputs: &Inp
         // Owned paths.
         if targets.is_empty() {
             for path in written_paths(&item.outcome) {
-                for s in services.values() {
-                    if s.catalog.as_ref().is_some_and(|e| e.owns.iter().any(|o| is_under(&path, o))) {
-                        targets.insert(s.name.clone());
+                for (name, e) in &path_owners {
+                    if e.owns.iter().any(|o| is_under(&path, o)) {
+                        targets.insert((*name).clone());
                     }
                 }
             }
@@ -860,7 +872,8 @@ fn assign(items: &mut [Item], services: &BTreeMap<String, Service>, inputs: &Inp
 
 fn build_image(
     s: &Service,
-    items: &[Item],
+    items: &[&Item],
+    all_items: &[Item],
     base: &BaseImage,
     inputs: &Inputs,
     findings: &mut Vec<Finding>,
@@ -1148,7 +1161,8 @@ fn build_image(
             ));
         }
     }
-    let probe = if s.jobs_only { None } else { health_probe(s, items, &ports) };
+    // A probe may be any task of the service's plays (a deploy's post_tasks), not only its own.
+    let probe = if s.jobs_only { None } else { health_probe(s, all_items, &ports) };
     let healthcheck = if s.jobs_only {
         None
     } else {

@@ -202,7 +202,7 @@ fn entry_playbooks(project: &Project, findings: &mut Vec<Finding>) -> Vec<(Arc<s
 /// Decrypts the vault values the run uses, once each.
 pub(crate) struct VaultCache<'a> {
     passwords: &'a VaultPasswords,
-    files: BTreeMap<Arc<str>, Arc<Vec<(String, VarValue)>>>,
+    files: BTreeMap<Arc<str>, Arc<Vec<(Arc<str>, Arc<VarValue>)>>>,
     /// Vault values entered as unknown secrets (no password).
     pub undecrypted: usize,
 }
@@ -250,7 +250,7 @@ impl<'a> VaultCache<'a> {
         project: &Project,
         set: &SourceSet,
         path: &str,
-    ) -> Result<Arc<Vec<(String, VarValue)>>, VaultError> {
+    ) -> Result<Arc<Vec<(Arc<str>, Arc<VarValue>)>>, VaultError> {
         if let Some(v) = self.files.get(path) {
             return Ok(v.clone());
         }
@@ -293,7 +293,8 @@ impl<'a> VaultCache<'a> {
                 }
             }
         }
-        let out = Arc::new(out);
+        let out: Arc<Vec<(Arc<str>, Arc<VarValue>)>> =
+            Arc::new(out.into_iter().map(|(k, v)| (Arc::from(k), Arc::new(v))).collect());
         self.files.insert(key, out.clone());
         Ok(out)
     }

@@ -17,7 +17,8 @@ use crate::model::resolved::{Condition, EnvEntry, EnvValue, ResolvedPlay, Resolv
 use crate::model::role::RoleUse;
 use crate::model::task::{Action, Environment, Include, Task, TaskBody};
 use crate::model::template::{
-    EnvSource, Facts, FileReader, Lookups, Output, Rendered, Report, Site, Templar, Truth, VarValue, Vars,
+    EnvSource, Facts, FileReader, Lookups, Output, Rendered, Report, SharedFacts, SharedVars, Site, Templar, Truth, VarValue,
+    Vars,
 };
 use crate::model::value::{Value, Var};
 use crate::model::vars::Scope;
@@ -28,7 +29,7 @@ use crate::source::SourceSet;
 use super::inventory::{Groups, scoped_files};
 use super::{ResolveError, TaskScope, VaultCache};
 
-type Layer = Arc<Vec<(String, VarValue)>>;
+type Layer = Arc<Vec<(Arc<str>, Arc<VarValue>)>>;
 
 /// How deep includes and role dependencies may nest (a cycle the loader did
 /// not catch stops here).
@@ -38,14 +39,14 @@ const MAX_DEPTH: usize = 48;
 #[derive(Default)]
 struct PlayState {
     playbook_dir: String,
-    magic: Vec<(String, VarValue)>,
+    magic: Vec<(Arc<str>, Arc<VarValue>)>,
     defaults: Vec<Layer>,
     inventory: Vec<Layer>,
     play_vars: Vec<Layer>,
     vars_files: Vec<Layer>,
     role_vars: Vec<Layer>,
     /// `set_fact`, `include_vars`, `register`.
-    facts: BTreeMap<String, VarValue>,
+    facts: BTreeMap<Arc<str>, Arc<VarValue>>,
     facts_gen: u64,
     seen_roles: BTreeSet<String>,
     seen_handlers: BTreeSet<Arc<str>>,
@@ -97,7 +98,6 @@ enum Items {
 pub(super) struct Walker<'a, 'v> {
     project: &'a Project,
     set: &'a Arc<SourceSet>,
-    facts: Option<&'a Facts>,
     groups: Option<Groups<'a>>,
     extra: Layer,
     vault: &'v mut VaultCache<'a>,
@@ -108,7 +108,13 @@ pub(super) struct Walker<'a, 'v> {
     play: PlayState,
     next_id: u64,
     cache: HashMap<(u64, u64), Templar>,
+    /// Per context: the variables below the task's own, with the play's layer counts they were built from.
+    shared_cache: HashMap<u64, ([usize; 5], SharedVars)>,
     pending_import: Imported,
+    /// The facts as template variables, shared by every scope.
+    shared_facts: Option<SharedFacts>,
+    /// `groups` (every inventory group with its hosts), shared by every play.
+    groups_var: Option<Arc<VarValue>>,
 }
 
 impl<'a, 'v> Walker<'a, 'v> {
@@ -125,9 +131,8 @@ impl<'a, 'v> Walker<'a, 'v> {
         Walker {
             project,
             set,
-            facts,
             groups: inv.map(Groups::new),
-            extra: Arc::new(extra.into_iter().map(|(k, v)| (k, VarValue::Json(v))).collect()),
+            extra: Arc::new(extra.into_iter().map(|(k, v)| (Arc::from(k), Arc::new(VarValue::Json(v)))).collect()),
             vault,
             findings,
             lookups: Lookups::new(EnvSource::Map(BTreeMap::new()), Some(reader)),
@@ -136,7 +141,10 @@ impl<'a, 'v> Walker<'a, 'v> {
             play: PlayState::default(),
             next_id: 1,
             cache: HashMap::new(),
+            shared_cache: HashMap::new(),
             pending_import: Imported::default(),
+            shared_facts: facts.map(SharedFacts::new),
+            groups_var: None,
         }
     }
 
@@ -160,7 +168,7 @@ impl<'a, 'v> Walker<'a, 'v> {
     fn layer(&mut self, vars: &[Var]) -> Result<Layer, ResolveError> {
         let mut out = Vec::with_capacity(vars.len());
         for v in vars {
-            out.push((v.name.clone(), self.vault.var(v)?));
+            out.push((Arc::from(v.name.as_str()), Arc::new(self.vault.var(v)?)));
         }
         Ok(Arc::new(out))
     }
@@ -263,6 +271,7 @@ impl<'a, 'v> Walker<'a, 'v> {
     fn play(&mut self, playbook: &str, play: &Play) -> Result<(), ResolveError> {
         self.play = PlayState { playbook_dir: crate::source::parent(playbook).to_string(), ..Default::default() };
         self.cache.clear();
+        self.shared_cache.clear();
         let pattern = play.hosts.join(",");
         let groups = self.inventory_layers(play, &pattern)?;
         let from = std::mem::take(&mut self.pending_import);
@@ -278,7 +287,7 @@ impl<'a, 'v> Walker<'a, 'v> {
                 Some(d) => VarValue::Json(d.to_json()),
                 None => VarValue::Unknown(format!("asked by `vars_prompt` at {}", p.origin)),
             };
-            prompted.push((p.name.clone(), value));
+            prompted.push((Arc::from(p.name.as_str()), Arc::new(value)));
         }
         self.play.play_vars.push(Arc::new(prompted));
         let mut root = Ctx { id: self.id(), when: from.when.clone(), ..Default::default() };
@@ -430,23 +439,28 @@ impl<'a, 'v> Walker<'a, 'v> {
     }
 
     fn magic(&mut self, host: &str, group_names: &[String]) {
-        let mut m: Vec<(String, VarValue)> = vec![
-            ("inventory_hostname".into(), VarValue::Json(Json::String(host.into()))),
-            (
-                "inventory_hostname_short".into(),
-                VarValue::Json(Json::String(host.split('.').next().unwrap_or(host).into())),
-            ),
-            ("group_names".into(), VarValue::Json(serde_json::json!(group_names))),
-            ("playbook_dir".into(), VarValue::Json(Json::String(self.play.playbook_dir.clone()))),
-            ("ansible_check_mode".into(), VarValue::Json(Json::Bool(false))),
+        let json = |v: Json| Arc::new(VarValue::Json(v));
+        let mut m: Vec<(Arc<str>, Arc<VarValue>)> = vec![
+            ("inventory_hostname".into(), json(Json::String(host.into()))),
+            ("inventory_hostname_short".into(), json(Json::String(host.split('.').next().unwrap_or(host).into()))),
+            ("group_names".into(), json(serde_json::json!(group_names))),
+            ("playbook_dir".into(), json(Json::String(self.play.playbook_dir.clone()))),
+            ("ansible_check_mode".into(), json(Json::Bool(false))),
         ];
         if let Some(g) = &self.groups {
-            let mut all = serde_json::Map::new();
-            all.insert("all".into(), serde_json::json!(g.hosts("all")));
-            for gr in &g.inv.groups {
-                all.insert(gr.name.clone(), serde_json::json!(g.hosts(&gr.name)));
-            }
-            m.push(("groups".into(), VarValue::Json(Json::Object(all))));
+            // The same for every play: built once (it grows with the inventory).
+            let groups = self
+                .groups_var
+                .get_or_insert_with(|| {
+                    let mut all = serde_json::Map::new();
+                    all.insert("all".into(), serde_json::json!(g.hosts("all")));
+                    for gr in &g.inv.groups {
+                        all.insert(gr.name.clone(), serde_json::json!(g.hosts(&gr.name)));
+                    }
+                    json(Json::Object(all))
+                })
+                .clone();
+            m.push(("groups".into(), groups));
         }
         self.play.magic = m;
     }
@@ -820,44 +834,58 @@ impl<'a, 'v> Walker<'a, 'v> {
         {
             return t.clone();
         }
-        let mut vars = Vars::new();
         let p = &self.play;
-        for (k, v) in p.magic.iter() {
-            vars.insert(k.clone(), v.clone());
-        }
-        if let Some(r) = &ctx.role {
-            vars.set("role_name", Json::String(r.name.clone()));
-            vars.set("role_path", Json::String(r.path.to_string()));
-        }
-        let groups: [&[Layer]; 8] = [
-            &p.defaults,
-            &ctx.role_defaults,
-            &p.inventory,
-            &p.play_vars,
-            &p.vars_files,
-            &p.role_vars,
-            &ctx.role_vars,
-            &ctx.block_vars,
-        ];
-        for layers in groups {
-            for l in layers {
-                for (k, v) in l.iter() {
-                    vars.insert(k.clone(), v.clone());
+        // Everything up to the block's vars is the same for every task of the context:
+        // built once and shared (the play's layers only grow, so their lengths say
+        // whether they changed).
+        let shape = [p.defaults.len(), p.inventory.len(), p.play_vars.len(), p.vars_files.len(), p.role_vars.len()];
+        let shared = match self.shared_cache.get(&ctx.id) {
+            Some((s, sh)) if *s == shape => sh.clone(),
+            _ => {
+                let mut vars = Vars::new();
+                for (k, v) in p.magic.iter() {
+                    vars.insert_shared(k.clone(), v.clone());
                 }
+                if let Some(r) = &ctx.role {
+                    vars.set("role_name", Json::String(r.name.clone()));
+                    vars.set("role_path", Json::String(r.path.to_string()));
+                }
+                let groups: [&[Layer]; 8] = [
+                    &p.defaults,
+                    &ctx.role_defaults,
+                    &p.inventory,
+                    &p.play_vars,
+                    &p.vars_files,
+                    &p.role_vars,
+                    &ctx.role_vars,
+                    &ctx.block_vars,
+                ];
+                for layers in groups {
+                    for l in layers {
+                        for (k, v) in l.iter() {
+                            vars.insert_shared(k.clone(), v.clone());
+                        }
+                    }
+                }
+                let sh = SharedVars::new(vars);
+                self.shared_cache.insert(ctx.id, (shape, sh.clone()));
+                sh
             }
-        }
+        };
+        let p = &self.play;
+        let mut vars = Vars::new();
         for l in task_vars.into_iter().chain(ctx.params.iter()) {
             for (k, v) in l.iter() {
-                vars.insert(k.clone(), v.clone());
+                vars.insert_shared(k.clone(), v.clone());
             }
         }
         for (k, v) in &p.facts {
-            vars.insert(k.clone(), v.clone());
+            vars.insert_shared(k.clone(), v.clone());
         }
         for (k, v) in self.extra.iter() {
-            vars.insert(k.clone(), v.clone());
+            vars.insert_shared(k.clone(), v.clone());
         }
-        let mut templar = Templar::new(self.facts, vars, self.lookups.clone());
+        let mut templar = Templar::layered(self.shared_facts.as_ref(), Some(&shared), vars, self.lookups.clone());
         if !ctx.locals.is_empty() {
             let locals: serde_json::Map<String, Json> = ctx.locals.iter().cloned().collect();
             templar = templar.with_locals(Vars::from_json(locals));
@@ -1079,7 +1107,7 @@ impl<'a, 'v> Walker<'a, 'v> {
                         None => continue,
                     }
                 };
-                self.play.facts.insert(k.to_string(), value);
+                self.play.facts.insert(Arc::from(k), Arc::new(value));
                 changed = true;
             }
             if changed {
@@ -1127,7 +1155,7 @@ impl<'a, 'v> Walker<'a, 'v> {
                         let v = if certain {
                             v.clone()
                         } else {
-                            VarValue::Unknown(format!("loaded by {} under a run-time condition", t.origin))
+                            Arc::new(VarValue::Unknown(format!("loaded by {} under a run-time condition", t.origin)))
                         };
                         self.play.facts.insert(k.clone(), v);
                     }
@@ -1136,7 +1164,7 @@ impl<'a, 'v> Walker<'a, 'v> {
             }
         }
         if runs && let Some(reg) = &t.register {
-            self.play.facts.insert(reg.clone(), VarValue::Unknown(format!("registered by {}", t.origin)));
+            self.play.facts.insert(Arc::from(reg.as_str()), Arc::new(VarValue::Unknown(format!("registered by {}", t.origin))));
             self.play.facts_gen += 1;
         }
         self.push(task);

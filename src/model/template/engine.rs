@@ -3,12 +3,14 @@
 //! One environment per template dialect (delimiters, `trim_blocks`,
 //! `lstrip_blocks`); in practice two or three exist. Each distinct template
 //! source is compiled once and kept (minijinja's loader cache, keyed by the
-//! source itself), each distinct expression likewise. Everything that varies
+//! source itself), each distinct expression likewise, up to a bound
+//! ([`MAX_COMPILED`]) after which the cache starts over. Everything that varies
 //! per evaluation (variables, lookups, the report) reaches filters through
 //! the render context, never through the environment, so the environment is
 //! shared by every [`Templar`](super::Templar) and every thread.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::hash::{Hash, Hasher};
 use std::sync::{Arc, LazyLock, Mutex};
 
 use minijinja::syntax::SyntaxConfig;
@@ -41,13 +43,31 @@ impl Dialect {
     }
 }
 
+/// How many distinct expressions, and distinct templates per dialect, stay
+/// compiled. Beyond that the cache starts over: on a large repository most
+/// sources are used by one role only, and keeping every compiled one cost
+/// hundreds of megabytes; the few shared ones are compiled again.
+const MAX_COMPILED: usize = 1024;
+
+/// An environment whose template cache (minijinja keeps every template it
+/// loads) is replaced by a fresh one after [`MAX_COMPILED`] distinct sources.
+struct TemplateEnv {
+    dialect: Dialect,
+    env: Arc<Environment<'static>>,
+    loaded: HashSet<u64>,
+}
+
 pub struct Engine {
     envs: Mutex<Vec<(Dialect, &'static Environment<'static>)>>,
+    template_envs: Mutex<Vec<TemplateEnv>>,
     exprs: Mutex<HashMap<String, Arc<Expression<'static, 'static>>>>,
 }
 
-pub static ENGINE: LazyLock<Engine> =
-    LazyLock::new(|| Engine { envs: Mutex::new(Vec::new()), exprs: Mutex::new(HashMap::new()) });
+pub static ENGINE: LazyLock<Engine> = LazyLock::new(|| Engine {
+    envs: Mutex::new(Vec::new()),
+    template_envs: Mutex::new(Vec::new()),
+    exprs: Mutex::new(HashMap::new()),
+});
 
 impl Engine {
     /// The environment of a dialect, built on first use and kept for the
@@ -63,28 +83,51 @@ impl Engine {
         Ok(env)
     }
 
+    /// The environment to load template `name` from (see [`TemplateEnv`]).
+    fn template_env(&self, dialect: &Dialect, name: &str) -> Result<Arc<Environment<'static>>, Error> {
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        name.hash(&mut hasher);
+        let key = hasher.finish();
+        let mut envs = self.template_envs.lock().unwrap_or_else(|p| p.into_inner());
+        let pos = match envs.iter().position(|t| &t.dialect == dialect) {
+            Some(pos) => pos,
+            None => {
+                let env = Arc::new(build_env(dialect)?);
+                envs.push(TemplateEnv { dialect: dialect.clone(), env, loaded: HashSet::new() });
+                envs.len() - 1
+            }
+        };
+        let t = &mut envs[pos];
+        if t.loaded.insert(key) && t.loaded.len() > MAX_COMPILED {
+            t.env = Arc::new(build_env(dialect)?);
+            t.loaded.clear();
+            t.loaded.insert(key);
+        }
+        Ok(t.env.clone())
+    }
+
     /// Renders already preprocessed template `source`.
     pub fn render(&self, dialect: &Dialect, source: &str, ctx: Value) -> Result<String, Error> {
-        let env = self.env(dialect)?;
         let mut name = String::with_capacity(source.len() + 1);
         name.push(SOURCE_PREFIX);
         name.push_str(source);
+        let env = self.template_env(dialect, &name)?;
         let tmpl = env.get_template(&name)?;
-        tmpl.render(ctx.clone()).map_err(|e| name_the_undefined(e, || tmpl.undeclared_variables(false), &ctx, env))
+        tmpl.render(ctx.clone()).map_err(|e| name_the_undefined(e, || tmpl.undeclared_variables(false), &ctx, &env))
     }
 
     /// Renders and also returns the native value when the whole output is the
     /// text of exactly one `{{ }}` value (Ansible's native templating then
     /// keeps that value's type: `{% set x = 1 %}{{ x }}` is the integer 1).
     pub fn render_native(&self, dialect: &Dialect, source: &str, ctx: Value) -> Result<(String, Option<Value>), Error> {
-        let env = self.env(dialect)?;
         let mut name = String::with_capacity(source.len() + 1);
         name.push(SOURCE_PREFIX);
         name.push_str(source);
+        let env = self.template_env(dialect, &name)?;
         let tmpl = env.get_template(&name)?;
         let captured = tmpl
             .render_captured(ctx.clone())
-            .map_err(|e| name_the_undefined(e, || tmpl.undeclared_variables(false), &ctx, env))?;
+            .map_err(|e| name_the_undefined(e, || tmpl.undeclared_variables(false), &ctx, &env))?;
         let native = captured.state().get_extension::<NativeCapture>().and_then(|c| match &c.only {
             Some((value, text)) if c.calls == 1 && text == captured.output() => Some(value.clone()),
             _ => None,
@@ -104,6 +147,9 @@ impl Engine {
                 let env = self.env(&Dialect::yaml())?;
                 let c = Arc::new(env.compile_expression_owned(expr.to_string())?);
                 let mut cache = self.exprs.lock().unwrap_or_else(|p| p.into_inner());
+                if cache.len() >= MAX_COMPILED {
+                    cache.clear();
+                }
                 cache.entry(expr.to_string()).or_insert(c).clone()
             }
         };

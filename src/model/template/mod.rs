@@ -119,9 +119,12 @@ pub enum VarValue {
 
 /// The variables of one host at one point of a play, already merged by
 /// precedence. Names set here shadow the simulated facts.
+///
+/// Values are shared (`Arc`), not copied: the walk hands the same layer values
+/// (an inventory's `groups`, a role's defaults) to thousands of scopes.
 #[derive(Debug, Clone, Default)]
 pub struct Vars {
-    entries: BTreeMap<String, VarValue>,
+    entries: BTreeMap<Arc<str>, Arc<VarValue>>,
 }
 
 impl Vars {
@@ -131,26 +134,32 @@ impl Vars {
 
     /// Every top-level key of a JSON object becomes a variable.
     pub fn from_json(map: serde_json::Map<String, Json>) -> Vars {
-        Vars { entries: map.into_iter().map(|(k, v)| (k, VarValue::Json(v))).collect() }
+        Vars { entries: map.into_iter().map(|(k, v)| (Arc::from(k), Arc::new(VarValue::Json(v)))).collect() }
     }
 
     pub fn set(&mut self, name: impl Into<String>, value: Json) -> &mut Vars {
-        self.entries.insert(name.into(), VarValue::Json(value));
+        self.entries.insert(Arc::from(name.into()), Arc::new(VarValue::Json(value)));
         self
     }
 
     pub fn set_secret(&mut self, name: impl Into<String>, plaintext: Option<Sensitive<String>>) -> &mut Vars {
-        self.entries.insert(name.into(), VarValue::Secret(plaintext));
+        self.entries.insert(Arc::from(name.into()), Arc::new(VarValue::Secret(plaintext)));
         self
     }
 
     pub fn set_unknown(&mut self, name: impl Into<String>, why: impl Into<String>) -> &mut Vars {
-        self.entries.insert(name.into(), VarValue::Unknown(why.into()));
+        self.entries.insert(Arc::from(name.into()), Arc::new(VarValue::Unknown(why.into())));
         self
     }
 
     pub fn insert(&mut self, name: impl Into<String>, value: VarValue) -> &mut Vars {
-        self.entries.insert(name.into(), value);
+        self.entries.insert(Arc::from(name.into()), Arc::new(value));
+        self
+    }
+
+    /// Like [`Vars::insert`], sharing a name and a value the caller keeps (no copy).
+    pub fn insert_shared(&mut self, name: Arc<str>, value: Arc<VarValue>) -> &mut Vars {
+        self.entries.insert(name, value);
         self
     }
 
@@ -340,6 +349,28 @@ impl Default for FileOptions {
     }
 }
 
+/// Simulated facts as template variables (`ansible_*`, `inventory_hostname`),
+/// built once: every [`Templar`] made with [`Templar::with_facts`] shares them.
+#[derive(Clone)]
+pub struct SharedFacts(Arc<scope::FactTable>);
+
+impl SharedFacts {
+    pub fn new(facts: &Facts) -> SharedFacts {
+        SharedFacts(Arc::new(scope::FactTable::new(facts)))
+    }
+}
+
+/// Variables many templars have in common, below their own (see
+/// [`Templar::layered`]): built once instead of copied into each.
+#[derive(Clone)]
+pub struct SharedVars(Arc<scope::VarTable>);
+
+impl SharedVars {
+    pub fn new(vars: Vars) -> SharedVars {
+        SharedVars(Arc::new(scope::VarTable::new(vars)))
+    }
+}
+
 /// Evaluates templates against one set of variables.
 ///
 /// Cheap to clone and to derive with [`Templar::with_locals`] (loop items):
@@ -363,7 +394,20 @@ impl Templar {
     /// below `vars`). `vars`: the merged variables. `lookups`: where `env`
     /// and `file` lookups read from.
     pub fn new(facts: Option<&Facts>, vars: Vars, lookups: Lookups) -> Templar {
-        Templar { base: Arc::new(scope::Base::new(facts, vars, lookups)), locals: None }
+        Templar::with_facts(facts.map(SharedFacts::new).as_ref(), vars, lookups)
+    }
+
+    /// [`Templar::new`] with facts prepared once and shared by many templars
+    /// (one per task scope on a large repository).
+    pub fn with_facts(facts: Option<&SharedFacts>, vars: Vars, lookups: Lookups) -> Templar {
+        Templar::layered(facts, None, vars, lookups)
+    }
+
+    /// A templar whose `vars` sit on top of `shared` ones (built once for many
+    /// templars), on top of the facts.
+    pub fn layered(facts: Option<&SharedFacts>, shared: Option<&SharedVars>, vars: Vars, lookups: Lookups) -> Templar {
+        let base = scope::Base::new(facts.map(|f| f.0.clone()), shared.map(|s| s.0.clone()), vars, lookups);
+        Templar { base: Arc::new(base), locals: None }
     }
 
     /// A templar with extra variables on top (loop `item`, include params,

@@ -216,46 +216,93 @@ pub struct Resolved {
 
 #[derive(Debug, Clone)]
 enum Entry {
-    Var(VarValue),
+    Var(Arc<VarValue>),
     Fact(Json),
     Placeholder(Json),
     RuntimeFact,
 }
 
-/// The variables of a [`Templar`]: facts below the caller's variables.
+/// The simulated facts as variables, built once per run and shared by every
+/// [`Base`] (a copy per task scope cost most of the memory on large repos).
+pub struct FactTable {
+    entries: BTreeMap<String, Entry>,
+    facts: Facts,
+}
+
+impl FactTable {
+    pub fn new(f: &Facts) -> FactTable {
+        let mut map = BTreeMap::new();
+        for (k, v) in f.values() {
+            let entry = if f.is_placeholder(k) { Entry::Placeholder(v.clone()) } else { Entry::Fact(v.clone()) };
+            map.insert(format!("ansible_{k}"), entry);
+        }
+        for k in f.runtime_only() {
+            map.insert(format!("ansible_{k}"), Entry::RuntimeFact);
+        }
+        let host = f.get("hostname").cloned().unwrap_or_else(|| Json::from("localhost"));
+        let short = host.as_str().map(|h| h.split('.').next().unwrap_or(h).to_string()).map(Json::from);
+        map.insert("inventory_hostname".into(), Entry::Placeholder(host.clone()));
+        map.insert("inventory_hostname_short".into(), Entry::Placeholder(short.unwrap_or(host)));
+        FactTable { entries: map, facts: f.clone() }
+    }
+}
+
+/// Variables shared by many [`Base`]s (what a role's or block's tasks have in
+/// common), below each base's own.
+pub struct VarTable {
+    vars: BTreeMap<Arc<str>, Entry>,
+}
+
+impl VarTable {
+    pub fn new(vars: Vars) -> VarTable {
+        VarTable { vars: vars.entries.into_iter().map(|(k, v)| (k, Entry::Var(v))).collect() }
+    }
+}
+
+/// The variables of a [`Templar`]: facts below the shared variables below the
+/// caller's own.
 pub struct Base {
-    vars: BTreeMap<String, Entry>,
-    facts: Option<Facts>,
+    /// The caller's variables (all `Entry::Var`); they shadow the rest.
+    vars: BTreeMap<Arc<str>, Entry>,
+    shared: Option<Arc<VarTable>>,
+    facts: Option<Arc<FactTable>>,
     pub lookups: Lookups,
     cache: Mutex<HashMap<String, Arc<Resolved>>>,
 }
 
 impl Base {
-    pub fn new(facts: Option<&Facts>, vars: Vars, lookups: Lookups) -> Base {
-        let mut map = BTreeMap::new();
-        if let Some(f) = facts {
-            for (k, v) in f.values() {
-                let entry = if f.is_placeholder(k) { Entry::Placeholder(v.clone()) } else { Entry::Fact(v.clone()) };
-                map.insert(format!("ansible_{k}"), entry);
-            }
-            for k in f.runtime_only() {
-                map.insert(format!("ansible_{k}"), Entry::RuntimeFact);
-            }
-            let host = f.get("hostname").cloned().unwrap_or_else(|| Json::from("localhost"));
-            let short = host.as_str().map(|h| h.split('.').next().unwrap_or(h).to_string()).map(Json::from);
-            map.insert("inventory_hostname".into(), Entry::Placeholder(host.clone()));
-            map.insert("inventory_hostname_short".into(), Entry::Placeholder(short.unwrap_or(host)));
+    pub fn new(facts: Option<Arc<FactTable>>, shared: Option<Arc<VarTable>>, vars: Vars, lookups: Lookups) -> Base {
+        let vars = vars.entries.into_iter().map(|(k, v)| (k, Entry::Var(v))).collect();
+        Base { vars, shared, facts, lookups, cache: Mutex::new(HashMap::new()) }
+    }
+
+    fn get(&self, name: &str) -> Option<&Entry> {
+        self.vars
+            .get(name)
+            .or_else(|| self.shared.as_ref().and_then(|s| s.vars.get(name)))
+            .or_else(|| self.facts.as_ref()?.entries.get(name))
+    }
+
+    fn facts(&self) -> Option<&Facts> {
+        self.facts.as_ref().map(|f| &f.facts)
+    }
+
+    /// Every variable name, facts included.
+    fn names(&self) -> BTreeSet<String> {
+        let mut names: BTreeSet<String> = self.vars.keys().map(|k| k.to_string()).collect();
+        if let Some(s) = &self.shared {
+            names.extend(s.vars.keys().map(|k| k.to_string()));
         }
-        for (k, v) in vars.entries {
-            map.insert(k, Entry::Var(v));
+        if let Some(f) = &self.facts {
+            names.extend(f.entries.keys().cloned());
         }
-        Base { vars: map, facts: facts.cloned(), lookups, cache: Mutex::new(HashMap::new()) }
+        names
     }
 }
 
 /// Extra variables on top of the base (loop items, template vars).
 pub struct Layer {
-    vars: BTreeMap<String, VarValue>,
+    vars: BTreeMap<Arc<str>, Arc<VarValue>>,
     parent: Option<Arc<Layer>>,
     cache: Mutex<HashMap<String, Arc<Resolved>>>,
 }
@@ -265,7 +312,7 @@ impl Layer {
         Layer { vars: vars.entries, parent, cache: Mutex::new(HashMap::new()) }
     }
 
-    fn find(&self, name: &str) -> Option<&VarValue> {
+    fn find(&self, name: &str) -> Option<&Arc<VarValue>> {
         match self.vars.get(name) {
             Some(v) => Some(v),
             None => self.parent.as_ref().and_then(|p| p.find(name)),
@@ -369,7 +416,7 @@ impl Scope {
             // Undefined (its template failed): `None` lets minijinja name it.
             return Some(self.resolve_cached(name, &Entry::Var(v), Some(layer))).filter(|v| !v.is_undefined());
         }
-        if let Some(entry) = self.templar.base.vars.get(name) {
+        if let Some(entry) = self.templar.base.get(name) {
             return Some(self.resolve_cached(name, entry, None)).filter(|v| !v.is_undefined());
         }
         let special = self.special(name);
@@ -386,7 +433,7 @@ impl Scope {
         match name {
             "vars" => Some(Value::from_object(VarsView { scope: self.clone() })),
             "hostvars" => Some(Value::from_object(HostVars { scope: self.clone() })),
-            "ansible_facts" if self.templar.base.facts.is_some() => {
+            "ansible_facts" if self.templar.base.facts().is_some() => {
                 Some(Value::from_object(FactsView { scope: self.clone() }))
             }
             "playbook_dir" => Some(Value::from(self.site.playbook_dir.clone())),
@@ -484,29 +531,31 @@ impl Scope {
 
     fn resolve_entry(self: &Arc<Self>, name: &str, entry: &Entry) -> Value {
         match entry {
-            Entry::Var(VarValue::Json(j)) => self.convert(j, name, Mode::Lazy),
-            Entry::Var(VarValue::Secret(plain)) => {
-                self.touch(|t| {
-                    t.secrets.insert(name.to_string());
-                });
-                match plain {
-                    Some(p) => Value::from(p.expose().clone()),
-                    None => {
-                        let what = format!("{name} (vault-encrypted, not decrypted)");
-                        self.touch(|t| {
-                            t.unknown.insert(what.clone());
-                        });
-                        Value::from_object(Unknown { what })
+            Entry::Var(v) => match &**v {
+                VarValue::Json(j) => self.convert(j, name, Mode::Lazy),
+                VarValue::Secret(plain) => {
+                    self.touch(|t| {
+                        t.secrets.insert(name.to_string());
+                    });
+                    match plain {
+                        Some(p) => Value::from(p.expose().clone()),
+                        None => {
+                            let what = format!("{name} (vault-encrypted, not decrypted)");
+                            self.touch(|t| {
+                                t.unknown.insert(what.clone());
+                            });
+                            Value::from_object(Unknown { what })
+                        }
                     }
                 }
-            }
-            Entry::Var(VarValue::Unknown(why)) => {
-                let what = format!("{name} ({why})");
-                self.touch(|t| {
-                    t.unknown.insert(what.clone());
-                });
-                Value::from_object(Unknown { what })
-            }
+                VarValue::Unknown(why) => {
+                    let what = format!("{name} ({why})");
+                    self.touch(|t| {
+                        t.unknown.insert(what.clone());
+                    });
+                    Value::from_object(Unknown { what })
+                }
+            },
             Entry::Fact(j) => json_to_value(j),
             Entry::Placeholder(j) => {
                 self.touch(|t| {
@@ -967,10 +1016,10 @@ impl Object for VarsView {
     }
 
     fn enumerate(self: &Arc<Self>) -> Enumerator {
-        let mut names: BTreeSet<String> = self.scope.templar.base.vars.keys().cloned().collect();
+        let mut names = self.scope.templar.base.names();
         let mut layer = self.scope.templar.locals.clone();
         while let Some(l) = layer {
-            names.extend(l.vars.keys().cloned());
+            names.extend(l.vars.keys().map(|k| k.to_string()));
             layer = l.parent.clone();
         }
         Enumerator::Values(names.into_iter().map(Value::from).collect())
@@ -1019,7 +1068,7 @@ impl Object for FactsView {
 
     fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
         let name = key.as_str()?;
-        let facts = self.scope.templar.base.facts.as_ref()?;
+        let facts = self.scope.templar.base.facts()?;
         if facts.is_runtime_only(name) {
             let what = format!("ansible_facts.{name}{RUNTIME_FACT}");
             self.scope.touch(|t| {
@@ -1037,7 +1086,7 @@ impl Object for FactsView {
     }
 
     fn enumerate(self: &Arc<Self>) -> Enumerator {
-        match self.scope.templar.base.facts.as_ref() {
+        match self.scope.templar.base.facts() {
             Some(f) => Enumerator::Values(f.values().keys().map(|k| Value::from(k.as_str())).collect()),
             None => Enumerator::Empty,
         }

@@ -42,7 +42,12 @@ fn ansible_image(
     }
     let container = format!("migrate-e2e-ansible-{}", service.name);
     made.container(&container);
-    engine.ok(&["run", "-d", "--name", &container, "--network=host", "--entrypoint", "sleep", base, "infinity"])?;
+    // The inventory's host names resolve as in the run checks (nginx -t resolves its upstreams).
+    let mut run: Vec<String> =
+        ["run", "-d", "--name", &container, "--network=host"].iter().map(|s| s.to_string()).collect();
+    run.extend(super::add_host_args());
+    run.extend(["--entrypoint", "sleep", base, "infinity"].iter().map(|s| s.to_string()));
+    engine.ok(&run.iter().map(String::as_str).collect::<Vec<_>>())?;
     engine.ok(&[
         "exec",
         &container,

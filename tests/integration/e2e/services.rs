@@ -71,6 +71,12 @@ pub fn test_value(name: &str) -> String {
     if ["_TIMEOUT", "_DAYS", "_PORT", "_BACKOFF", "_MINUTES", "_SECONDS"].iter().any(|s| upper.ends_with(s)) {
         return "30".into();
     }
+    if upper.ends_with("_CONNECTIONS") {
+        return "512".into();
+    }
+    if upper.ends_with("_SIZE") {
+        return "10m".into();
+    }
     if upper.ends_with("_HOST") {
         return "127.0.0.1".into();
     }
