@@ -396,8 +396,7 @@ mod tests {
 
     #[test]
     fn ecs_section() {
-        let text =
-            "ecs:\n  account_id: '111122223333'\n  region: eu-west-1\n  services:\n    nginx: {cpu: 256, memory: 512}\n";
+        let text = "ecs:\n  account_id: '111122223333'\n  region: eu-west-1\n  services:\n    nginx: {cpu: 256, memory: 512}\n";
         let c = parse(text).unwrap();
         assert_eq!(c.ecs.account_id.as_deref(), Some("111122223333"));
         assert_eq!(c.ecs.services["nginx"].memory, Some(512));

@@ -59,7 +59,8 @@ pub fn run(args: &ApplyArgs) -> anyhow::Result<ExitStatus> {
     }
     let options = ApplyOptions { force: args.force, ..ApplyOptions::default() };
     let mut store = super::ssm::PlanParameterWriter::new(&args.aws, args.writes_per_second);
-    let writer: Option<&mut dyn apply::ParameterWriter> = if plan.parameters_compared { Some(&mut store) } else { None };
+    let writer: Option<&mut dyn apply::ParameterWriter> =
+        if plan.parameters_compared { Some(&mut store) } else { None };
     let report = apply::apply(plan, Path::new(&planned.origin.out), &options, writer)?;
     if !plan.is_empty() {
         writeln!(stdout, "\n{}", report.summary_line())?;

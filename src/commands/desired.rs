@@ -13,8 +13,8 @@ use crate::plan::{Desired, DesiredParameter};
 use crate::render::{self, RenderOptions};
 use crate::rules::{self, RuleSet, scope_renderer::ScopeRenderer};
 use crate::source::SourceSet;
-use crate::spec::ecs;
 use crate::source::vault::VaultPasswords;
+use crate::spec::ecs;
 
 /// Everything the repository says should exist for `env`: generated files (under
 /// `<service>/`) and the SSM parameters the services read (`rules::env`), with the findings of every stage.

@@ -15,24 +15,24 @@ use std::time::Duration;
 use anyhow::{Context, anyhow, bail};
 
 use super::ExitStatus;
+use crate::apply::{ParameterOutcome, ParameterWriter};
 use crate::cli::{AwsArgs, SsmArgs, SsmCommand, SsmPullArgs, SsmPushArgs, SsmTargetArgs};
 use crate::config::SecretOverride;
 use crate::model::Origin;
+use crate::plan::{Action as PlanAction, ParameterChange};
 use crate::plan::{CurrentParameter as LiveParameter, Desired};
 use crate::rules::secrets::{Classifier, Provenance, SecretRules};
 use crate::sensitive::Sensitive;
 use crate::spec::parameter::TOOL_TAG_PREFIX;
+use crate::spec::parameter::Tier;
 use crate::spec::parameter::{DesiredValue, NameContext, ParameterValue, build_specs, check_kms_key_id};
 use crate::ssm::aws::{self, AwsOptions, AwsStore};
 use crate::ssm::push::VERSION_TAG;
-use crate::ssm::push::{Action as PushAction, Engine, Outcome, PlanItem, Plan as PushPlan, PushOptions};
-use crate::ssm::store::{CurrentParameter as StoreParameter, ParameterType};
-use crate::apply::{ParameterOutcome, ParameterWriter};
-use crate::plan::{Action as PlanAction, ParameterChange};
-use crate::spec::parameter::Tier;
+use crate::ssm::push::{Action as PushAction, Engine, Outcome, Plan as PushPlan, PlanItem, PushOptions};
 use crate::ssm::retry::retry;
 use crate::ssm::retry::{RetryPolicy, RetryStats};
 use crate::ssm::store::ParameterStore as _;
+use crate::ssm::store::{CurrentParameter as StoreParameter, ParameterType};
 use crate::ssm::{dotenv, progress, pull, read, report};
 
 /// Env files bigger than this are refused (SSM values are at most 8 KB each).
@@ -239,7 +239,8 @@ impl ParameterWriter for PlanParameterWriter<'_> {
                             continue;
                         };
                         let value = after.value.expose().clone();
-                        let value = if after.secure { ParameterValue::secret(value) } else { ParameterValue::Plain(value) };
+                        let value =
+                            if after.secure { ParameterValue::secret(value) } else { ParameterValue::Plain(value) };
                         let key = change.name[cut + 1..].to_string();
                         let desired = DesiredValue { key, value, description: None, origin: change.origin.clone() };
                         let set = build_specs(vec![desired], &change.name[..=cut], Tier::Standard, Some(&region));
@@ -250,7 +251,8 @@ impl ParameterWriter for PlanParameterWriter<'_> {
                             outcome.failed.push((change.name.clone(), e.message.clone()));
                             continue;
                         }
-                        let action = if change.action == PlanAction::Create { PushAction::Create } else { PushAction::Update };
+                        let action =
+                            if change.action == PlanAction::Create { PushAction::Create } else { PushAction::Update };
                         (action, set.specs.into_iter().next())
                     }
                     (PlanAction::Delete, _) => (PushAction::Delete, None),

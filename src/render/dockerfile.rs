@@ -812,7 +812,8 @@ impl<'a> Builder<'a> {
             comments.push("migrate: the paths the service writes belong to its user".to_string());
         }
         if program.is_some() {
-            comments.push("migrate: the process binds a port below 1024 without root (CAP_NET_BIND_SERVICE)".to_string());
+            comments
+                .push("migrate: the process binds a port below 1024 without root (CAP_NET_BIND_SERVICE)".to_string());
         }
         let commands =
             self.commands("runtime-access", json!({"writable": writable, "user": user, "program": program}))?;

@@ -1223,9 +1223,8 @@ pub fn cron_command(job: &str) -> Vec<String> {
 /// `> /dev/null`, `&> file`, `2>&1`), and the redirects removed. A container's
 /// output is its log (CloudWatch), so a job never writes its log to a file.
 pub fn strip_output_redirects(job: &str) -> (String, Option<String>) {
-    static TRAILING: std::sync::LazyLock<Option<regex::Regex>> = std::sync::LazyLock::new(|| {
-        regex::Regex::new(r"\s+(?:[12]?>&[12]|(?:[12]|&)?>>?\s*[^\s|;&<>`$()]+)\s*$").ok()
-    });
+    static TRAILING: std::sync::LazyLock<Option<regex::Regex>> =
+        std::sync::LazyLock::new(|| regex::Regex::new(r"\s+(?:[12]?>&[12]|(?:[12]|&)?>>?\s*[^\s|;&<>`$()]+)\s*$").ok());
     let Some(re) = TRAILING.as_ref() else { return (job.to_string(), None) };
     let mut line = job.trim_end().to_string();
     let mut removed: Vec<String> = Vec::new();
@@ -1265,8 +1264,7 @@ fn cron_file(a: &A, cx: &EmitCx) -> Result<TaskOutcome, Problem> {
         let kind = if a.task.module.short == "template" { RefKind::Template } else { RefKind::File };
         let repo_path = source_file(a.task, kind, Some(&src))
             .ok_or_else(|| Problem::Unclear(format!("the file `{src}` was not found in the repository")))?;
-        let raw =
-            cx.files.text(&repo_path).ok_or_else(|| Problem::Unclear(format!("`{repo_path}` cannot be read")))?;
+        let raw = cx.files.text(&repo_path).ok_or_else(|| Problem::Unclear(format!("`{repo_path}` cannot be read")))?;
         if kind == RefKind::Template && (is_jinja(raw) || raw.contains("{%")) {
             // The jobs are the rendered file's: a schedule never runs template text.
             match cx.templates.render(a.task, &repo_path, raw) {

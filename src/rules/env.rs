@@ -195,10 +195,7 @@ fn line_value(text: &str, name: &str) -> Option<Sensitive<String>> {
             && n.trim() == name
         {
             let v = v.trim();
-            let v = ['"', '\'']
-                .iter()
-                .find_map(|q| v.strip_prefix(*q).and_then(|x| x.strip_suffix(*q)))
-                .unwrap_or(v);
+            let v = ['"', '\''].iter().find_map(|q| v.strip_prefix(*q).and_then(|x| x.strip_suffix(*q))).unwrap_or(v);
             found = Some(Sensitive::new(v.to_string()));
         }
     }

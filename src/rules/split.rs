@@ -613,9 +613,11 @@ fn assign(items: &mut [Item], services: &BTreeMap<String, Service>, inputs: &Inp
     let images_on_hosts_of = |play: usize| -> BTreeSet<String> {
         let Some(this) = inputs.run.plays.get(play) else { return BTreeSet::new() };
         let covers = |other: usize| {
-            inputs.run.plays.get(other).is_some_and(|o| {
-                this.hosts.trim() == "all" || o.groups.iter().any(|g| this.groups.contains(g))
-            })
+            inputs
+                .run
+                .plays
+                .get(other)
+                .is_some_and(|o| this.hosts.trim() == "all" || o.groups.iter().any(|g| this.groups.contains(g)))
         };
         services
             .values()
@@ -961,12 +963,10 @@ fn build_image(
                     origin: item.task.origin.clone(),
                 });
             }
-            let mut why = item
-                .outcome
-                .definitions
-                .first()
-                .map(|d| format!("defines the process `{}`", d.name))
-                .unwrap_or_else(|| inputs.rules.get(&item.outcome.code).map(|r| r.summary.clone()).unwrap_or_default());
+            let mut why =
+                item.outcome.definitions.first().map(|d| format!("defines the process `{}`", d.name)).unwrap_or_else(
+                    || inputs.rules.get(&item.outcome.code).map(|r| r.summary.clone()).unwrap_or_default(),
+                );
             for note in &item.outcome.notes {
                 why.push_str(&format!("; {note}"));
             }
@@ -976,7 +976,12 @@ fn build_image(
                     redirects.join(", ")
                 ));
             }
-            report.converted.push(ReportItem { origin: item.task.origin.clone(), code: item.outcome.code.clone(), what: t, why });
+            report.converted.push(ReportItem {
+                origin: item.task.origin.clone(),
+                code: item.outcome.code.clone(),
+                what: t,
+                why,
+            });
         } else if role_match {
             let (kind, code, reason) = match &item.decision {
                 Some((k, c, r)) => (*k, c.clone(), r.clone()),
@@ -1330,7 +1335,8 @@ fn hoist_installs(steps: &mut Vec<BuildStep>, family: PackageFamily) {
         p.is_empty() || p == "/etc" || p == "/usr" || p == "/usr/share" || SOURCES.iter().any(|s| p.starts_with(s))
     };
     // A path of the package's own (`/etc/nginx/...` for `nginx`) keeps its order against the install.
-    const COMMON: &[&str] = &["etc", "usr", "var", "lib", "lib64", "opt", "share", "local", "bin", "sbin", "run", "srv"];
+    const COMMON: &[&str] =
+        &["etc", "usr", "var", "lib", "lib64", "opt", "share", "local", "bin", "sbin", "run", "srv"];
     let own_path = |path: &str, packages: &[crate::spec::image::Package]| {
         path.split('/').filter(|seg| seg.len() >= 3 && !COMMON.contains(seg)).any(|seg| {
             packages.iter().any(|p| seg.starts_with(p.name.as_str()) || (seg.len() >= 5 && p.name.starts_with(seg)))
@@ -1353,9 +1359,9 @@ fn hoist_installs(steps: &mut Vec<BuildStep>, family: PackageFamily) {
                 StepAction::CreateUser { name, .. } | StepAction::CreateGroup { name, .. } => {
                     !packages.iter().any(|p| p.name.starts_with(name.as_str()))
                 }
-                StepAction::MakeDirectory { path, .. } | StepAction::Remove { path } | StepAction::Copy { dest: path, .. } => {
-                    !touches_sources(path) && !own_path(path, packages)
-                }
+                StepAction::MakeDirectory { path, .. }
+                | StepAction::Remove { path }
+                | StepAction::Copy { dest: path, .. } => !touches_sources(path) && !own_path(path, packages),
                 StepAction::Symlink { link, target } => {
                     !touches_sources(link) && !touches_sources(target) && !own_path(link, packages)
                 }

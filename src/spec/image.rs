@@ -319,12 +319,25 @@ pub struct EnvVar {
 /// variable of its scope or one of its secret arguments.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum EnvSource {
-    Variable { task: Origin, name: String },
-    TaskArg { task: Origin, key: String },
+    Variable {
+        task: Origin,
+        name: String,
+    },
+    TaskArg {
+        task: Origin,
+        key: String,
+    },
     /// `NAME=value` on a line of the task's secret argument `key`.
-    TaskArgLine { task: Origin, key: String, name: String },
+    TaskArgLine {
+        task: Origin,
+        key: String,
+        name: String,
+    },
     /// Written in the repository as is (never a vault value).
-    Literal { task: Origin, value: crate::sensitive::Sensitive<String> },
+    Literal {
+        task: Origin,
+        value: crate::sensitive::Sensitive<String>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

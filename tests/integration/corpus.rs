@@ -76,12 +76,8 @@ fn account(repo: &Path) -> Result<Tally, Vec<String>> {
     let (conversion, _) = rules::convert(&inputs);
 
     let mut problems = Vec::new();
-    let tasks: Vec<String> = run
-        .plays
-        .iter()
-        .flat_map(|p| p.tasks.iter().chain(p.handlers.iter()))
-        .map(|t| t.origin.to_string())
-        .collect();
+    let tasks: Vec<String> =
+        run.plays.iter().flat_map(|p| p.tasks.iter().chain(p.handlers.iter())).map(|t| t.origin.to_string()).collect();
     let accounted: Vec<String> = conversion.accounting.iter().map(|a| a.origin.to_string()).collect();
     if tasks != accounted {
         problems.push(format!("{} tasks in the run, {} accounted for (or not in order)", tasks.len(), accounted.len()));
@@ -198,8 +194,7 @@ fn every_corpus_repository_converts_with_every_task_accounted_for() {
         let tmp = tempfile::tempdir().unwrap();
         let out = tmp.path().join("out");
         let repo_arg = repo.to_string_lossy().into_owned();
-        let output =
-            support::run_migrate(tmp.path(), &["apply", repo_arg.as_str(), "--out", &out.to_string_lossy()]);
+        let output = support::run_migrate(tmp.path(), &["apply", repo_arg.as_str(), "--out", &out.to_string_lossy()]);
         let stderr = String::from_utf8_lossy(&output.stderr);
         match output.status.code() {
             Some(0 | 1) if !stderr.contains("panicked") => {}
@@ -207,8 +202,7 @@ fn every_corpus_repository_converts_with_every_task_accounted_for() {
         }
         // Two runs, two output directories: the same files, byte for byte, and the same findings.
         let again = tmp.path().join("again");
-        let second =
-            support::run_migrate(tmp.path(), &["apply", repo_arg.as_str(), "--out", &again.to_string_lossy()]);
+        let second = support::run_migrate(tmp.path(), &["apply", repo_arg.as_str(), "--out", &again.to_string_lossy()]);
         let findings = |o: &std::process::Output| -> Vec<String> {
             String::from_utf8_lossy(&o.stderr).lines().filter(|l| l.contains(" M")).map(str::to_string).collect()
         };

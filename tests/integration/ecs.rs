@@ -235,7 +235,10 @@ fn the_policy_covers_exactly_the_parameters_the_task_reads() {
             serde_json::json!([format!("arn:aws:logs:eu-central-1:111122223333:log-group:{group}:*")])
         );
     }
-    assert_eq!(with_parameters, 4, "batch, nginx (its rendered nginx.conf), webshop-api and webshop-worker read parameters");
+    assert_eq!(
+        with_parameters, 4,
+        "batch, nginx (its rendered nginx.conf), webshop-api and webshop-worker read parameters"
+    );
     // The parameters the plan would push for a service are all readable by its task.
     let api = json(&files["webshop-api/ecs/task-definition.json"]);
     let names: BTreeSet<&str> = api["containerDefinitions"][0]["secrets"]

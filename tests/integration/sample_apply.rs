@@ -148,7 +148,8 @@ fn apply_with_ssm_writes_the_parameters_and_a_stale_saved_plan_is_refused() {
 
     // Someone changes it again after the plan was saved: the saved plan is stale.
     moto.put_external(&target, "changed-again", true);
-    let (code, stdout, stderr) = run(dir, &["apply", "--plan", "plan.json", "--endpoint-url", &url, "--vault-password-file", VAULT_FILE]);
+    let (code, stdout, stderr) =
+        run(dir, &["apply", "--plan", "plan.json", "--endpoint-url", &url, "--vault-password-file", VAULT_FILE]);
     assert_eq!(code, 1, "{stdout}\n{stderr}");
     assert!(stderr.contains(&format!("`{target}` changed in Parameter Store")), "{stderr}");
     assert_eq!(moto.get(&target).unwrap().0, "changed-again", "a refused plan writes nothing");
@@ -157,8 +158,20 @@ fn apply_with_ssm_writes_the_parameters_and_a_stale_saved_plan_is_refused() {
     // A fresh saved plan applies, updating exactly that value.
     let (code, _, _) = run(dir, &save);
     assert_eq!(code, 2);
-    let (code, stdout, stderr) =
-        run(dir, &["apply", "--plan", "plan.json", "--endpoint-url", &url, "--vault-password-file", VAULT_FILE, "--writes-per-second", "0"]);
+    let (code, stdout, stderr) = run(
+        dir,
+        &[
+            "apply",
+            "--plan",
+            "plan.json",
+            "--endpoint-url",
+            &url,
+            "--vault-password-file",
+            VAULT_FILE,
+            "--writes-per-second",
+            "0",
+        ],
+    );
     assert_eq!(code, 0, "{stdout}\n{stderr}");
     assert!(stdout.contains("Apply complete! Resources: 0 added, 1 changed, 0 destroyed."), "{stdout}");
     assert_ne!(moto.get(&target).unwrap().0, "changed-again");

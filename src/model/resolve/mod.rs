@@ -199,10 +199,14 @@ fn entry_playbooks(project: &Project, findings: &mut Vec<Finding>) -> Vec<(Arc<s
     chosen.into_iter().map(|p| (p, None)).collect()
 }
 
+/// One source's variables in definition order (a vars file, a play's `vars:`), shared
+/// by every scope that sees them.
+pub(crate) type Layer = Arc<Vec<(Arc<str>, Arc<VarValue>)>>;
+
 /// Decrypts the vault values the run uses, once each.
 pub(crate) struct VaultCache<'a> {
     passwords: &'a VaultPasswords,
-    files: BTreeMap<Arc<str>, Arc<Vec<(Arc<str>, Arc<VarValue>)>>>,
+    files: BTreeMap<Arc<str>, Layer>,
     /// Vault values entered as unknown secrets (no password).
     pub undecrypted: usize,
 }
@@ -245,12 +249,7 @@ impl<'a> VaultCache<'a> {
 
     /// The variables of a vars file, by path; a whole-file vault is decrypted
     /// (every value a secret) or, without a password, known by no name.
-    pub fn file(
-        &mut self,
-        project: &Project,
-        set: &SourceSet,
-        path: &str,
-    ) -> Result<Arc<Vec<(Arc<str>, Arc<VarValue>)>>, VaultError> {
+    pub fn file(&mut self, project: &Project, set: &SourceSet, path: &str) -> Result<Layer, VaultError> {
         if let Some(v) = self.files.get(path) {
             return Ok(v.clone());
         }

@@ -17,8 +17,8 @@ use crate::model::resolved::{Condition, EnvEntry, EnvValue, ResolvedPlay, Resolv
 use crate::model::role::RoleUse;
 use crate::model::task::{Action, Environment, Include, Task, TaskBody};
 use crate::model::template::{
-    EnvSource, Facts, FileReader, Lookups, Output, Rendered, Report, SharedFacts, SharedVars, Site, Templar, Truth, VarValue,
-    Vars,
+    EnvSource, Facts, FileReader, Lookups, Output, Rendered, Report, SharedFacts, SharedVars, Site, Templar, Truth,
+    VarValue, Vars,
 };
 use crate::model::value::{Value, Var};
 use crate::model::vars::Scope;
@@ -29,7 +29,7 @@ use crate::source::SourceSet;
 use super::inventory::{Groups, scoped_files};
 use super::{ResolveError, TaskScope, VaultCache};
 
-type Layer = Arc<Vec<(Arc<str>, Arc<VarValue>)>>;
+use super::Layer;
 
 /// How deep includes and role dependencies may nest (a cycle the loader did
 /// not catch stops here).
@@ -1164,7 +1164,9 @@ impl<'a, 'v> Walker<'a, 'v> {
             }
         }
         if runs && let Some(reg) = &t.register {
-            self.play.facts.insert(Arc::from(reg.as_str()), Arc::new(VarValue::Unknown(format!("registered by {}", t.origin))));
+            self.play
+                .facts
+                .insert(Arc::from(reg.as_str()), Arc::new(VarValue::Unknown(format!("registered by {}", t.origin))));
             self.play.facts_gen += 1;
         }
         self.push(task);

@@ -43,10 +43,8 @@ pub(super) fn parse(text: &str) -> Vec<Result<Line, String>> {
             continue;
         }
         let value = value.trim();
-        let unquoted = ['"', '\'']
-            .iter()
-            .find_map(|q| value.strip_prefix(*q).and_then(|v| v.strip_suffix(*q)))
-            .unwrap_or(value);
+        let unquoted =
+            ['"', '\''].iter().find_map(|q| value.strip_prefix(*q).and_then(|v| v.strip_suffix(*q))).unwrap_or(value);
         out.push(Ok(Line { name: name.to_string(), value: unquoted.to_string() }));
     }
     out

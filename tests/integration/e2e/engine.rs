@@ -90,7 +90,11 @@ impl Engine {
             }
             std::thread::sleep(Duration::from_millis(250));
         }
-        eprintln!("e2e: started dockerd (pid {}), data root {}", engine.pid().unwrap_or(0), cache.join("docker").display());
+        eprintln!(
+            "e2e: started dockerd (pid {}), data root {}",
+            engine.pid().unwrap_or(0),
+            cache.join("docker").display()
+        );
         engine
     }
 

@@ -124,8 +124,8 @@ fn generate(out: &Path) -> Vec<Service> {
         let declared_path = dir.join(migrate::render::DECLARATIONS_FILE);
         let text = std::fs::read_to_string(&declared_path)
             .unwrap_or_else(|e| panic!("{} is missing: {e}", declared_path.display()));
-        let declared: Value = serde_json::from_str(&text)
-            .unwrap_or_else(|e| panic!("{} is not JSON: {e}", declared_path.display()));
+        let declared: Value =
+            serde_json::from_str(&text).unwrap_or_else(|e| panic!("{} is not JSON: {e}", declared_path.display()));
         let name = entry.file_name().to_string_lossy().into_owned();
         services.push(Service { name, dir, declared });
     }

@@ -130,7 +130,8 @@ const STAT_SCRIPT: &str = r#"for arg in "$@"; do
 done"#;
 
 fn stat(engine: &Engine, image: &str, args: &[String]) -> Result<BTreeMap<String, Vec<String>>, String> {
-    let mut docker = vec!["run", "--rm", "--network=none", "--user=0", "--entrypoint", "/bin/sh", image, "-c", STAT_SCRIPT, "sh"];
+    let mut docker =
+        vec!["run", "--rm", "--network=none", "--user=0", "--entrypoint", "/bin/sh", image, "-c", STAT_SCRIPT, "sh"];
     docker.extend(args.iter().map(String::as_str));
     let out = engine.ok(&docker)?;
     Ok(out
@@ -146,7 +147,8 @@ fn stat(engine: &Engine, image: &str, args: &[String]) -> Result<BTreeMap<String
 }
 
 fn lines_of(engine: &Engine, image: &str, script: &str) -> Result<BTreeSet<String>, String> {
-    let out = engine.ok(&["run", "--rm", "--network=none", "--user=0", "--entrypoint", "/bin/sh", image, "-c", script])?;
+    let out =
+        engine.ok(&["run", "--rm", "--network=none", "--user=0", "--entrypoint", "/bin/sh", image, "-c", script])?;
     Ok(out.lines().map(str::trim).filter(|l| !l.is_empty()).map(String::from).collect())
 }
 
@@ -171,10 +173,15 @@ fn declared_for(declared: &Value, path: &str, origin: &str, attribute: &str) -> 
     }
     for key in ["dropped", "needs_human"] {
         if let Some(item) = listed(key).find(|i| i["origin"] == origin) {
-            return Some(format!("{key}: {}", item["why"].as_str().filter(|w| !w.is_empty()).or(item["what"].as_str()).unwrap_or("")));
+            return Some(format!(
+                "{key}: {}",
+                item["why"].as_str().filter(|w| !w.is_empty()).or(item["what"].as_str()).unwrap_or("")
+            ));
         }
     }
-    if let Some(item) = listed("converted").find(|i| i["origin"] == origin && i["why"].as_str().is_some_and(|w| w.starts_with("defines the process"))) {
+    if let Some(item) = listed("converted")
+        .find(|i| i["origin"] == origin && i["why"].as_str().is_some_and(|w| w.starts_with("defines the process")))
+    {
         return Some(format!("converted: {}", item["why"].as_str().unwrap_or("")));
     }
     None
@@ -217,10 +224,7 @@ fn compare(engine: &Engine, service: &Service, ansible: &str, records: &[Value])
         });
     }
     // Users and groups: name, uid, gid, home, shell.
-    for (kind, script) in [
-        ("user", "getent passwd | cut -d: -f1,3,4,6,7"),
-        ("group", "getent group | cut -d: -f1,3"),
-    ] {
+    for (kind, script) in [("user", "getent passwd | cut -d: -f1,3,4,6,7"), ("group", "getent group | cut -d: -f1,3")] {
         let (a, m) = (lines_of(engine, ansible, script)?, lines_of(engine, &migrate, script)?);
         let by_name = |set: &BTreeSet<String>| -> BTreeMap<String, String> {
             set.iter().map(|l| (l.split(':').next().unwrap_or("").to_string(), l.clone())).collect()
@@ -233,7 +237,8 @@ fn compare(engine: &Engine, service: &Service, ansible: &str, records: &[Value])
                 continue;
             }
             // A system account only Ansible has, made by a package the converter dropped.
-            let system = va.and_then(|l| l.split(':').nth(1)).and_then(|n| n.parse::<u32>().ok()).is_some_and(|n| n < 1000);
+            let system =
+                va.and_then(|l| l.split(':').nth(1)).and_then(|n| n.parse::<u32>().ok()).is_some_and(|n| n < 1000);
             let why = (vm.is_none() && system && !dropped.is_empty())
                 .then(|| format!("made by a dropped daemon's package ({})", dropped.join(", ")));
             rows.push(Row {

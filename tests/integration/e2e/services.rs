@@ -303,7 +303,11 @@ fn check_running(engine: &Engine, service: &Service, container: &str, failures: 
             }
         });
         if !passed {
-            failures.push(format!("[{name}] the health check `{}` does not pass: {}", check.join(" "), tail(&last, 10)));
+            failures.push(format!(
+                "[{name}] the health check `{}` does not pass: {}",
+                check.join(" "),
+                tail(&last, 10)
+            ));
         }
     }
     // What it logs reaches `docker logs` (for HTTP services: the request just made).
@@ -326,8 +330,7 @@ fn check_stop(engine: &Engine, service: &Service, container: &str, failures: &mu
         failures.push(format!("[{name}] cannot send SIGTERM: {e}"));
         return;
     }
-    let stopped =
-        wait_until(Duration::from_secs(10), || inspect(engine, container, "{{.State.Running}}") == "false");
+    let stopped = wait_until(Duration::from_secs(10), || inspect(engine, container, "{{.State.Running}}") == "false");
     let took = started.elapsed().as_secs_f64();
     if !stopped {
         failures.push(format!("[{name}] still running 10 s after SIGTERM"));
@@ -351,7 +354,8 @@ fn check_stop(engine: &Engine, service: &Service, container: &str, failures: &mu
 fn run_jobs(engine: &Engine, made: &mut Made<'_>, service: &Service, failures: &mut Vec<String>) {
     let mut runs: Vec<(String, Vec<String>, Option<String>)> = vec![("default command".into(), Vec::new(), None)];
     for job in service.declared["jobs"].as_array().into_iter().flatten() {
-        let command: Vec<String> = job["command"].as_array().into_iter().flatten().filter_map(|w| w.as_str().map(String::from)).collect();
+        let command: Vec<String> =
+            job["command"].as_array().into_iter().flatten().filter_map(|w| w.as_str().map(String::from)).collect();
         let label = format!("job `{}`", job["name"].as_str().unwrap_or("?"));
         runs.push((label, command, job["user"].as_str().map(String::from)));
     }
@@ -361,7 +365,8 @@ fn run_jobs(engine: &Engine, made: &mut Made<'_>, service: &Service, failures: &
     for (i, (label, command, user)) in runs.iter().enumerate() {
         let container = format!("migrate-e2e-{}-{i}", service.name);
         made.container(&container);
-        let mut args: Vec<String> = ["run", "--name", &container, "--network=host"].iter().map(|s| s.to_string()).collect();
+        let mut args: Vec<String> =
+            ["run", "--name", &container, "--network=host"].iter().map(|s| s.to_string()).collect();
         args.extend(add_host_args());
         args.extend(env_args(service));
         if let Some(user) = user {
