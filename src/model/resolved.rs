@@ -38,6 +38,20 @@ pub struct ResolvedRun {
     /// Inventory variables whose values differ between the repository's
     /// environments: templates using them are rendered at container start.
     pub env_specific: std::collections::BTreeSet<String>,
+    /// Where the variable values in `scopes` were defined ([`ResolvedRun::definition_of`]).
+    #[serde(skip)]
+    pub definitions: super::resolve::Definitions,
+}
+
+impl ResolvedRun {
+    /// The line that defined the value `name` has in the scope of `task` (a group_vars or
+    /// role defaults line, a play's `vars:`), when it came from a source line; not for
+    /// facts, loop items or registered results.
+    pub fn definition_of(&self, task: &ResolvedTask, name: &str) -> Option<Origin> {
+        let scope = self.scopes.get(task.scope)?;
+        let value = scope.templar.definition(name)?;
+        self.definitions.origin_of(&value).cloned()
+    }
 }
 
 /// One play with its roles and tasks flattened in execution order.

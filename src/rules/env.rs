@@ -43,8 +43,8 @@ pub struct DiscoveredValue {
     pub parameter: String,
     pub value: Sensitive<String>,
     pub secret: bool,
-    /// Where the value is used (the task that renders it); the variable's own
-    /// definition line is not tracked by the resolver.
+    /// Where the value is defined: the variable's own line for this environment
+    /// (group_vars, role defaults, play vars), else the task that uses it.
     pub origin: Origin,
     /// The variable of the scope it came from, when it came from one.
     pub variable: Option<String>,
@@ -164,6 +164,13 @@ pub fn discover(conversion: &Conversion, run: &ResolvedRun, config: &Config) -> 
             // Vault-touched values stay secret whatever an override says: the
             // rules engine already wrote them as secrets into the task definition.
             let is_secret = *secret || known.vault || classified.is_some_and(|c| c.secret);
+            // Where to change the value: the line that defined the variable for this
+            // environment (group_vars, role defaults), else the task that uses it.
+            let origin = match source {
+                EnvSource::Variable { name, .. } => run.definition_of(task, name),
+                _ => None,
+            }
+            .unwrap_or_else(|| task_origin.clone());
             let services = match &variable {
                 Some(v) => readers.get(v).map(|s| s.iter().cloned().collect()).unwrap_or_default(),
                 None => vec![image.service.clone()],
@@ -174,7 +181,7 @@ pub fn discover(conversion: &Conversion, run: &ResolvedRun, config: &Config) -> 
                 parameter: parameter.clone(),
                 value: known.text,
                 secret: is_secret,
-                origin: task_origin.clone(),
+                origin,
                 variable,
                 services,
             });

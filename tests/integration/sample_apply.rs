@@ -137,13 +137,16 @@ fn apply_with_ssm_writes_the_parameters_and_a_stale_saved_plan_is_refused() {
     assert!(stdout.contains("No changes."), "{stdout}");
 
     // A value migrate wrote is changed by hand: the plan puts it back.
-    let target = names.iter().find(|n| moto.get(n).is_some_and(|(_, _, t)| t == "String")).unwrap().clone();
+    let target = "/webshop/staging/batch/API_URL".to_string();
+    assert_eq!(moto.get(&target).unwrap().2, "String");
     moto.put_external(&target, "changed-by-hand", true);
     let mut save = plan.clone();
     save.extend(["-o", "plan.json"]);
     let (code, stdout, _) = run(dir, &save);
     assert_eq!(code, 2, "{stdout}");
     assert!(stdout.contains(&format!("ssm_parameter \"{target}\" will be updated in-place")), "{stdout}");
+    // The plan names the line to change: staging's group_vars, not the template that reads it.
+    assert!(stdout.contains("# (set in inventories/staging/group_vars/batch.yml:4)"), "{stdout}");
     assert!(!fs::read_to_string(dir.join("plan.json")).unwrap().contains("changed-by-hand"));
 
     // Someone changes it again after the plan was saved: the saved plan is stale.

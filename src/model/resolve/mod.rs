@@ -112,6 +112,7 @@ pub fn resolve(
     let (plays, scopes) = w.finish();
     run.plays = plays;
     run.scopes = scopes;
+    run.definitions = std::mem::take(&mut vault.definitions);
     run.env_specific = inventory::env_specific(project, set, &options.vault);
     if vault.undecrypted > 0 {
         findings.push(Finding::new(
@@ -199,6 +200,25 @@ fn entry_playbooks(project: &Project, findings: &mut Vec<Finding>) -> Vec<(Arc<s
     chosen.into_iter().map(|p| (p, None)).collect()
 }
 
+/// Where each variable value the walk shared into scopes was written (`file:line`), keyed
+/// by the identity of its `Arc`: every scope holds the same `Arc` the layer made, so the
+/// value a name resolves to in a scope leads back to the line that defined it without
+/// tracking origins through the templating engine. The `Arc`s live as long as the run's
+/// scopes, so an address is never reused while the map is in use.
+#[derive(Debug, Default, Clone)]
+pub struct Definitions(std::collections::HashMap<usize, crate::model::Origin>);
+
+impl Definitions {
+    fn record(&mut self, value: &Arc<VarValue>, origin: crate::model::Origin) {
+        self.0.insert(Arc::as_ptr(value) as usize, origin);
+    }
+
+    /// The line that defined `value`, if the walk made it from a source line.
+    pub fn origin_of(&self, value: &Arc<VarValue>) -> Option<&crate::model::Origin> {
+        self.0.get(&(Arc::as_ptr(value) as usize))
+    }
+}
+
 /// One source's variables in definition order (a vars file, a play's `vars:`), shared
 /// by every scope that sees them.
 pub(crate) type Layer = Arc<Vec<(Arc<str>, Arc<VarValue>)>>;
@@ -207,13 +227,15 @@ pub(crate) type Layer = Arc<Vec<(Arc<str>, Arc<VarValue>)>>;
 pub(crate) struct VaultCache<'a> {
     passwords: &'a VaultPasswords,
     files: BTreeMap<Arc<str>, Layer>,
+    /// Where each shared value was defined (see [`Definitions`]).
+    pub definitions: Definitions,
     /// Vault values entered as unknown secrets (no password).
     pub undecrypted: usize,
 }
 
 impl<'a> VaultCache<'a> {
     pub fn new(passwords: &'a VaultPasswords) -> VaultCache<'a> {
-        VaultCache { passwords, files: BTreeMap::new(), undecrypted: 0 }
+        VaultCache { passwords, files: BTreeMap::new(), definitions: Definitions::default(), undecrypted: 0 }
     }
 
     /// One variable as the Templar takes it; inline `!vault` values decrypted.
@@ -262,7 +284,7 @@ impl<'a> VaultCache<'a> {
                     // variables refer to and nothing defines (Ansible's documented convention).
                     self.undecrypted += 1;
                     for name in vault_names(project) {
-                        out.push((name, VarValue::Secret(None)));
+                        out.push((name, VarValue::Secret(None), None));
                     }
                 } else if let Some(text) = set.get(path).and_then(|f| f.text().ok()) {
                     let docs = self.passwords.decrypt_yaml_file(path, text)?;
@@ -272,14 +294,14 @@ impl<'a> VaultCache<'a> {
                                 Value::Vault(_) => continue,
                                 other => other.scalar_text().unwrap_or_else(|| other.to_json().to_string()),
                             };
-                            out.push((var.name, VarValue::Secret(Some(Sensitive::new(text)))));
+                            out.push((var.name, VarValue::Secret(Some(Sensitive::new(text))), Some(var.origin)));
                         }
                     }
                 }
             }
             Some(file) => {
                 for var in &file.vars {
-                    out.push((var.name.clone(), self.var(var)?));
+                    out.push((var.name.clone(), self.var(var)?, Some(var.origin.clone())));
                 }
             }
             None => {
@@ -287,13 +309,22 @@ impl<'a> VaultCache<'a> {
                 if let Some(doc) = set.get(path).and_then(|f| f.yaml().ok()).and_then(|d| d.docs.first()) {
                     for var in super::value::vars_of_map(doc, &key) {
                         let value = self.var(&var)?;
-                        out.push((var.name, value));
+                        out.push((var.name, value, Some(var.origin)));
                     }
                 }
             }
         }
-        let out: Arc<Vec<(Arc<str>, Arc<VarValue>)>> =
-            Arc::new(out.into_iter().map(|(k, v)| (Arc::from(k), Arc::new(v))).collect());
+        let out: Layer = Arc::new(
+            out.into_iter()
+                .map(|(k, v, origin)| {
+                    let v = Arc::new(v);
+                    if let Some(origin) = origin {
+                        self.definitions.record(&v, origin);
+                    }
+                    (Arc::from(k), v)
+                })
+                .collect(),
+        );
         self.files.insert(key, out.clone());
         Ok(out)
     }

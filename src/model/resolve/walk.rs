@@ -168,7 +168,9 @@ impl<'a, 'v> Walker<'a, 'v> {
     fn layer(&mut self, vars: &[Var]) -> Result<Layer, ResolveError> {
         let mut out = Vec::with_capacity(vars.len());
         for v in vars {
-            out.push((Arc::from(v.name.as_str()), Arc::new(self.vault.var(v)?)));
+            let value = Arc::new(self.vault.var(v)?);
+            self.vault.definitions.record(&value, v.origin.clone());
+            out.push((Arc::from(v.name.as_str()), value));
         }
         Ok(Arc::new(out))
     }

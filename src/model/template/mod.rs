@@ -432,6 +432,16 @@ impl Templar {
     }
 
     /// The value of variable `name`, resolved (`lookup('vars', name)`).
+    /// The value `name` has among this scope's variables, as shared with the layer that
+    /// defined it (`model::resolve` maps it back to its line). `None` for facts, loop
+    /// locals and unknown names.
+    pub fn definition(&self, name: &str) -> Option<Arc<VarValue>> {
+        if self.locals.as_ref().is_some_and(|l| l.find(name).is_some()) {
+            return None;
+        }
+        self.base.definition(name)
+    }
+
     pub fn resolve_var(&self, name: &str, site: &Site) -> Rendered<Json> {
         scope::Call::new(self, site).resolve_var(name)
     }

@@ -276,6 +276,14 @@ impl Base {
         Base { vars, shared, facts, lookups, cache: Mutex::new(HashMap::new()) }
     }
 
+    /// The caller's or shared variable `name`, as the layer that defined it holds it.
+    pub fn definition(&self, name: &str) -> Option<Arc<VarValue>> {
+        match self.get(name)? {
+            Entry::Var(v) => Some(v.clone()),
+            _ => None,
+        }
+    }
+
     fn get(&self, name: &str) -> Option<&Entry> {
         self.vars
             .get(name)
@@ -312,7 +320,7 @@ impl Layer {
         Layer { vars: vars.entries, parent, cache: Mutex::new(HashMap::new()) }
     }
 
-    fn find(&self, name: &str) -> Option<&Arc<VarValue>> {
+    pub(crate) fn find(&self, name: &str) -> Option<&Arc<VarValue>> {
         match self.vars.get(name) {
             Some(v) => Some(v),
             None => self.parent.as_ref().and_then(|p| p.find(name)),
