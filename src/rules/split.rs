@@ -1160,9 +1160,13 @@ fn build_image(
         if p.port < 1024 {
             findings.push(finding(
                 rule_code(inputs.rules, "M360"),
-                Severity::Warning,
+                Severity::Info,
                 &s.origin,
-                format!("`{}` listens on port {} as a non-root user; configure a port ≥ 1024 (8080)", s.name, p.port),
+                format!(
+                    "`{}` listens on port {} as a non-root user: its binary gets cap_net_bind_service and the task \
+                     keeps NET_BIND_SERVICE; a port ≥ 1024 (8080) would need neither",
+                    s.name, p.port
+                ),
             ));
         }
     }

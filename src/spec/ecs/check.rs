@@ -291,8 +291,16 @@ impl Checker<'_> {
                 );
             }
         }
-        let drops_all =
-            caps.and_then(|c| c.get("drop")).and_then(Value::as_array).is_some_and(|d| d.iter().any(|v| v == "ALL"));
+        let drops: Vec<&str> = caps
+            .and_then(|c| c.get("drop"))
+            .and_then(Value::as_array)
+            .map(|d| d.iter().filter_map(Value::as_str).map(|s| s.trim_start_matches("CAP_")).collect())
+            .unwrap_or_default();
+        // Dropping every default but NET_BIND_SERVICE is as tight as `ALL` for a non-root
+        // server that binds a port below 1024 through its binary's file capability.
+        let drops_all = drops.contains(&"ALL")
+            || crate::spec::ecs::DEFAULT_CAPABILITIES_BUT_NET_BIND.iter().all(|cap| drops.contains(cap));
+        let keeps_net_bind = !drops.iter().any(|d| *d == "ALL" || *d == "NET_BIND_SERVICE");
         if !drops_all {
             report!(codes::NIST_CAPABILITIES, Severity::Warning, "linuxParameters", "does not drop `ALL` capabilities");
         }
@@ -341,12 +349,24 @@ impl Checker<'_> {
                 && port < 1024
                 && !root_user
             {
-                report!(
-                    codes::NIST_PRIVILEGED_PORT,
-                    Severity::Warning,
-                    "containerPort",
-                    "listens on port {port} as non-root user `{user}`, which needs a capability Fargate cannot add; use a port >= 1024"
-                );
+                if keeps_net_bind {
+                    report!(
+                        codes::NIST_PRIVILEGED_PORT,
+                        Severity::Info,
+                        "containerPort",
+                        "listens on port {port} as non-root user `{user}`: it needs NET_BIND_SERVICE (kept here) and \
+                         a binary with the file capability cap_net_bind_service (migrate's Dockerfiles set it); a \
+                         port >= 1024 needs neither"
+                    );
+                } else {
+                    report!(
+                        codes::NIST_PRIVILEGED_PORT,
+                        Severity::Warning,
+                        "containerPort",
+                        "listens on port {port} as non-root user `{user}` but drops NET_BIND_SERVICE, which Fargate \
+                         cannot add back: it cannot bind; drop the other capabilities by name or use a port >= 1024"
+                    );
+                }
             }
         }
         self.logging(c, &label, &root, has_execution_role);

@@ -469,10 +469,41 @@ fn container(
         depends_on: Vec::new(),
         linux_parameters: LinuxParameters {
             init_process_enabled: true,
-            capabilities: Capabilities { drop: vec!["ALL".into()] },
+            capabilities: Capabilities { drop: capabilities_to_drop(user, &image.ports) },
         },
     };
     BuiltContainer { definition: container, volumes, has_secure, images: image_uri, log_group }
+}
+
+/// Docker's default capabilities (Fargate's too) except NET_BIND_SERVICE, by name.
+pub(crate) const DEFAULT_CAPABILITIES_BUT_NET_BIND: &[&str] = &[
+    "AUDIT_WRITE",
+    "CHOWN",
+    "DAC_OVERRIDE",
+    "FOWNER",
+    "FSETID",
+    "KILL",
+    "MKNOD",
+    "NET_RAW",
+    "SETFCAP",
+    "SETGID",
+    "SETPCAP",
+    "SETUID",
+    "SYS_CHROOT",
+];
+
+/// `ALL`, except for a non-root process on a port below 1024: its binary carries the file
+/// capability cap_net_bind_service (the Dockerfile's `setcap`), which the kernel refuses to
+/// exec once NET_BIND_SERVICE left the bounding set, and Fargate cannot add it back. So
+/// every other default is dropped by name and that one is kept.
+fn capabilities_to_drop(user: &str, ports: &[crate::spec::image::Port]) -> Vec<String> {
+    let user = user.trim();
+    let root = user.is_empty() || user == "0" || user == "root" || user.starts_with("0:") || user.starts_with("root:");
+    if !root && ports.iter().any(|p| p.port < 1024) {
+        DEFAULT_CAPABILITIES_BUT_NET_BIND.iter().map(|c| c.to_string()).collect()
+    } else {
+        vec!["ALL".into()]
+    }
 }
 
 /// Builds the ECS files of one image. `user` is the image's final `USER`
@@ -953,6 +984,18 @@ pub(crate) mod tests {
         c.network.subnets = vec!["subnet-b".into(), "subnet-a".into()];
         c.network.security_groups = vec!["sg-1".into()];
         c
+    }
+
+    #[test]
+    fn a_non_root_server_below_1024_keeps_only_net_bind_service() {
+        use crate::spec::image::{Port, Protocol};
+        let low = [Port { port: 80, protocol: Protocol::Tcp }];
+        let high = [Port { port: 8080, protocol: Protocol::Tcp }];
+        let kept = capabilities_to_drop("33:33", &low);
+        assert!(!kept.iter().any(|c| c == "ALL" || c == "NET_BIND_SERVICE"), "{kept:?}");
+        assert_eq!(kept.len(), DEFAULT_CAPABILITIES_BUT_NET_BIND.len());
+        assert_eq!(capabilities_to_drop("33:33", &high), ["ALL"]);
+        assert_eq!(capabilities_to_drop("0", &low), ["ALL"], "root needs no capability for it");
     }
 
     #[test]

@@ -47,6 +47,23 @@ pub fn build_all<'s>(
     built
 }
 
+/// `linuxParameters.capabilities.drop` of the service's generated task definition.
+fn task_definition_cap_drops(service: &Service) -> Result<Vec<String>, String> {
+    let path = service.dir.join("ecs/task-definition.json");
+    let text = std::fs::read_to_string(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let td: Value = serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+    let container = td["containerDefinitions"]
+        .as_array()
+        .and_then(|cs| cs.iter().find(|c| c["name"] == service.name.as_str()))
+        .ok_or_else(|| format!("{}: no container `{}`", path.display(), service.name))?;
+    Ok(container["linuxParameters"]["capabilities"]["drop"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|c| c.as_str().map(str::to_string))
+        .collect())
+}
+
 /// A test value for a variable the service reads, by its name.
 pub fn test_value(name: &str) -> String {
     let upper = name.to_ascii_uppercase();
@@ -231,6 +248,15 @@ fn start(engine: &Engine, made: &mut Made<'_>, service: &Service, failures: &mut
         ["run", "-d", "--name", &container, "--network=host"].iter().map(|s| s.to_string()).collect();
     args.extend(add_host_args());
     args.extend(env_args(service));
+    // The capabilities its ECS task definition drops, so the run is as tight as on Fargate
+    // (a binary with a file capability the task dropped would not even start).
+    match task_definition_cap_drops(service) {
+        Ok(drops) => args.extend(drops.into_iter().map(|c| format!("--cap-drop={c}"))),
+        Err(e) => {
+            failures.push(format!("[{name}] {e}"));
+            return None;
+        }
+    }
     args.push(service.image());
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     if let Err(e) = engine.ok(&args) {
@@ -369,6 +395,9 @@ fn run_jobs(engine: &Engine, made: &mut Made<'_>, service: &Service, failures: &
             ["run", "--name", &container, "--network=host"].iter().map(|s| s.to_string()).collect();
         args.extend(add_host_args());
         args.extend(env_args(service));
+        args.extend(
+            task_definition_cap_drops(service).unwrap_or_default().into_iter().map(|c| format!("--cap-drop={c}")),
+        );
         if let Some(user) = user {
             args.push(format!("--user={user}"));
         }
