@@ -146,19 +146,27 @@ pub type Rendered = (Vec<Artifact>, Vec<(String, RenderError)>);
 /// needs a human does not hide the rest of the conversion.
 pub fn render_each(
     conversion: &Conversion,
-    repo_file: &dyn Fn(&str) -> Option<Vec<u8>>,
+    repo_file: &(dyn Fn(&str) -> Option<Vec<u8>> + Sync),
     options: &RenderOptions,
 ) -> Result<Rendered, RenderError> {
+    use rayon::prelude::*;
     let templates = templates::Templates::load()?;
+    // Images render independently, on every core; `collect` keeps their order, and the
+    // merge below runs in that order, so the result is the same as one by one.
+    let results: Vec<Result<Vec<Artifact>, RenderError>> = conversion
+        .images
+        .par_iter()
+        .map(|image| {
+            check_service_name(&image.service).and_then(|()| render_image(&templates, image, repo_file, options))
+        })
+        .collect();
     let mut artifacts: BTreeMap<String, Artifact> = BTreeMap::new();
     let mut failed = Vec::new();
-    for image in &conversion.images {
-        let rendered = check_service_name(&image.service)
-            .and_then(|()| render_image(&templates, image, repo_file, options))
-            .and_then(|files| match files.iter().find(|a| artifacts.contains_key(&a.path)) {
-                Some(a) => Err(RenderError::DuplicatePath { service: image.service.clone(), path: a.path.clone() }),
-                None => Ok(files),
-            });
+    for (image, rendered) in conversion.images.iter().zip(results) {
+        let rendered = rendered.and_then(|files| match files.iter().find(|a| artifacts.contains_key(&a.path)) {
+            Some(a) => Err(RenderError::DuplicatePath { service: image.service.clone(), path: a.path.clone() }),
+            None => Ok(files),
+        });
         match rendered {
             Ok(files) => {
                 for a in files {
