@@ -1,6 +1,6 @@
 //! `migrate ssm push` and `migrate ssm pull`: wiring only.
 //!
-//! Push: desired values (an env file now, a repository once discovery lands) →
+//! Push: desired values (a dotenv file, or a repository's discovered values) →
 //! `spec::parameter` (naming, SSM's rules) → `ssm::push` (plan, apply) → report.
 //! Pull: `ssm::read` → `ssm::pull` (dotenv) → stdout or a 0600 file.
 //! The tokio runtime is built here, at the edge; nothing else in the crate is async
@@ -120,8 +120,6 @@ fn env_file_values(path: &Path, overrides: &BTreeMap<String, SecretOverride>) ->
         .collect())
 }
 
-/// SEAM(lead): the values discovered in a repository for `env`. Discovery is being
-/// written in parallel; its `Vec<DesiredValue>` (or `Vec<ParameterSpec>`) goes here.
 /// The values a repository's services read, grouped by service prefix (`/{app}/{env}/{service}/`).
 /// The names come from the converter (`rules::env`), so they are the ones the task definitions
 /// reference; `--app` and `--name-template` cannot change them (migrate.yaml `app.name` does).
