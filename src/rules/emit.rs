@@ -80,7 +80,7 @@ pub struct StartVar {
     pub source: VarSource,
 }
 
-mod etc_environment;
+pub(crate) mod etc_environment;
 
 /// Where a start-time variable's value comes from.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

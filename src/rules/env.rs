@@ -192,21 +192,15 @@ pub fn discover(conversion: &Conversion, run: &ResolvedRun, config: &Config) -> 
     out
 }
 
-/// The value of the last `NAME=` line of `text` (an `/etc/environment` body).
+/// The value of the last `NAME=` line of `text` (an `/etc/environment` body), read as
+/// the converter read it (`emit::etc_environment::parse`).
 fn line_value(text: &str, name: &str) -> Option<Sensitive<String>> {
-    let mut found = None;
-    for line in text.lines() {
-        let line = line.trim();
-        let line = line.strip_prefix("export ").map(str::trim_start).unwrap_or(line);
-        if let Some((n, v)) = line.split_once('=')
-            && n.trim() == name
-        {
-            let v = v.trim();
-            let v = ['"', '\''].iter().find_map(|q| v.strip_prefix(*q).and_then(|x| x.strip_suffix(*q))).unwrap_or(v);
-            found = Some(Sensitive::new(v.to_string()));
-        }
-    }
-    found
+    super::emit::etc_environment::parse(text)
+        .into_iter()
+        .flatten()
+        .rev()
+        .find(|l| l.name == name)
+        .map(|l| Sensitive::new(l.value))
 }
 
 struct Known {

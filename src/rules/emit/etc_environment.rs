@@ -15,7 +15,7 @@ pub(super) const PATH: &str = "/etc/environment";
 
 /// One `NAME=value` line of the file.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) struct Line {
+pub(crate) struct Line {
     pub name: String,
     pub value: String,
 }
@@ -23,7 +23,7 @@ pub(super) struct Line {
 /// Parses pam_env's `/etc/environment` format: `NAME=value`, an optional `export `,
 /// a value in matching single or double quotes, `#` comments and blank lines skipped.
 /// Lines that are not assignments are returned as `Err` with their text.
-pub(super) fn parse(text: &str) -> Vec<Result<Line, String>> {
+pub(crate) fn parse(text: &str) -> Vec<Result<Line, String>> {
     let mut out = Vec::new();
     for raw in text.lines() {
         let line = raw.trim();
