@@ -73,12 +73,7 @@ pub(super) fn convert(a: &A, cx: &EmitCx) -> Result<TaskOutcome, Problem> {
             return Ok(());
         }
         let text = a.req(key)?;
-        for line in parse(&text) {
-            match line {
-                Ok(l) => vars.push(StartVar { name: l.name, secret: false, source: VarSource::Literal(l.value) }),
-                Err(raw) => skipped.push(raw),
-            }
-        }
+        literal_lines(&text, vars, skipped);
         Ok(())
     };
     match a.task.module.short.as_str() {
@@ -102,12 +97,7 @@ pub(super) fn convert(a: &A, cx: &EmitCx) -> Result<TaskOutcome, Problem> {
             let Some(text) = cx.files.text(&repo_path) else {
                 return Err(Problem::Unclear(format!("`{repo_path}` cannot be read as text")));
             };
-            for line in parse(text) {
-                match line {
-                    Ok(l) => vars.push(StartVar { name: l.name, secret: false, source: VarSource::Literal(l.value) }),
-                    Err(raw) => skipped.push(raw),
-                }
-            }
+            literal_lines(text, &mut vars, &mut skipped);
         }
         "template" => {
             let src = a.req("src")?;
@@ -166,6 +156,17 @@ pub(super) fn convert(a: &A, cx: &EmitCx) -> Result<TaskOutcome, Problem> {
         return Ok(o);
     }
     Ok(outcome(a, vars))
+}
+
+/// Every line of a text written in the repository as is: a plain value, or a line that is
+/// not an assignment.
+fn literal_lines(text: &str, vars: &mut Vec<StartVar>, skipped: &mut Vec<String>) {
+    for line in parse(text) {
+        match line {
+            Ok(l) => vars.push(StartVar { name: l.name, secret: false, source: VarSource::Literal(l.value) }),
+            Err(raw) => skipped.push(raw),
+        }
+    }
 }
 
 fn outcome(a: &A, mut vars: Vec<StartVar>) -> TaskOutcome {
