@@ -323,8 +323,7 @@ impl Checker<'_> {
             );
         }
         let user = c.get("user").and_then(Value::as_str).unwrap_or("").trim().to_string();
-        let root_user =
-            user.is_empty() || user == "root" || user == "0" || user.starts_with("0:") || user.starts_with("root:");
+        let root_user = crate::spec::ecs::runs_as_root(&user);
         if root_user {
             let what = if user.is_empty() {
                 "has no `user`: it runs as the image's user, root unless the image says otherwise".to_string()

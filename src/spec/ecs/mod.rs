@@ -492,14 +492,19 @@ pub(crate) const DEFAULT_CAPABILITIES_BUT_NET_BIND: &[&str] = &[
     "SYS_CHROOT",
 ];
 
+/// An ECS `user` that means root: empty (the image's user, root unless it says otherwise),
+/// `root`, `0`, or with a root user before the `:group`.
+pub(crate) fn runs_as_root(user: &str) -> bool {
+    let user = user.trim();
+    user.is_empty() || user == "root" || user == "0" || user.starts_with("0:") || user.starts_with("root:")
+}
+
 /// `ALL`, except for a non-root process on a port below 1024: its binary carries the file
 /// capability cap_net_bind_service (the Dockerfile's `setcap`), which the kernel refuses to
 /// exec once NET_BIND_SERVICE left the bounding set, and Fargate cannot add it back. So
 /// every other default is dropped by name and that one is kept.
 fn capabilities_to_drop(user: &str, ports: &[crate::spec::image::Port]) -> Vec<String> {
-    let user = user.trim();
-    let root = user.is_empty() || user == "0" || user == "root" || user.starts_with("0:") || user.starts_with("root:");
-    if !root && ports.iter().any(|p| p.port < 1024) {
+    if !runs_as_root(user) && ports.iter().any(|p| p.port < 1024) {
         DEFAULT_CAPABILITIES_BUT_NET_BIND.iter().map(|c| c.to_string()).collect()
     } else {
         vec!["ALL".into()]
