@@ -40,5 +40,6 @@ pub mod sensitive;
 pub mod source;
 pub mod spec;
 pub mod ssm;
+pub mod timings;
 
 pub use commands::{ExitStatus, run};

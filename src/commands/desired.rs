@@ -22,9 +22,12 @@ pub fn desired_state(repo: &Path, env: Option<&str>, vault: &VaultPasswords) -> 
     if !repo.is_dir() {
         bail!("cannot read repository `{}`: not a directory", repo.display());
     }
+    let mut timings = crate::timings::Timings::start();
     let config = Config::load(repo)?;
     let set = Arc::new(SourceSet::load(repo).with_context(|| format!("cannot read repository `{}`", repo.display()))?);
+    timings.mark("load");
     let project = model::build(&set);
+    timings.mark("model");
     let base = target::base_image(&project, &config);
     let facts = Facts::for_image(&base.image).map_err(anyhow::Error::msg)?;
     let mut findings: Vec<Finding> = project.findings.clone();
@@ -40,6 +43,7 @@ pub fn desired_state(repo: &Path, env: Option<&str>, vault: &VaultPasswords) -> 
     let options = resolve::Options { env: env.map(str::to_string), vault: vault.clone(), facts, ..Default::default() };
     let run = resolve::resolve(&project, &set, &config, &options)?;
     findings.extend(run.findings.iter().cloned());
+    timings.mark("resolve");
     let rules = RuleSet::load_embedded()?;
     let renderer = ScopeRenderer::new(&run);
     let inputs = rules::Inputs {
@@ -53,6 +57,7 @@ pub fn desired_state(repo: &Path, env: Option<&str>, vault: &VaultPasswords) -> 
     };
     let (conversion, rule_findings) = rules::convert(&inputs);
     findings.extend(rule_findings);
+    timings.mark("rules");
     let discovery = rules::env::discover(&conversion, &run, &config);
     findings.extend(discovery.findings);
     findings.extend(rules::env::packer_environment(&project));
@@ -61,6 +66,7 @@ pub fn desired_state(repo: &Path, env: Option<&str>, vault: &VaultPasswords) -> 
         .into_iter()
         .map(|v| DesiredParameter { name: v.parameter, secure: v.secret, value: v.value, origin: Some(v.origin) })
         .collect();
+    timings.mark("parameters");
 
     let repo_name = std::path::absolute(repo)
         .ok()
@@ -76,11 +82,13 @@ pub fn desired_state(repo: &Path, env: Option<&str>, vault: &VaultPasswords) -> 
         let message = format!("no Dockerfile for `{service}`: {e}");
         findings.push(Finding::new(codes::IMAGE_NOT_RENDERED, Severity::Error, "", 0, message));
     }
+    timings.mark("render");
     // ECS on Fargate: `<service>/ecs/` next to each Dockerfile.
     if !conversion.images.is_empty() {
         let (settings, ecs_findings) = ecs::Settings::resolve(config.app_name(), env, &config.ecs);
         findings.extend(ecs_findings);
         findings.extend(render::ecs::add_ecs_files(&conversion, &settings, &mut artifacts));
     }
+    timings.mark("ecs");
     Ok(Desired { artifacts, parameters, findings })
 }

@@ -30,6 +30,7 @@ pub(super) fn compute(
     ssm: Option<&crate::cli::AwsArgs>,
 ) -> anyhow::Result<Planned> {
     let desired = super::desired_state(repo, env, vault)?;
+    let mut timings = crate::timings::Timings::start();
     let live = match ssm {
         Some(aws) => Some(super::ssm::live_parameters(aws, &desired)?),
         None => None,
@@ -38,7 +39,9 @@ pub(super) fn compute(
     let out_abs = std::path::absolute(out).with_context(|| format!("cannot resolve `{}`", out.display()))?;
     let repo_abs = std::path::absolute(repo).with_context(|| format!("cannot resolve `{}`", repo.display()))?;
     let current = plan::current::read(&out_abs, &label, &desired, live)?;
+    timings.mark("current");
     let plan = plan::diff(&desired, &current)?;
+    timings.mark("diff");
     let origin = saved::Origin {
         repo: repo_abs.to_string_lossy().into_owned(),
         env: env.map(str::to_string),
@@ -59,6 +62,7 @@ pub(super) fn label(out: &Path) -> String {
 pub fn run(args: &PlanArgs) -> anyhow::Result<ExitStatus> {
     let ssm = args.ssm.then_some(&args.aws);
     let planned = compute(&args.repo, args.env.as_deref(), &args.out, &args.vault.load()?, ssm)?;
+    let mut timings = crate::timings::Timings::start();
     let plan = &planned.plan;
     let rendered = match args.format {
         PlanFormat::Text => plan::text::render(plan, plan::text::Style::for_terminal(io::stdout().is_terminal())),
@@ -68,6 +72,7 @@ pub fn run(args: &PlanArgs) -> anyhow::Result<ExitStatus> {
     let mut stdout = io::stdout().lock();
     stdout.write_all(rendered.as_bytes())?;
     stdout.flush()?;
+    timings.mark("print");
 
     if let Some(file) = &args.save {
         save(file, &planned)?;
