@@ -5,7 +5,9 @@
 //! checked again with `spec::ecs::check` from its own text, so a rule broken by
 //! our own output is a finding naming the generated file and line.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use rayon::prelude::*;
 
 use serde::Serialize;
 
@@ -23,11 +25,18 @@ pub const ECS_DIR: &str = "ecs";
 /// checking them.
 pub fn add_ecs_files(conversion: &Conversion, settings: &Settings, artifacts: &mut Vec<Artifact>) -> Vec<Finding> {
     let mut findings = Vec::new();
-    // The images whose Dockerfile was generated, with their final user.
+    // The images whose Dockerfile was generated, with their final user. A set of the
+    // services with a Dockerfile, not a search of `artifacts` per image: there are
+    // about a dozen artifacts per image, so that search was quadratic.
+    let with_dockerfile: BTreeSet<&str> = artifacts
+        .iter()
+        .filter_map(|a| a.path.strip_suffix("/Dockerfile"))
+        .filter(|service| !service.contains('/'))
+        .collect();
     let rendered: BTreeMap<&str, (&ImageSpec, String)> = conversion
         .images
         .iter()
-        .filter(|i| artifacts.iter().any(|a| a.path == format!("{}/Dockerfile", i.service)))
+        .filter(|i| with_dockerfile.contains(i.service.as_str()))
         .filter_map(|i| final_user(i).ok().map(|u| (i.service.as_str(), (i, u))))
         .collect();
     // Pairs whose both images exist share the task of the image in front.
@@ -36,52 +45,46 @@ pub fn add_ecs_files(conversion: &Conversion, settings: &Settings, artifacts: &m
         .iter()
         .filter(|p| rendered.contains_key(p.service.as_str()) && rendered.contains_key(p.with.as_str()))
         .collect();
-    for (service, (image, user)) in &rendered {
-        if shared.iter().any(|p| p.service == *service) {
-            continue;
-        }
-        let partners: Vec<(&ImageSpec, String)> = shared
-            .iter()
-            .filter(|p| p.with == *service)
-            .filter_map(|p| rendered.get(p.service.as_str()).cloned())
-            .collect();
-        let (files, built) = ecs::build(image, user, &partners, settings);
-        findings.extend(built);
-        let dir = format!("{service}/{ECS_DIR}");
-        let task_definition = json(&files.task_definition);
-        let task_path = format!("{dir}/task-definition.json");
-        let checked = ecs::check::check_task_definition(&task_path, &task_definition);
-        // A jobs-only image runs to completion in scheduled tasks: a health check has nothing to watch.
-        let jobs_only = image.kind == ServiceKind::Jobs;
-        findings.extend(checked.into_iter().filter(|f| !(jobs_only && f.code == codes::NIST_HEALTH_CHECK)));
-        artifacts.push(Artifact::text(task_path, task_definition));
-        artifacts.push(Artifact::text(format!("{dir}/execution-role-policy.json"), json(&files.execution_policy)));
-        if let Some(s) = &files.service_definition {
-            artifacts.push(Artifact::text(format!("{dir}/service.json"), json(s)));
-        }
-        if let Some(a) = &files.appspec {
-            artifacts.push(Artifact::text(format!("{dir}/appspec.yaml"), appspec_yaml(a)));
-        }
-        if let Some(a) = &files.autoscaling {
-            artifacts.push(Artifact::text(format!("{dir}/autoscaling.json"), json(a)));
-        }
-        for (job, schedule) in &files.schedules {
-            artifacts.push(Artifact::text(format!("{dir}/schedules/{job}.json"), json(schedule)));
-        }
+    // Each task's files are built and checked on their own (in parallel), then merged
+    // in service order, so the result does not depend on the thread count.
+    let services: Vec<(&str, &(&ImageSpec, String))> = rendered
+        .iter()
+        .filter(|(service, _)| !shared.iter().any(|p| p.service == **service))
+        .map(|(s, v)| (*s, v))
+        .collect();
+    let built: Vec<(Vec<Artifact>, Vec<Finding>)> = services
+        .par_iter()
+        .map(|(service, (image, user))| {
+            let partners: Vec<(&ImageSpec, String)> = shared
+                .iter()
+                .filter(|p| p.with == *service)
+                .filter_map(|p| rendered.get(p.service.as_str()).cloned())
+                .collect();
+            task_files(service, image, user, &partners, settings)
+        })
+        .collect();
+    let mut index: HashMap<String, usize> = artifacts.iter().enumerate().map(|(i, a)| (a.path.clone(), i)).collect();
+    for ((service, _), (files, built_findings)) in services.iter().zip(built) {
+        findings.extend(built_findings);
+        artifacts.extend(files);
         let ignore_path = format!("{service}/.dockerignore");
         let line = format!("{ECS_DIR}/\n");
-        match artifacts.iter_mut().find(|a| a.path == ignore_path) {
-            Some(existing) => {
+        match index.get(&ignore_path) {
+            Some(&i) => {
+                let existing = &mut artifacts[i];
                 let text = existing.as_text().unwrap_or_default().to_string();
                 if !text.lines().any(|l| l.trim() == "ecs/" || l.trim() == "ecs") {
                     let sep = if text.is_empty() || text.ends_with('\n') { "" } else { "\n" };
                     existing.content = format!("{text}{sep}{line}").into_bytes();
                 }
             }
-            None => artifacts.push(Artifact::text(
-                ignore_path,
-                format!("# The ECS files are deployment inputs, not part of the image.\n{line}"),
-            )),
+            None => {
+                index.insert(ignore_path.clone(), artifacts.len());
+                artifacts.push(Artifact::text(
+                    ignore_path,
+                    format!("# The ECS files are deployment inputs, not part of the image.\n{line}"),
+                ));
+            }
         }
     }
     // A per-service setting for a service that is not generated is most likely a typo.
@@ -125,6 +128,41 @@ pub fn add_ecs_files(conversion: &Conversion, settings: &Settings, artifacts: &m
     }
     artifacts.sort();
     findings
+}
+
+/// The ECS files of one task (`<service>/ecs/...`) and the findings of building and
+/// checking them.
+fn task_files(
+    service: &str,
+    image: &ImageSpec,
+    user: &str,
+    partners: &[(&ImageSpec, String)],
+    settings: &Settings,
+) -> (Vec<Artifact>, Vec<Finding>) {
+    let mut artifacts = Vec::new();
+    let (files, mut findings) = ecs::build(image, user, partners, settings);
+    let dir = format!("{service}/{ECS_DIR}");
+    let task_definition = json(&files.task_definition);
+    let task_path = format!("{dir}/task-definition.json");
+    let checked = ecs::check::check_task_definition(&task_path, &task_definition);
+    // A jobs-only image runs to completion in scheduled tasks: a health check has nothing to watch.
+    let jobs_only = image.kind == ServiceKind::Jobs;
+    findings.extend(checked.into_iter().filter(|f| !(jobs_only && f.code == codes::NIST_HEALTH_CHECK)));
+    artifacts.push(Artifact::text(task_path, task_definition));
+    artifacts.push(Artifact::text(format!("{dir}/execution-role-policy.json"), json(&files.execution_policy)));
+    if let Some(s) = &files.service_definition {
+        artifacts.push(Artifact::text(format!("{dir}/service.json"), json(s)));
+    }
+    if let Some(a) = &files.appspec {
+        artifacts.push(Artifact::text(format!("{dir}/appspec.yaml"), appspec_yaml(a)));
+    }
+    if let Some(a) = &files.autoscaling {
+        artifacts.push(Artifact::text(format!("{dir}/autoscaling.json"), json(a)));
+    }
+    for (job, schedule) in &files.schedules {
+        artifacts.push(Artifact::text(format!("{dir}/schedules/{job}.json"), json(schedule)));
+    }
+    (artifacts, findings)
 }
 
 /// Pretty JSON with a trailing newline. The types serialise infallibly (no
