@@ -6,6 +6,8 @@
 
 use std::fmt::Write;
 
+use rayon::prelude::*;
+
 use super::lines::{self, Line};
 use super::{Action, Conflict, FileBody, FileChange, ParameterChange, Plan, Summary, quote};
 use crate::sensitive::REDACTED;
@@ -73,9 +75,21 @@ pub fn render(plan: &Plan, style: Style) -> String {
         }
     }
     out.push_str("\nmigrate will perform the following actions:\n\n");
-    for file in plan.files.iter().filter(|f| f.action.is_change()) {
-        write_file(&mut out, plan, file, style);
-        out.push('\n');
+    // Each file's section is written on its own (in parallel: a large plan prints tens of
+    // megabytes) and joined in plan order, so the text is the same as one by one.
+    let changed: Vec<&FileChange> = plan.files.iter().filter(|f| f.action.is_change()).collect();
+    let sections: Vec<String> = changed
+        .par_iter()
+        .map(|file| {
+            let mut section = String::new();
+            write_file(&mut section, plan, file, style);
+            section.push('\n');
+            section
+        })
+        .collect();
+    out.reserve(sections.iter().map(String::len).sum());
+    for section in &sections {
+        out.push_str(section);
     }
     for param in plan.parameters.iter().filter(|p| p.action.is_change()) {
         write_parameter(&mut out, param, style);
