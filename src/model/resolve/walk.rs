@@ -59,7 +59,6 @@ struct PlayState {
 /// What a task inherits from the plays, roles, blocks and includes around it.
 #[derive(Clone, Default)]
 struct Ctx {
-    id: u64,
     role: Option<RoleRef>,
     role_defaults: Vec<Layer>,
     role_vars: Vec<Layer>,
@@ -106,10 +105,15 @@ pub(super) struct Walker<'a, 'v> {
     plays: Vec<ResolvedPlay>,
     scopes: Vec<TaskScope>,
     play: PlayState,
-    next_id: u64,
-    cache: HashMap<(u64, u64), Templar>,
-    /// Per context: the variables below the task's own, with the play's layer counts they were built from.
-    shared_cache: HashMap<u64, ([usize; 5], SharedVars)>,
+    /// Templars by what they are built from: contexts with the same layers (a role, its
+    /// includes and blocks without vars, its handlers) share one, and with it the values
+    /// it already resolved.
+    cache: HashMap<TemplarKey, Templar>,
+    /// The variables below the task's own, by what they are built from.
+    shared_cache: HashMap<SharedKey, SharedVars>,
+    /// Every layer a cache key names, kept alive for as long as the caches so that an
+    /// address in a key is never reused by another layer.
+    pinned: Vec<Layer>,
     pending_import: Imported,
     /// The facts as template variables, shared by every scope.
     shared_facts: Option<SharedFacts>,
@@ -139,9 +143,9 @@ impl<'a, 'v> Walker<'a, 'v> {
             plays: Vec::new(),
             scopes: Vec::new(),
             play: PlayState::default(),
-            next_id: 1,
             cache: HashMap::new(),
             shared_cache: HashMap::new(),
+            pinned: Vec::new(),
             pending_import: Imported::default(),
             shared_facts: facts.map(SharedFacts::new),
             groups_var: None,
@@ -150,11 +154,6 @@ impl<'a, 'v> Walker<'a, 'v> {
 
     pub fn finish(self) -> (Vec<ResolvedPlay>, Vec<TaskScope>) {
         (self.plays, self.scopes)
-    }
-
-    fn id(&mut self) -> u64 {
-        self.next_id += 1;
-        self.next_id
     }
 
     pub fn note(&mut self, message: String) {
@@ -274,6 +273,7 @@ impl<'a, 'v> Walker<'a, 'v> {
         self.play = PlayState { playbook_dir: crate::source::parent(playbook).to_string(), ..Default::default() };
         self.cache.clear();
         self.shared_cache.clear();
+        self.pinned.clear();
         let pattern = play.hosts.join(",");
         let groups = self.inventory_layers(play, &pattern)?;
         let from = std::mem::take(&mut self.pending_import);
@@ -292,7 +292,7 @@ impl<'a, 'v> Walker<'a, 'v> {
             prompted.push((Arc::from(p.name.as_str()), Arc::new(value)));
         }
         self.play.play_vars.push(Arc::new(prompted));
-        let mut root = Ctx { id: self.id(), when: from.when.clone(), ..Default::default() };
+        let mut root = Ctx { when: from.when.clone(), ..Default::default() };
         if let Some(env) = &play.environment {
             root.env.push(env.clone());
         }
@@ -305,7 +305,6 @@ impl<'a, 'v> Walker<'a, 'v> {
                 self.collect_role(dir, &mut seen, 0)?;
             }
         }
-        root.id = self.id();
         self.tasks(&play.pre_tasks, &root)?;
         for r in &play.roles {
             self.role(r, &root, &RoleFrom::default(), false, 0)?;
@@ -588,7 +587,6 @@ impl<'a, 'v> Walker<'a, 'v> {
         }
         self.collect_role(dir, &mut BTreeSet::new(), 0)?;
         let mut ctx = parent.clone();
-        ctx.id = self.id();
         ctx.when.extend(use_.when.iter().cloned());
         if let Some(env) = &use_.environment {
             ctx.env.push(env.clone());
@@ -641,7 +639,6 @@ impl<'a, 'v> Walker<'a, 'v> {
         {
             let mut hctx = ctx.clone();
             hctx.handler = true;
-            hctx.id = self.id();
             self.task_file(h, &hctx)?;
         }
         Ok(())
@@ -671,7 +668,6 @@ impl<'a, 'v> Walker<'a, 'v> {
             TaskBody::Invalid => Ok(()),
             TaskBody::Block(b) => {
                 let mut c = ctx.clone();
-                c.id = self.id();
                 c.when.extend(t.when.iter().cloned());
                 if !t.vars.is_empty() {
                     let l = self.layer(&t.vars)?;
@@ -738,7 +734,6 @@ impl<'a, 'v> Walker<'a, 'v> {
         mut body: impl FnMut(&mut Self, &Ctx) -> Result<(), ResolveError>,
     ) -> Result<(), ResolveError> {
         let mut c = ctx.clone();
-        c.id = self.id();
         c.when.extend(t.when.iter().cloned());
         let mut params = t.vars.clone();
         // Legacy `include: file.yml a=1` and include_role arguments other than its own options.
@@ -777,7 +772,6 @@ impl<'a, 'v> Walker<'a, 'v> {
             Items::List { items, loop_var, index_var } => {
                 for (i, item) in items.into_iter().enumerate() {
                     let mut ci = c.clone();
-                    ci.id = self.id();
                     ci.locals.push((loop_var.clone(), item));
                     if let Some(iv) = &index_var {
                         ci.locals.push((iv.clone(), Json::from(i)));
@@ -830,20 +824,31 @@ impl<'a, 'v> Walker<'a, 'v> {
 
     /// The Templar for a context (and a task's own `vars:`), in precedence order.
     fn templar(&mut self, ctx: &Ctx, task_vars: Option<&Layer>) -> Templar {
-        let key = (ctx.id, self.play.facts_gen);
+        let p = &self.play;
+        // The play's layers only grow during a play, so their lengths say whether they changed.
+        let shape = [p.defaults.len(), p.inventory.len(), p.play_vars.len(), p.vars_files.len(), p.role_vars.len()];
+        let shared_key = SharedKey {
+            shape,
+            role: ctx.role.as_ref().map(|r| (r.name.clone(), r.path.clone())),
+            layers: [layer_ids(&ctx.role_defaults), layer_ids(&ctx.role_vars), layer_ids(&ctx.block_vars)],
+        };
+        let key = TemplarKey {
+            shared: shared_key,
+            params: layer_ids(&ctx.params),
+            facts_gen: p.facts_gen,
+            locals: if ctx.locals.is_empty() { String::new() } else { locals_key(&ctx.locals) },
+        };
         if task_vars.is_none()
             && let Some(t) = self.cache.get(&key)
         {
             return t.clone();
         }
-        let p = &self.play;
-        // Everything up to the block's vars is the same for every task of the context:
-        // built once and shared (the play's layers only grow, so their lengths say
-        // whether they changed).
-        let shape = [p.defaults.len(), p.inventory.len(), p.play_vars.len(), p.vars_files.len(), p.role_vars.len()];
-        let shared = match self.shared_cache.get(&ctx.id) {
-            Some((s, sh)) if *s == shape => sh.clone(),
-            _ => {
+        // Everything up to the block's vars is the same for every context with the same
+        // role and layers: built once and shared.
+        let shared = match self.shared_cache.get(&key.shared) {
+            Some(sh) => sh.clone(),
+            None => {
+                let p = &self.play;
                 let mut vars = Vars::new();
                 for (k, v) in p.magic.iter() {
                     vars.insert_shared(k.clone(), v.clone());
@@ -870,7 +875,8 @@ impl<'a, 'v> Walker<'a, 'v> {
                     }
                 }
                 let sh = SharedVars::new(vars);
-                self.shared_cache.insert(ctx.id, (shape, sh.clone()));
+                self.pinned.extend(ctx.role_defaults.iter().chain(&ctx.role_vars).chain(&ctx.block_vars).cloned());
+                self.shared_cache.insert(key.shared.clone(), sh.clone());
                 sh
             }
         };
@@ -893,6 +899,7 @@ impl<'a, 'v> Walker<'a, 'v> {
             templar = templar.with_locals(Vars::from_json(locals));
         }
         if task_vars.is_none() {
+            self.pinned.extend(ctx.params.iter().cloned());
             self.cache.insert(key, templar.clone());
         }
         templar
@@ -1411,6 +1418,41 @@ fn note_unresolved(r: &Report, out: &mut Vec<String>) {
     out.extend(r.unsupported.iter().map(|u| format!("not evaluated: {u}")));
     out.extend(r.unknown.iter().map(|u| format!("only known at run time: {u}")));
     out.extend(r.errors.iter().cloned());
+}
+
+/// What a context's shared variables are built from (besides the play's layers, which
+/// only grow and are named by their lengths): the role and the layers of the context.
+#[derive(Clone, PartialEq, Eq, Hash)]
+struct SharedKey {
+    shape: [usize; 5],
+    role: Option<(String, Arc<str>)>,
+    layers: [Vec<usize>; 3],
+}
+
+/// What a context's Templar is built from.
+#[derive(PartialEq, Eq, Hash)]
+struct TemplarKey {
+    shared: SharedKey,
+    params: Vec<usize>,
+    facts_gen: u64,
+    /// The loop variables of enclosing includes, as JSON text.
+    locals: String,
+}
+
+/// The identities of layers (the walk's caches pin them, see `Walker::pinned`).
+fn layer_ids(layers: &[Layer]) -> Vec<usize> {
+    layers.iter().map(|l| Arc::as_ptr(l) as usize).collect()
+}
+
+fn locals_key(locals: &[(String, Json)]) -> String {
+    let mut out = String::new();
+    for (k, v) in locals {
+        out.push_str(k);
+        out.push('\u{0}');
+        out.push_str(&v.to_string());
+        out.push('\u{0}');
+    }
+    out
 }
 
 /// `base/sub`, or `sub` when the base is the repository root.
