@@ -6,7 +6,7 @@
 //! shared by the tasks that see the same layers.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use serde_json::Value as Json;
 
@@ -74,7 +74,7 @@ struct Ctx {
 
 /// What an `import_playbook` chain passes to the plays it brings in.
 #[derive(Clone, Default)]
-struct Imported {
+pub(super) struct Imported {
     vars: Vec<Var>,
     when: Vec<String>,
 }
@@ -94,14 +94,198 @@ enum Items {
     Unknown(String),
 }
 
-pub(super) struct Walker<'a, 'v> {
+/// What the walks of all plays share: the inputs, read only, and the vault cache.
+pub(super) struct Common<'a> {
     project: &'a Project,
     set: &'a Arc<SourceSet>,
     groups: Option<Groups<'a>>,
     extra: Layer,
-    vault: &'v mut VaultCache<'a>,
-    findings: &'v mut Vec<Finding>,
+    vault: Mutex<VaultCache<'a>>,
     lookups: Lookups,
+    /// The facts as template variables, shared by every scope.
+    shared_facts: Option<SharedFacts>,
+    /// `groups` (every inventory group with its hosts), shared by every play.
+    groups_var: Option<Arc<VarValue>>,
+}
+
+impl<'a> Common<'a> {
+    pub fn new(
+        project: &'a Project,
+        set: &'a Arc<SourceSet>,
+        facts: Option<&'a Facts>,
+        inv: Option<&'a crate::model::Inventory>,
+        extra: serde_json::Map<String, Json>,
+        vault: VaultCache<'a>,
+    ) -> Common<'a> {
+        let reader: Arc<dyn FileReader> = set.clone();
+        let groups = inv.map(Groups::new);
+        // The same for every play: built once (it grows with the inventory).
+        let groups_var = groups.as_ref().map(|g| {
+            let mut all = serde_json::Map::new();
+            all.insert("all".into(), serde_json::json!(g.hosts("all")));
+            for gr in &g.inv.groups {
+                all.insert(gr.name.clone(), serde_json::json!(g.hosts(&gr.name)));
+            }
+            Arc::new(VarValue::Json(Json::Object(all)))
+        });
+        Common {
+            project,
+            set,
+            groups,
+            extra: Arc::new(extra.into_iter().map(|(k, v)| (Arc::from(k), Arc::new(VarValue::Json(v)))).collect()),
+            vault: Mutex::new(vault),
+            lookups: Lookups::new(EnvSource::Map(BTreeMap::new()), Some(reader)),
+            shared_facts: facts.map(SharedFacts::new),
+            groups_var,
+        }
+    }
+
+    /// The vault cache, once every walk is done.
+    pub fn into_vault(self) -> VaultCache<'a> {
+        self.vault.into_inner().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn vault(&self) -> MutexGuard<'_, VaultCache<'a>> {
+        self.vault.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Walks one play of the sequence (or passes a finding of the sequence on).
+    pub fn walk(&self, unit: &Unit<'a>) -> Result<Walked, ResolveError> {
+        match unit {
+            Unit::Finding(f) => Ok(Walked { findings: vec![f.clone()], ..Default::default() }),
+            Unit::Play { playbook, play, from } => self.walk_play(playbook, play, from),
+        }
+    }
+
+    pub fn walk_play(&self, playbook: &str, play: &Play, from: &Imported) -> Result<Walked, ResolveError> {
+        let mut w = Walker::new(self);
+        w.pending_import = from.clone();
+        w.play(playbook, play)?;
+        Ok(Walked { plays: w.plays, scopes: w.scopes, findings: w.findings })
+    }
+}
+
+/// What walking plays produced; scope indices count from the first scope of `scopes`.
+#[derive(Default)]
+pub(super) struct Walked {
+    pub plays: Vec<ResolvedPlay>,
+    pub scopes: Vec<TaskScope>,
+    pub findings: Vec<Finding>,
+}
+
+impl Walked {
+    /// Appends the walk of later plays, renumbering their scopes after ours.
+    pub fn append(&mut self, mut later: Walked) {
+        let offset = self.scopes.len();
+        for play in &mut later.plays {
+            for t in play.tasks.iter_mut().chain(play.handlers.iter_mut()) {
+                t.scope += offset;
+            }
+        }
+        self.plays.append(&mut later.plays);
+        self.scopes.append(&mut later.scopes);
+        self.findings.append(&mut later.findings);
+    }
+}
+
+/// One step of the run, in order: a play to walk, or a finding met on the way to the plays.
+pub(super) enum Unit<'a> {
+    Play { playbook: Arc<str>, play: &'a Play, from: Imported },
+    Finding(Finding),
+}
+
+/// The plays a playbook runs, `import_playbook`s followed, in order. Plays do not
+/// depend on one another (each starts from its own variables), so they can be walked
+/// apart and their results joined in this order.
+pub(super) fn plays_of<'a>(project: &'a Project, path: &str, out: &mut Vec<Unit<'a>>) {
+    imported(project, path, &mut Vec::new(), &Imported::default(), out);
+}
+
+/// A playbook reached through `import_playbook` with its `vars:` and `when:`.
+fn imported<'a>(project: &'a Project, path: &str, stack: &mut Vec<Arc<str>>, from: &Imported, out: &mut Vec<Unit<'a>>) {
+    let Some(pb) = project.playbook(path) else { return };
+    if stack.iter().any(|p| **p == *path) || stack.len() > MAX_DEPTH {
+        return;
+    }
+    stack.push(pb.path.clone());
+    for entry in &pb.entries {
+        match entry {
+            PlaybookEntry::Play(play) => out.push(Unit::Play { playbook: pb.path.clone(), play, from: from.clone() }),
+            PlaybookEntry::Import(imp) => match imp.file.target.path() {
+                Some(target) => {
+                    let mut inner = from.clone();
+                    inner.vars.extend(imp.vars.iter().cloned());
+                    inner.when.extend(imp.when.iter().cloned());
+                    imported(project, &target.clone(), stack, &inner, out)
+                }
+                None => out.push(Unit::Finding(Finding::new(
+                    codes::UNRESOLVED_INCLUDE,
+                    Severity::Warning,
+                    imp.origin.path.to_string(),
+                    imp.origin.line,
+                    format!("`import_playbook: {}` cannot be followed", imp.file.written),
+                ))),
+            },
+        }
+    }
+    stack.pop();
+}
+
+/// A repository of roles without a playbook that runs them: one play applying every
+/// role that is not another's dependency to all hosts, with the names of those roles.
+pub(super) fn roles_play(project: &Project) -> Option<(Play, Vec<String>)> {
+    let deps: BTreeSet<&Arc<str>> =
+        project.roles.iter().flat_map(|r| r.dependencies.iter().filter_map(|d| d.role.as_ref())).collect();
+    let mut roles: Vec<&crate::model::Role> =
+        project.roles.iter().filter(|r| !deps.contains(&r.path) && r.tasks.is_some()).collect();
+    roles.sort_by(|a, b| a.path.cmp(&b.path));
+    let first = roles.first()?;
+    let origin = Origin::new(first.tasks.clone().unwrap_or_else(|| first.path.clone()), 1);
+    let uses: Vec<RoleUse> = roles
+        .iter()
+        .map(|r| RoleUse {
+            origin: origin.clone(),
+            name: r.name.clone(),
+            role: Some(r.path.clone()),
+            when: Vec::new(),
+            tags: Vec::new(),
+            vars: Vec::new(),
+            params: Vec::new(),
+            environment: None,
+            become_: None,
+            become_user: None,
+            keywords: Default::default(),
+        })
+        .collect();
+    let play = Play {
+        origin: origin.clone(),
+        name: Some("roles of the repository".into()),
+        hosts: vec!["all".into()],
+        gather_facts: None,
+        vars: Vec::new(),
+        vars_files: Vec::new(),
+        vars_prompt: Vec::new(),
+        roles: uses,
+        pre_tasks: Vec::new(),
+        tasks: Vec::new(),
+        post_tasks: Vec::new(),
+        handlers: Vec::new(),
+        environment: None,
+        become_: None,
+        become_user: None,
+        tags: Vec::new(),
+        keywords: Default::default(),
+        unknown: Default::default(),
+    };
+    Some((play, roles.iter().map(|r| r.name.clone()).collect()))
+}
+
+/// The walk of one play.
+struct Walker<'a, 'c> {
+    project: &'a Project,
+    set: &'a Arc<SourceSet>,
+    common: &'c Common<'a>,
+    findings: Vec<Finding>,
     plays: Vec<ResolvedPlay>,
     scopes: Vec<TaskScope>,
     play: PlayState,
@@ -115,31 +299,15 @@ pub(super) struct Walker<'a, 'v> {
     /// address in a key is never reused by another layer.
     pinned: Vec<Layer>,
     pending_import: Imported,
-    /// The facts as template variables, shared by every scope.
-    shared_facts: Option<SharedFacts>,
-    /// `groups` (every inventory group with its hosts), shared by every play.
-    groups_var: Option<Arc<VarValue>>,
 }
 
-impl<'a, 'v> Walker<'a, 'v> {
-    pub fn new(
-        project: &'a Project,
-        set: &'a Arc<SourceSet>,
-        facts: Option<&'a Facts>,
-        inv: Option<&'a crate::model::Inventory>,
-        extra: serde_json::Map<String, Json>,
-        vault: &'v mut VaultCache<'a>,
-        findings: &'v mut Vec<Finding>,
-    ) -> Walker<'a, 'v> {
-        let reader: Arc<dyn FileReader> = set.clone();
+impl<'a, 'c> Walker<'a, 'c> {
+    fn new(common: &'c Common<'a>) -> Walker<'a, 'c> {
         Walker {
-            project,
-            set,
-            groups: inv.map(Groups::new),
-            extra: Arc::new(extra.into_iter().map(|(k, v)| (Arc::from(k), Arc::new(VarValue::Json(v)))).collect()),
-            vault,
-            findings,
-            lookups: Lookups::new(EnvSource::Map(BTreeMap::new()), Some(reader)),
+            project: common.project,
+            set: common.set,
+            common,
+            findings: Vec::new(),
             plays: Vec::new(),
             scopes: Vec::new(),
             play: PlayState::default(),
@@ -147,17 +315,7 @@ impl<'a, 'v> Walker<'a, 'v> {
             shared_cache: HashMap::new(),
             pinned: Vec::new(),
             pending_import: Imported::default(),
-            shared_facts: facts.map(SharedFacts::new),
-            groups_var: None,
         }
-    }
-
-    pub fn finish(self) -> (Vec<ResolvedPlay>, Vec<TaskScope>) {
-        (self.plays, self.scopes)
-    }
-
-    pub fn note(&mut self, message: String) {
-        self.findings.push(Finding::new(codes::ENTRY_PLAYBOOKS, Severity::Info, "", 0, message));
     }
 
     fn warn(&mut self, origin: &Origin, code: crate::diagnostics::Code, severity: Severity, message: String) {
@@ -166,108 +324,23 @@ impl<'a, 'v> Walker<'a, 'v> {
 
     fn layer(&mut self, vars: &[Var]) -> Result<Layer, ResolveError> {
         let mut out = Vec::with_capacity(vars.len());
+        if vars.is_empty() {
+            return Ok(Arc::new(out));
+        }
+        let mut vault = self.common.vault();
         for v in vars {
-            let value = Arc::new(self.vault.var(v)?);
-            self.vault.definitions.record(&value, v.origin.clone());
+            let value = Arc::new(vault.var(v)?);
+            vault.definitions.record(&value, v.origin.clone());
             out.push((Arc::from(v.name.as_str()), value));
         }
         Ok(Arc::new(out))
     }
 
     fn file_layer(&mut self, path: &str) -> Result<Layer, ResolveError> {
-        Ok(self.vault.file(self.project, self.set, path)?)
+        Ok(self.common.vault().file(self.project, self.set, path)?)
     }
 
-    // ---- playbooks and plays -------------------------------------------------------
-
-    pub fn playbook(&mut self, path: &str, stack: &mut Vec<Arc<str>>) -> Result<(), ResolveError> {
-        self.imported(path, stack, &Imported::default())
-    }
-
-    /// A playbook reached through `import_playbook` with its `vars:` and `when:`.
-    fn imported(&mut self, path: &str, stack: &mut Vec<Arc<str>>, from: &Imported) -> Result<(), ResolveError> {
-        let Some(pb) = self.project.playbook(path) else { return Ok(()) };
-        if stack.iter().any(|p| **p == *path) || stack.len() > MAX_DEPTH {
-            return Ok(());
-        }
-        stack.push(pb.path.clone());
-        for entry in &pb.entries {
-            match entry {
-                PlaybookEntry::Play(play) => {
-                    self.pending_import = from.clone();
-                    self.play(&pb.path, play)?
-                }
-                PlaybookEntry::Import(imp) => match imp.file.target.path() {
-                    Some(target) => {
-                        let mut inner = from.clone();
-                        inner.vars.extend(imp.vars.iter().cloned());
-                        inner.when.extend(imp.when.iter().cloned());
-                        self.imported(&target.clone(), stack, &inner)?
-                    }
-                    None => self.warn(
-                        &imp.origin,
-                        codes::UNRESOLVED_INCLUDE,
-                        Severity::Warning,
-                        format!("`import_playbook: {}` cannot be followed", imp.file.written),
-                    ),
-                },
-            }
-        }
-        stack.pop();
-        Ok(())
-    }
-
-    /// A repository of roles without a playbook that runs them: one play
-    /// applying every role that is not another's dependency to all hosts.
-    pub fn roles_play(&mut self) -> Result<Option<Vec<String>>, ResolveError> {
-        let deps: BTreeSet<&Arc<str>> =
-            self.project.roles.iter().flat_map(|r| r.dependencies.iter().filter_map(|d| d.role.as_ref())).collect();
-        let mut roles: Vec<&crate::model::Role> =
-            self.project.roles.iter().filter(|r| !deps.contains(&r.path) && r.tasks.is_some()).collect();
-        roles.sort_by(|a, b| a.path.cmp(&b.path));
-        let Some(first) = roles.first() else { return Ok(None) };
-        let origin = Origin::new(first.tasks.clone().unwrap_or_else(|| first.path.clone()), 1);
-        let uses: Vec<RoleUse> = roles
-            .iter()
-            .map(|r| RoleUse {
-                origin: origin.clone(),
-                name: r.name.clone(),
-                role: Some(r.path.clone()),
-                when: Vec::new(),
-                tags: Vec::new(),
-                vars: Vec::new(),
-                params: Vec::new(),
-                environment: None,
-                become_: None,
-                become_user: None,
-                keywords: Default::default(),
-            })
-            .collect();
-        let play = Play {
-            origin: origin.clone(),
-            name: Some("roles of the repository".into()),
-            hosts: vec!["all".into()],
-            gather_facts: None,
-            vars: Vec::new(),
-            vars_files: Vec::new(),
-            vars_prompt: Vec::new(),
-            roles: uses,
-            pre_tasks: Vec::new(),
-            tasks: Vec::new(),
-            post_tasks: Vec::new(),
-            handlers: Vec::new(),
-            environment: None,
-            become_: None,
-            become_user: None,
-            tags: Vec::new(),
-            keywords: Default::default(),
-            unknown: Default::default(),
-        };
-        // Role directories resolve against the repository root.
-        let base: Arc<str> = Arc::from("play.yml");
-        self.play(&base, &play)?;
-        Ok(Some(roles.iter().map(|r| r.name.clone()).collect()))
-    }
+    // ---- plays ---------------------------------------------------------------------
 
     fn play(&mut self, playbook: &str, play: &Play) -> Result<(), ResolveError> {
         self.play = PlayState { playbook_dir: crate::source::parent(playbook).to_string(), ..Default::default() };
@@ -331,7 +404,7 @@ impl<'a, 'v> Walker<'a, 'v> {
     /// Group and host variables for the play's pattern; the groups it selects.
     fn inventory_layers(&mut self, play: &Play, pattern: &str) -> Result<Vec<String>, ResolveError> {
         let pb_dir = self.play.playbook_dir.clone();
-        let Some(groups) = &self.groups else {
+        let Some(groups) = &self.common.groups else {
             // Without an inventory Ansible still reads `group_vars/all` beside the playbook.
             let files: Vec<Arc<str>> =
                 scoped_files(self.project, &pb_dir, Scope::Group, "all").into_iter().cloned().collect();
@@ -448,20 +521,8 @@ impl<'a, 'v> Walker<'a, 'v> {
             ("playbook_dir".into(), json(Json::String(self.play.playbook_dir.clone()))),
             ("ansible_check_mode".into(), json(Json::Bool(false))),
         ];
-        if let Some(g) = &self.groups {
-            // The same for every play: built once (it grows with the inventory).
-            let groups = self
-                .groups_var
-                .get_or_insert_with(|| {
-                    let mut all = serde_json::Map::new();
-                    all.insert("all".into(), serde_json::json!(g.hosts("all")));
-                    for gr in &g.inv.groups {
-                        all.insert(gr.name.clone(), serde_json::json!(g.hosts(&gr.name)));
-                    }
-                    json(Json::Object(all))
-                })
-                .clone();
-            m.push(("groups".into(), groups));
+        if let Some(groups) = &self.common.groups_var {
+            m.push(("groups".into(), groups.clone()));
         }
         self.play.magic = m;
     }
@@ -890,10 +951,11 @@ impl<'a, 'v> Walker<'a, 'v> {
         for (k, v) in &p.facts {
             vars.insert_shared(k.clone(), v.clone());
         }
-        for (k, v) in self.extra.iter() {
+        for (k, v) in self.common.extra.iter() {
             vars.insert_shared(k.clone(), v.clone());
         }
-        let mut templar = Templar::layered(self.shared_facts.as_ref(), Some(&shared), vars, self.lookups.clone());
+        let mut templar =
+            Templar::layered(self.common.shared_facts.as_ref(), Some(&shared), vars, self.common.lookups.clone());
         if !ctx.locals.is_empty() {
             let locals: serde_json::Map<String, Json> = ctx.locals.iter().cloned().collect();
             templar = templar.with_locals(Vars::from_json(locals));
