@@ -5,7 +5,7 @@
 //! module). A scope is built once per context and `set_fact` generation and
 //! shared by the tasks that see the same layers.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use serde_json::Value as Json;
@@ -298,7 +298,63 @@ struct Walker<'a, 'c> {
     /// Every layer a cache key names, kept alive for as long as the caches so that an
     /// address in a key is never reused by another layer.
     pinned: Vec<Layer>,
+    /// The play's own layers merged, for the layer counts they were merged at.
+    play_base: Option<([usize; 5], PlayBase)>,
     pending_import: Imported,
+}
+
+/// The play's layers merged once (magic variables, all roles' defaults, inventory, play
+/// vars, vars files, all roles' vars), for the shared tables of its contexts to start from.
+struct PlayBase {
+    vars: Vars,
+    /// Names the roles' defaults define.
+    defaults: HashSet<Arc<str>>,
+    /// Names the layers above the defaults (inventory to roles' vars) define: a context's
+    /// own role defaults, which sit below them, do not replace these.
+    above_defaults: HashSet<Arc<str>>,
+}
+
+impl PlayBase {
+    fn merge(p: &PlayState) -> PlayBase {
+        let mut vars = Vars::new();
+        for (k, v) in p.magic.iter() {
+            vars.insert_shared(k.clone(), v.clone());
+        }
+        let mut defaults = HashSet::new();
+        for (k, v) in p.defaults.iter().flat_map(|l| l.iter()) {
+            defaults.insert(k.clone());
+            vars.insert_shared(k.clone(), v.clone());
+        }
+        let mut above_defaults = HashSet::new();
+        let above: [&[Layer]; 4] = [&p.inventory, &p.play_vars, &p.vars_files, &p.role_vars];
+        for (k, v) in above.into_iter().flatten().flat_map(|l| l.iter()) {
+            above_defaults.insert(k.clone());
+            vars.insert_shared(k.clone(), v.clone());
+        }
+        PlayBase { vars, defaults, above_defaults }
+    }
+
+    /// Merges the layers appended to the play's defaults and roles' vars since `built`
+    /// (the counts of [`Walker::templar`]'s shape); false when other layers changed.
+    fn extend(&mut self, p: &PlayState, built: [usize; 5], now: [usize; 5]) -> bool {
+        let [defaults, inventory, play_vars, vars_files, role_vars] = built;
+        if [inventory, play_vars, vars_files] != [now[1], now[2], now[3]] || now[0] < defaults || now[4] < role_vars {
+            return false;
+        }
+        // New defaults win over older defaults and the magic variables, not over the layers above them.
+        for (k, v) in p.defaults[defaults..].iter().flat_map(|l| l.iter()) {
+            self.defaults.insert(k.clone());
+            if !self.above_defaults.contains(k) {
+                self.vars.insert_shared(k.clone(), v.clone());
+            }
+        }
+        // The roles' vars are the last of the play's layers: new ones win over everything.
+        for (k, v) in p.role_vars[role_vars..].iter().flat_map(|l| l.iter()) {
+            self.above_defaults.insert(k.clone());
+            self.vars.insert_shared(k.clone(), v.clone());
+        }
+        true
+    }
 }
 
 impl<'a, 'c> Walker<'a, 'c> {
@@ -314,6 +370,7 @@ impl<'a, 'c> Walker<'a, 'c> {
             cache: HashMap::new(),
             shared_cache: HashMap::new(),
             pinned: Vec::new(),
+            play_base: None,
             pending_import: Imported::default(),
         }
     }
@@ -347,6 +404,7 @@ impl<'a, 'c> Walker<'a, 'c> {
         self.cache.clear();
         self.shared_cache.clear();
         self.pinned.clear();
+        self.play_base = None;
         let pattern = play.hosts.join(",");
         let groups = self.inventory_layers(play, &pattern)?;
         let from = std::mem::take(&mut self.pending_import);
@@ -909,30 +967,31 @@ impl<'a, 'c> Walker<'a, 'c> {
         let shared = match self.shared_cache.get(&key.shared) {
             Some(sh) => sh.clone(),
             None => {
-                let p = &self.play;
-                let mut vars = Vars::new();
-                for (k, v) in p.magic.iter() {
-                    vars.insert_shared(k.clone(), v.clone());
-                }
+                // As if every layer were inserted in precedence order (magic, role_name and
+                // role_path, the play's defaults, the context's role defaults, inventory to
+                // the play's role vars, the context's role vars, block vars), later wins:
+                // the play's part is merged once and copied.
+                let base = self.play_base(shape);
+                let mut vars = base.vars.clone();
                 if let Some(r) = &ctx.role {
-                    vars.set("role_name", Json::String(r.name.clone()));
-                    vars.set("role_path", Json::String(r.path.to_string()));
+                    let layered = |name: &str| base.defaults.contains(name) || base.above_defaults.contains(name);
+                    if !layered("role_name") {
+                        vars.set("role_name", Json::String(r.name.clone()));
+                    }
+                    if !layered("role_path") {
+                        vars.set("role_path", Json::String(r.path.to_string()));
+                    }
                 }
-                let groups: [&[Layer]; 8] = [
-                    &p.defaults,
-                    &ctx.role_defaults,
-                    &p.inventory,
-                    &p.play_vars,
-                    &p.vars_files,
-                    &p.role_vars,
-                    &ctx.role_vars,
-                    &ctx.block_vars,
-                ];
-                for layers in groups {
-                    for l in layers {
-                        for (k, v) in l.iter() {
+                for l in &ctx.role_defaults {
+                    for (k, v) in l.iter() {
+                        if !base.above_defaults.contains(k) {
                             vars.insert_shared(k.clone(), v.clone());
                         }
+                    }
+                }
+                for l in ctx.role_vars.iter().chain(&ctx.block_vars) {
+                    for (k, v) in l.iter() {
+                        vars.insert_shared(k.clone(), v.clone());
                     }
                 }
                 let sh = SharedVars::new(vars);
@@ -965,6 +1024,22 @@ impl<'a, 'c> Walker<'a, 'c> {
             self.cache.insert(key, templar.clone());
         }
         templar
+    }
+
+    /// The play's layers merged (see [`PlayBase`]) for the current layer counts.
+    fn play_base(&mut self, shape: [usize; 5]) -> &PlayBase {
+        let play = &self.play;
+        if let Some((built, base)) = &mut self.play_base
+            && *built != shape
+        {
+            // Running a role appends its defaults and vars to the play's again; only
+            // those appended layers need merging. Anything else: merge anew.
+            if !base.extend(play, *built, shape) {
+                *base = PlayBase::merge(play);
+            }
+            *built = shape;
+        }
+        &self.play_base.get_or_insert_with(|| (shape, PlayBase::merge(play))).1
     }
 
     fn report<T>(&mut self, r: &Rendered<T>, origin: &Origin, unresolved: &mut Vec<String>) {
