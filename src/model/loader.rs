@@ -18,6 +18,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 use std::sync::{Arc, LazyLock};
 
+use rayon::prelude::*;
 use regex::Regex;
 
 use crate::diagnostics::{self, Finding, Severity, codes};
@@ -106,6 +107,9 @@ pub(crate) struct Loader<'s> {
     payload_refs: BTreeSet<Arc<str>>,
     queue: VecDeque<Work>,
     edges: BTreeMap<GraphNode, Vec<(GraphNode, Origin)>>,
+    /// Files under `tasks/` or `handlers/` parsed as task lists ahead of the walk, in
+    /// parallel, with the findings of parsing them: taken when the walk loads the file.
+    parsed_tasks: HashMap<Arc<str>, (Vec<Task>, Vec<Finding>)>,
 }
 
 impl<'s> Loader<'s> {
@@ -126,12 +130,14 @@ impl<'s> Loader<'s> {
             payload_refs: BTreeSet::new(),
             queue: VecDeque::new(),
             edges: BTreeMap::new(),
+            parsed_tasks: HashMap::new(),
         }
     }
 
     pub(crate) fn run(mut self) -> Project {
         self.read_configs_and_requirements();
         self.check_yaml_files();
+        self.parse_task_files();
         self.discover_roles();
         self.discover_playbooks();
         self.drain();
@@ -239,6 +245,30 @@ impl<'s> Loader<'s> {
                 Ok(docs) => self.yaml_warnings(&f.rel, docs),
             }
         }
+    }
+
+    /// Parses the likely task files (YAML under a `tasks/` or `handlers/` directory) in
+    /// parallel; parsing depends on nothing but the file. A file the walk never loads as
+    /// tasks is dropped unused, with its findings.
+    fn parse_task_files(&mut self) {
+        let set = self.set;
+        let mut paths = Vec::new();
+        for f in set.files() {
+            let in_tasks_dir = f.rel.split('/').rev().skip(1).any(|c| c == "tasks" || c == "handlers");
+            if in_tasks_dir && is_yaml_name(&f.rel) && !is_payload(&f.rel) {
+                paths.push(self.intern(&f.rel));
+            }
+        }
+        self.parsed_tasks = paths
+            .into_par_iter()
+            .filter_map(|path| {
+                let docs = set.get(&path)?.yaml().ok()?;
+                let doc = docs.docs.first().unwrap_or(&NULL_NODE);
+                let mut findings = Vec::new();
+                let tasks = task::parse_tasks(doc, &mut Cx::new(path.clone(), &mut findings));
+                Some((path, (tasks, findings)))
+            })
+            .collect();
     }
 
     fn discover_roles(&mut self) {
@@ -641,9 +671,15 @@ impl<'s> Loader<'s> {
         // Insert first so that an include of itself finds it loaded.
         self.task_files.insert(path.clone(), TaskFile { path: path.clone(), role: role.clone(), tasks: Vec::new() });
         let Some(doc) = self.doc(&path) else { return };
-        let mut tasks = {
-            let mut cx = Cx::new(path.clone(), &mut self.findings);
-            task::parse_tasks(doc, &mut cx)
+        let mut tasks = match self.parsed_tasks.remove(&path) {
+            Some((tasks, findings)) => {
+                self.findings.extend(findings);
+                tasks
+            }
+            None => {
+                let mut cx = Cx::new(path.clone(), &mut self.findings);
+                task::parse_tasks(doc, &mut cx)
+            }
         };
         let dir = source::parent(&path).to_string();
         let me = GraphNode::Tasks(path.clone());
@@ -1067,28 +1103,35 @@ impl<'s> Loader<'s> {
                 paths.insert(p.clone());
             }
         }
-        let payload: BTreeSet<Arc<str>> = self.payload_refs.clone();
-        for p in paths {
-            let Some(file) = set.get(&p) else { continue };
-            let Ok(text) = file.text() else { continue };
-            if let Some(h) = VaultHeader::parse(text) {
-                out.push(Secret {
-                    origin: Origin::new(p.clone(), 1),
-                    key: None,
-                    whole_file: true,
-                    vault_id: h.vault_id,
-                });
-                continue;
-            }
-            if payload.contains(&p) && !is_yaml_name(&p) {
-                continue;
-            }
-            if let Ok(docs) = file.yaml() {
-                for d in &docs.docs {
-                    vars::inline_vault_values(d, &p, &mut out);
+        let payload = &self.payload_refs;
+        // Each file is read and scanned on its own; the result is sorted below.
+        let found: Vec<Vec<Secret>> = paths
+            .into_par_iter()
+            .map(|p| {
+                let mut out = Vec::new();
+                let Some(file) = set.get(&p) else { return out };
+                let Ok(text) = file.text() else { return out };
+                if let Some(h) = VaultHeader::parse(text) {
+                    out.push(Secret {
+                        origin: Origin::new(p.clone(), 1),
+                        key: None,
+                        whole_file: true,
+                        vault_id: h.vault_id,
+                    });
+                    return out;
                 }
-            }
-        }
+                if payload.contains(&p) && !is_yaml_name(&p) {
+                    return out;
+                }
+                if let Ok(docs) = file.yaml() {
+                    for d in &docs.docs {
+                        vars::inline_vault_values(d, &p, &mut out);
+                    }
+                }
+                out
+            })
+            .collect();
+        out.extend(found.into_iter().flatten());
         out.sort();
         out.dedup();
         for s in &out {

@@ -23,6 +23,7 @@ mod tests;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
+use rayon::prelude::*;
 use serde_json::Value as Json;
 
 use crate::config::Config;
@@ -91,27 +92,40 @@ pub fn resolve(
         playbooks: entries.iter().map(|(p, _)| p.clone()).collect(),
         ..Default::default()
     };
-    let mut vault = VaultCache::new(&options.vault);
     let mut extra = options.extra_vars.clone();
     // Packer's ansible provisioners pass these to every play they run.
     if let Some(kind) = entries.iter().find_map(|(_, k)| k.clone()) {
         extra.entry("packer_builder_type".to_string()).or_insert(Json::String(kind));
     }
-    let mut w = walk::Walker::new(project, set, options.facts.as_ref(), inv, extra, &mut vault, &mut findings);
+    let common = walk::Common::new(project, set, options.facts.as_ref(), inv, extra, VaultCache::new(&options.vault));
+    let mut units = Vec::new();
     for (path, _) in &entries {
-        w.playbook(path, &mut Vec::new())?;
+        walk::plays_of(project, path, &mut units);
+    }
+    // Plays are walked in parallel and joined in order: the first error in play order wins,
+    // as it would in one walk.
+    let walks: Vec<Result<walk::Walked, ResolveError>> = units.par_iter().map(|u| common.walk(u)).collect();
+    let mut walked = walk::Walked::default();
+    for w in walks {
+        walked.append(w?);
     }
     if entries.is_empty()
-        && let Some(roles) = w.roles_play()?
+        && let Some((play, roles)) = walk::roles_play(project)
     {
-        w.note(format!(
-            "no playbook runs the roles: converting them as one play applying {} to all hosts",
-            roles.join(", ")
+        // Role directories resolve against the repository root.
+        walked.append(common.walk_play("play.yml", &play, &walk::Imported::default())?);
+        walked.findings.push(Finding::new(
+            codes::ENTRY_PLAYBOOKS,
+            Severity::Info,
+            "",
+            0,
+            format!("no playbook runs the roles: converting them as one play applying {} to all hosts", roles.join(", ")),
         ));
     }
-    let (plays, scopes) = w.finish();
-    run.plays = plays;
-    run.scopes = scopes;
+    let mut vault = common.into_vault();
+    findings.append(&mut walked.findings);
+    run.plays = walked.plays;
+    run.scopes = walked.scopes;
     run.definitions = std::mem::take(&mut vault.definitions);
     run.env_specific = inventory::env_specific(project, set, &options.vault);
     if vault.undecrypted > 0 {

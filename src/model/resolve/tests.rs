@@ -545,3 +545,55 @@ fn import_playbook_vars_and_when_reach_the_imported_plays() {
     assert_eq!(t.args["msg"], json!("importer play 42"));
     assert!(matches!(t.condition, Condition::False { .. }), "{:?}", t.condition);
 }
+
+// ---- plays walked apart, scopes shared ---------------------------------------------------
+
+#[test]
+fn plays_walked_in_parallel_keep_their_order_and_their_own_scopes() {
+    let mut site = String::new();
+    for i in 0..6 {
+        site.push_str(&format!(
+            "- hosts: all\n  vars: {{who: play{i}}}\n  tasks:\n    - name: t{i}\n      debug: {{msg: \"{{{{ who }}}}\"}}\n"
+        ));
+        site.push_str("    - name: again\n      debug: {msg: \"{{ who }}\"}\n");
+    }
+    let r = run(&[("site.yml", site)], None);
+    assert_eq!(r.plays.len(), 6);
+    for (i, play) in r.plays.iter().enumerate() {
+        let want = json!(format!("play{i}"));
+        assert_eq!(play.tasks[0].name.as_deref(), Some(format!("t{i}").as_str()));
+        for t in &play.tasks {
+            assert_eq!(t.args["msg"], want);
+            // The scope a task points at (renumbered when the plays were joined) is its own play's.
+            let scope = &r.scopes[t.scope];
+            assert_eq!(scope.templar.resolve_var("who", &scope.site).output.value(), Some(&want));
+        }
+    }
+    let scopes: Vec<usize> = r.plays.iter().flat_map(|p| p.tasks.iter().map(|t| t.scope)).collect();
+    assert_eq!(scopes, (0..12).collect::<Vec<_>>());
+}
+
+#[test]
+fn a_roles_own_defaults_beat_the_other_roles_defaults_not_group_vars() {
+    let role = |name: &str| {
+        vec![
+            (format!("roles/{name}/defaults/main.yml"), format!("x: {name}\ny: {name}\n")),
+            (
+                format!("roles/{name}/tasks/main.yml"),
+                format!(
+                    "- name: {name} direct\n  debug: {{msg: \"{{{{ x }}}} {{{{ y }}}} {{{{ role_name }}}}\"}}\n\
+                     - name: {name} block\n  block:\n    - name: {name} inner\n      debug: {{msg: \"{{{{ x }}}}\"}}\n"
+                ),
+            ),
+        ]
+    };
+    let mut files: Vec<(String, String)> = role("a").into_iter().chain(role("b")).collect();
+    files.push(("group_vars/all.yml".into(), "y: group\n".into()));
+    files.push(("site.yml".into(), "- hosts: all\n  roles: [a, b, a]\n".into()));
+    let files: Vec<(&str, String)> = files.iter().map(|(p, t)| (p.as_str(), t.clone())).collect();
+    let r = run(&files, None);
+    assert_eq!(msg(&r, "a direct"), json!("a group a"));
+    assert_eq!(msg(&r, "b direct"), json!("b group b"));
+    assert_eq!(msg(&r, "a inner"), json!("a"));
+    assert_eq!(msg(&r, "b inner"), json!("b"));
+}

@@ -5,8 +5,8 @@
 //! module). A scope is built once per context and `set_fact` generation and
 //! shared by the tasks that see the same layers.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::sync::Arc;
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use serde_json::Value as Json;
 
@@ -59,7 +59,6 @@ struct PlayState {
 /// What a task inherits from the plays, roles, blocks and includes around it.
 #[derive(Clone, Default)]
 struct Ctx {
-    id: u64,
     role: Option<RoleRef>,
     role_defaults: Vec<Layer>,
     role_vars: Vec<Layer>,
@@ -75,7 +74,7 @@ struct Ctx {
 
 /// What an `import_playbook` chain passes to the plays it brings in.
 #[derive(Clone, Default)]
-struct Imported {
+pub(super) struct Imported {
     vars: Vec<Var>,
     when: Vec<String>,
 }
@@ -95,70 +94,285 @@ enum Items {
     Unknown(String),
 }
 
-pub(super) struct Walker<'a, 'v> {
+/// What the walks of all plays share: the inputs, read only, and the vault cache.
+pub(super) struct Common<'a> {
     project: &'a Project,
     set: &'a Arc<SourceSet>,
     groups: Option<Groups<'a>>,
     extra: Layer,
-    vault: &'v mut VaultCache<'a>,
-    findings: &'v mut Vec<Finding>,
+    vault: Mutex<VaultCache<'a>>,
     lookups: Lookups,
-    plays: Vec<ResolvedPlay>,
-    scopes: Vec<TaskScope>,
-    play: PlayState,
-    next_id: u64,
-    cache: HashMap<(u64, u64), Templar>,
-    /// Per context: the variables below the task's own, with the play's layer counts they were built from.
-    shared_cache: HashMap<u64, ([usize; 5], SharedVars)>,
-    pending_import: Imported,
     /// The facts as template variables, shared by every scope.
     shared_facts: Option<SharedFacts>,
     /// `groups` (every inventory group with its hosts), shared by every play.
     groups_var: Option<Arc<VarValue>>,
 }
 
-impl<'a, 'v> Walker<'a, 'v> {
+impl<'a> Common<'a> {
     pub fn new(
         project: &'a Project,
         set: &'a Arc<SourceSet>,
         facts: Option<&'a Facts>,
         inv: Option<&'a crate::model::Inventory>,
         extra: serde_json::Map<String, Json>,
-        vault: &'v mut VaultCache<'a>,
-        findings: &'v mut Vec<Finding>,
-    ) -> Walker<'a, 'v> {
+        vault: VaultCache<'a>,
+    ) -> Common<'a> {
         let reader: Arc<dyn FileReader> = set.clone();
-        Walker {
+        let groups = inv.map(Groups::new);
+        // The same for every play: built once (it grows with the inventory).
+        let groups_var = groups.as_ref().map(|g| {
+            let mut all = serde_json::Map::new();
+            all.insert("all".into(), serde_json::json!(g.hosts("all")));
+            for gr in &g.inv.groups {
+                all.insert(gr.name.clone(), serde_json::json!(g.hosts(&gr.name)));
+            }
+            Arc::new(VarValue::Json(Json::Object(all)))
+        });
+        Common {
             project,
             set,
-            groups: inv.map(Groups::new),
+            groups,
             extra: Arc::new(extra.into_iter().map(|(k, v)| (Arc::from(k), Arc::new(VarValue::Json(v)))).collect()),
-            vault,
-            findings,
+            vault: Mutex::new(vault),
             lookups: Lookups::new(EnvSource::Map(BTreeMap::new()), Some(reader)),
-            plays: Vec::new(),
-            scopes: Vec::new(),
-            play: PlayState::default(),
-            next_id: 1,
-            cache: HashMap::new(),
-            shared_cache: HashMap::new(),
-            pending_import: Imported::default(),
             shared_facts: facts.map(SharedFacts::new),
-            groups_var: None,
+            groups_var,
         }
     }
 
-    pub fn finish(self) -> (Vec<ResolvedPlay>, Vec<TaskScope>) {
-        (self.plays, self.scopes)
+    /// The vault cache, once every walk is done.
+    pub fn into_vault(self) -> VaultCache<'a> {
+        self.vault.into_inner().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn id(&mut self) -> u64 {
-        self.next_id += 1;
-        self.next_id
+    fn vault(&self) -> MutexGuard<'_, VaultCache<'a>> {
+        self.vault.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    pub fn note(&mut self, message: String) {
-        self.findings.push(Finding::new(codes::ENTRY_PLAYBOOKS, Severity::Info, "", 0, message));
+    /// Walks one play of the sequence (or passes a finding of the sequence on).
+    pub fn walk(&self, unit: &Unit<'a>) -> Result<Walked, ResolveError> {
+        match unit {
+            Unit::Finding(f) => Ok(Walked { findings: vec![f.clone()], ..Default::default() }),
+            Unit::Play { playbook, play, from } => self.walk_play(playbook, play, from),
+        }
+    }
+
+    pub fn walk_play(&self, playbook: &str, play: &Play, from: &Imported) -> Result<Walked, ResolveError> {
+        let mut w = Walker::new(self);
+        w.pending_import = from.clone();
+        w.play(playbook, play)?;
+        Ok(Walked { plays: w.plays, scopes: w.scopes, findings: w.findings })
+    }
+}
+
+/// What walking plays produced; scope indices count from the first scope of `scopes`.
+#[derive(Default)]
+pub(super) struct Walked {
+    pub plays: Vec<ResolvedPlay>,
+    pub scopes: Vec<TaskScope>,
+    pub findings: Vec<Finding>,
+}
+
+impl Walked {
+    /// Appends the walk of later plays, renumbering their scopes after ours.
+    pub fn append(&mut self, mut later: Walked) {
+        let offset = self.scopes.len();
+        for play in &mut later.plays {
+            for t in play.tasks.iter_mut().chain(play.handlers.iter_mut()) {
+                t.scope += offset;
+            }
+        }
+        self.plays.append(&mut later.plays);
+        self.scopes.append(&mut later.scopes);
+        self.findings.append(&mut later.findings);
+    }
+}
+
+/// One step of the run, in order: a play to walk, or a finding met on the way to the plays.
+pub(super) enum Unit<'a> {
+    Play { playbook: Arc<str>, play: &'a Play, from: Imported },
+    Finding(Finding),
+}
+
+/// The plays a playbook runs, `import_playbook`s followed, in order. Plays do not
+/// depend on one another (each starts from its own variables), so they can be walked
+/// apart and their results joined in this order.
+pub(super) fn plays_of<'a>(project: &'a Project, path: &str, out: &mut Vec<Unit<'a>>) {
+    imported(project, path, &mut Vec::new(), &Imported::default(), out);
+}
+
+/// A playbook reached through `import_playbook` with its `vars:` and `when:`.
+fn imported<'a>(project: &'a Project, path: &str, stack: &mut Vec<Arc<str>>, from: &Imported, out: &mut Vec<Unit<'a>>) {
+    let Some(pb) = project.playbook(path) else { return };
+    if stack.iter().any(|p| **p == *path) || stack.len() > MAX_DEPTH {
+        return;
+    }
+    stack.push(pb.path.clone());
+    for entry in &pb.entries {
+        match entry {
+            PlaybookEntry::Play(play) => out.push(Unit::Play { playbook: pb.path.clone(), play, from: from.clone() }),
+            PlaybookEntry::Import(imp) => match imp.file.target.path() {
+                Some(target) => {
+                    let mut inner = from.clone();
+                    inner.vars.extend(imp.vars.iter().cloned());
+                    inner.when.extend(imp.when.iter().cloned());
+                    imported(project, &target.clone(), stack, &inner, out)
+                }
+                None => out.push(Unit::Finding(Finding::new(
+                    codes::UNRESOLVED_INCLUDE,
+                    Severity::Warning,
+                    imp.origin.path.to_string(),
+                    imp.origin.line,
+                    format!("`import_playbook: {}` cannot be followed", imp.file.written),
+                ))),
+            },
+        }
+    }
+    stack.pop();
+}
+
+/// A repository of roles without a playbook that runs them: one play applying every
+/// role that is not another's dependency to all hosts, with the names of those roles.
+pub(super) fn roles_play(project: &Project) -> Option<(Play, Vec<String>)> {
+    let deps: BTreeSet<&Arc<str>> =
+        project.roles.iter().flat_map(|r| r.dependencies.iter().filter_map(|d| d.role.as_ref())).collect();
+    let mut roles: Vec<&crate::model::Role> =
+        project.roles.iter().filter(|r| !deps.contains(&r.path) && r.tasks.is_some()).collect();
+    roles.sort_by(|a, b| a.path.cmp(&b.path));
+    let first = roles.first()?;
+    let origin = Origin::new(first.tasks.clone().unwrap_or_else(|| first.path.clone()), 1);
+    let uses: Vec<RoleUse> = roles
+        .iter()
+        .map(|r| RoleUse {
+            origin: origin.clone(),
+            name: r.name.clone(),
+            role: Some(r.path.clone()),
+            when: Vec::new(),
+            tags: Vec::new(),
+            vars: Vec::new(),
+            params: Vec::new(),
+            environment: None,
+            become_: None,
+            become_user: None,
+            keywords: Default::default(),
+        })
+        .collect();
+    let play = Play {
+        origin: origin.clone(),
+        name: Some("roles of the repository".into()),
+        hosts: vec!["all".into()],
+        gather_facts: None,
+        vars: Vec::new(),
+        vars_files: Vec::new(),
+        vars_prompt: Vec::new(),
+        roles: uses,
+        pre_tasks: Vec::new(),
+        tasks: Vec::new(),
+        post_tasks: Vec::new(),
+        handlers: Vec::new(),
+        environment: None,
+        become_: None,
+        become_user: None,
+        tags: Vec::new(),
+        keywords: Default::default(),
+        unknown: Default::default(),
+    };
+    Some((play, roles.iter().map(|r| r.name.clone()).collect()))
+}
+
+/// The walk of one play.
+struct Walker<'a, 'c> {
+    project: &'a Project,
+    set: &'a Arc<SourceSet>,
+    common: &'c Common<'a>,
+    findings: Vec<Finding>,
+    plays: Vec<ResolvedPlay>,
+    scopes: Vec<TaskScope>,
+    play: PlayState,
+    /// Templars by what they are built from: contexts with the same layers (a role, its
+    /// includes and blocks without vars, its handlers) share one, and with it the values
+    /// it already resolved.
+    cache: HashMap<TemplarKey, Templar>,
+    /// The variables below the task's own, by what they are built from.
+    shared_cache: HashMap<SharedKey, SharedVars>,
+    /// Every layer a cache key names, kept alive for as long as the caches so that an
+    /// address in a key is never reused by another layer.
+    pinned: Vec<Layer>,
+    /// The play's own layers merged, for the layer counts they were merged at.
+    play_base: Option<([usize; 5], PlayBase)>,
+    pending_import: Imported,
+}
+
+/// The play's layers merged once (magic variables, all roles' defaults, inventory, play
+/// vars, vars files, all roles' vars), for the shared tables of its contexts to start from.
+struct PlayBase {
+    vars: Vars,
+    /// Names the roles' defaults define.
+    defaults: HashSet<Arc<str>>,
+    /// Names the layers above the defaults (inventory to roles' vars) define: a context's
+    /// own role defaults, which sit below them, do not replace these.
+    above_defaults: HashSet<Arc<str>>,
+}
+
+impl PlayBase {
+    fn merge(p: &PlayState) -> PlayBase {
+        let mut vars = Vars::new();
+        for (k, v) in p.magic.iter() {
+            vars.insert_shared(k.clone(), v.clone());
+        }
+        let mut defaults = HashSet::new();
+        for (k, v) in p.defaults.iter().flat_map(|l| l.iter()) {
+            defaults.insert(k.clone());
+            vars.insert_shared(k.clone(), v.clone());
+        }
+        let mut above_defaults = HashSet::new();
+        let above: [&[Layer]; 4] = [&p.inventory, &p.play_vars, &p.vars_files, &p.role_vars];
+        for (k, v) in above.into_iter().flatten().flat_map(|l| l.iter()) {
+            above_defaults.insert(k.clone());
+            vars.insert_shared(k.clone(), v.clone());
+        }
+        PlayBase { vars, defaults, above_defaults }
+    }
+
+    /// Merges the layers appended to the play's defaults and roles' vars since `built`
+    /// (the counts of [`Walker::templar`]'s shape); false when other layers changed.
+    fn extend(&mut self, p: &PlayState, built: [usize; 5], now: [usize; 5]) -> bool {
+        let [defaults, inventory, play_vars, vars_files, role_vars] = built;
+        if [inventory, play_vars, vars_files] != [now[1], now[2], now[3]] || now[0] < defaults || now[4] < role_vars {
+            return false;
+        }
+        // New defaults win over older defaults and the magic variables, not over the layers above them.
+        for (k, v) in p.defaults[defaults..].iter().flat_map(|l| l.iter()) {
+            self.defaults.insert(k.clone());
+            if !self.above_defaults.contains(k) {
+                self.vars.insert_shared(k.clone(), v.clone());
+            }
+        }
+        // The roles' vars are the last of the play's layers: new ones win over everything.
+        for (k, v) in p.role_vars[role_vars..].iter().flat_map(|l| l.iter()) {
+            self.above_defaults.insert(k.clone());
+            self.vars.insert_shared(k.clone(), v.clone());
+        }
+        true
+    }
+}
+
+impl<'a, 'c> Walker<'a, 'c> {
+    fn new(common: &'c Common<'a>) -> Walker<'a, 'c> {
+        Walker {
+            project: common.project,
+            set: common.set,
+            common,
+            findings: Vec::new(),
+            plays: Vec::new(),
+            scopes: Vec::new(),
+            play: PlayState::default(),
+            cache: HashMap::new(),
+            shared_cache: HashMap::new(),
+            pinned: Vec::new(),
+            play_base: None,
+            pending_import: Imported::default(),
+        }
     }
 
     fn warn(&mut self, origin: &Origin, code: crate::diagnostics::Code, severity: Severity, message: String) {
@@ -167,113 +381,30 @@ impl<'a, 'v> Walker<'a, 'v> {
 
     fn layer(&mut self, vars: &[Var]) -> Result<Layer, ResolveError> {
         let mut out = Vec::with_capacity(vars.len());
+        if vars.is_empty() {
+            return Ok(Arc::new(out));
+        }
+        let mut vault = self.common.vault();
         for v in vars {
-            let value = Arc::new(self.vault.var(v)?);
-            self.vault.definitions.record(&value, v.origin.clone());
+            let value = Arc::new(vault.var(v)?);
+            vault.definitions.record(&value, v.origin.clone());
             out.push((Arc::from(v.name.as_str()), value));
         }
         Ok(Arc::new(out))
     }
 
     fn file_layer(&mut self, path: &str) -> Result<Layer, ResolveError> {
-        Ok(self.vault.file(self.project, self.set, path)?)
+        Ok(self.common.vault().file(self.project, self.set, path)?)
     }
 
-    // ---- playbooks and plays -------------------------------------------------------
-
-    pub fn playbook(&mut self, path: &str, stack: &mut Vec<Arc<str>>) -> Result<(), ResolveError> {
-        self.imported(path, stack, &Imported::default())
-    }
-
-    /// A playbook reached through `import_playbook` with its `vars:` and `when:`.
-    fn imported(&mut self, path: &str, stack: &mut Vec<Arc<str>>, from: &Imported) -> Result<(), ResolveError> {
-        let Some(pb) = self.project.playbook(path) else { return Ok(()) };
-        if stack.iter().any(|p| **p == *path) || stack.len() > MAX_DEPTH {
-            return Ok(());
-        }
-        stack.push(pb.path.clone());
-        for entry in &pb.entries {
-            match entry {
-                PlaybookEntry::Play(play) => {
-                    self.pending_import = from.clone();
-                    self.play(&pb.path, play)?
-                }
-                PlaybookEntry::Import(imp) => match imp.file.target.path() {
-                    Some(target) => {
-                        let mut inner = from.clone();
-                        inner.vars.extend(imp.vars.iter().cloned());
-                        inner.when.extend(imp.when.iter().cloned());
-                        self.imported(&target.clone(), stack, &inner)?
-                    }
-                    None => self.warn(
-                        &imp.origin,
-                        codes::UNRESOLVED_INCLUDE,
-                        Severity::Warning,
-                        format!("`import_playbook: {}` cannot be followed", imp.file.written),
-                    ),
-                },
-            }
-        }
-        stack.pop();
-        Ok(())
-    }
-
-    /// A repository of roles without a playbook that runs them: one play
-    /// applying every role that is not another's dependency to all hosts.
-    pub fn roles_play(&mut self) -> Result<Option<Vec<String>>, ResolveError> {
-        let deps: BTreeSet<&Arc<str>> =
-            self.project.roles.iter().flat_map(|r| r.dependencies.iter().filter_map(|d| d.role.as_ref())).collect();
-        let mut roles: Vec<&crate::model::Role> =
-            self.project.roles.iter().filter(|r| !deps.contains(&r.path) && r.tasks.is_some()).collect();
-        roles.sort_by(|a, b| a.path.cmp(&b.path));
-        let Some(first) = roles.first() else { return Ok(None) };
-        let origin = Origin::new(first.tasks.clone().unwrap_or_else(|| first.path.clone()), 1);
-        let uses: Vec<RoleUse> = roles
-            .iter()
-            .map(|r| RoleUse {
-                origin: origin.clone(),
-                name: r.name.clone(),
-                role: Some(r.path.clone()),
-                when: Vec::new(),
-                tags: Vec::new(),
-                vars: Vec::new(),
-                params: Vec::new(),
-                environment: None,
-                become_: None,
-                become_user: None,
-                keywords: Default::default(),
-            })
-            .collect();
-        let play = Play {
-            origin: origin.clone(),
-            name: Some("roles of the repository".into()),
-            hosts: vec!["all".into()],
-            gather_facts: None,
-            vars: Vec::new(),
-            vars_files: Vec::new(),
-            vars_prompt: Vec::new(),
-            roles: uses,
-            pre_tasks: Vec::new(),
-            tasks: Vec::new(),
-            post_tasks: Vec::new(),
-            handlers: Vec::new(),
-            environment: None,
-            become_: None,
-            become_user: None,
-            tags: Vec::new(),
-            keywords: Default::default(),
-            unknown: Default::default(),
-        };
-        // Role directories resolve against the repository root.
-        let base: Arc<str> = Arc::from("play.yml");
-        self.play(&base, &play)?;
-        Ok(Some(roles.iter().map(|r| r.name.clone()).collect()))
-    }
+    // ---- plays ---------------------------------------------------------------------
 
     fn play(&mut self, playbook: &str, play: &Play) -> Result<(), ResolveError> {
         self.play = PlayState { playbook_dir: crate::source::parent(playbook).to_string(), ..Default::default() };
         self.cache.clear();
         self.shared_cache.clear();
+        self.pinned.clear();
+        self.play_base = None;
         let pattern = play.hosts.join(",");
         let groups = self.inventory_layers(play, &pattern)?;
         let from = std::mem::take(&mut self.pending_import);
@@ -292,7 +423,7 @@ impl<'a, 'v> Walker<'a, 'v> {
             prompted.push((Arc::from(p.name.as_str()), Arc::new(value)));
         }
         self.play.play_vars.push(Arc::new(prompted));
-        let mut root = Ctx { id: self.id(), when: from.when.clone(), ..Default::default() };
+        let mut root = Ctx { when: from.when.clone(), ..Default::default() };
         if let Some(env) = &play.environment {
             root.env.push(env.clone());
         }
@@ -305,7 +436,6 @@ impl<'a, 'v> Walker<'a, 'v> {
                 self.collect_role(dir, &mut seen, 0)?;
             }
         }
-        root.id = self.id();
         self.tasks(&play.pre_tasks, &root)?;
         for r in &play.roles {
             self.role(r, &root, &RoleFrom::default(), false, 0)?;
@@ -332,7 +462,7 @@ impl<'a, 'v> Walker<'a, 'v> {
     /// Group and host variables for the play's pattern; the groups it selects.
     fn inventory_layers(&mut self, play: &Play, pattern: &str) -> Result<Vec<String>, ResolveError> {
         let pb_dir = self.play.playbook_dir.clone();
-        let Some(groups) = &self.groups else {
+        let Some(groups) = &self.common.groups else {
             // Without an inventory Ansible still reads `group_vars/all` beside the playbook.
             let files: Vec<Arc<str>> =
                 scoped_files(self.project, &pb_dir, Scope::Group, "all").into_iter().cloned().collect();
@@ -449,20 +579,8 @@ impl<'a, 'v> Walker<'a, 'v> {
             ("playbook_dir".into(), json(Json::String(self.play.playbook_dir.clone()))),
             ("ansible_check_mode".into(), json(Json::Bool(false))),
         ];
-        if let Some(g) = &self.groups {
-            // The same for every play: built once (it grows with the inventory).
-            let groups = self
-                .groups_var
-                .get_or_insert_with(|| {
-                    let mut all = serde_json::Map::new();
-                    all.insert("all".into(), serde_json::json!(g.hosts("all")));
-                    for gr in &g.inv.groups {
-                        all.insert(gr.name.clone(), serde_json::json!(g.hosts(&gr.name)));
-                    }
-                    json(Json::Object(all))
-                })
-                .clone();
-            m.push(("groups".into(), groups));
+        if let Some(groups) = &self.common.groups_var {
+            m.push(("groups".into(), groups.clone()));
         }
         self.play.magic = m;
     }
@@ -588,7 +706,6 @@ impl<'a, 'v> Walker<'a, 'v> {
         }
         self.collect_role(dir, &mut BTreeSet::new(), 0)?;
         let mut ctx = parent.clone();
-        ctx.id = self.id();
         ctx.when.extend(use_.when.iter().cloned());
         if let Some(env) = &use_.environment {
             ctx.env.push(env.clone());
@@ -641,7 +758,6 @@ impl<'a, 'v> Walker<'a, 'v> {
         {
             let mut hctx = ctx.clone();
             hctx.handler = true;
-            hctx.id = self.id();
             self.task_file(h, &hctx)?;
         }
         Ok(())
@@ -671,7 +787,6 @@ impl<'a, 'v> Walker<'a, 'v> {
             TaskBody::Invalid => Ok(()),
             TaskBody::Block(b) => {
                 let mut c = ctx.clone();
-                c.id = self.id();
                 c.when.extend(t.when.iter().cloned());
                 if !t.vars.is_empty() {
                     let l = self.layer(&t.vars)?;
@@ -738,7 +853,6 @@ impl<'a, 'v> Walker<'a, 'v> {
         mut body: impl FnMut(&mut Self, &Ctx) -> Result<(), ResolveError>,
     ) -> Result<(), ResolveError> {
         let mut c = ctx.clone();
-        c.id = self.id();
         c.when.extend(t.when.iter().cloned());
         let mut params = t.vars.clone();
         // Legacy `include: file.yml a=1` and include_role arguments other than its own options.
@@ -777,7 +891,6 @@ impl<'a, 'v> Walker<'a, 'v> {
             Items::List { items, loop_var, index_var } => {
                 for (i, item) in items.into_iter().enumerate() {
                     let mut ci = c.clone();
-                    ci.id = self.id();
                     ci.locals.push((loop_var.clone(), item));
                     if let Some(iv) = &index_var {
                         ci.locals.push((iv.clone(), Json::from(i)));
@@ -830,47 +943,60 @@ impl<'a, 'v> Walker<'a, 'v> {
 
     /// The Templar for a context (and a task's own `vars:`), in precedence order.
     fn templar(&mut self, ctx: &Ctx, task_vars: Option<&Layer>) -> Templar {
-        let key = (ctx.id, self.play.facts_gen);
+        let p = &self.play;
+        // The play's layers only grow during a play, so their lengths say whether they changed.
+        let shape = [p.defaults.len(), p.inventory.len(), p.play_vars.len(), p.vars_files.len(), p.role_vars.len()];
+        let shared_key = SharedKey {
+            shape,
+            role: ctx.role.as_ref().map(|r| (r.name.clone(), r.path.clone())),
+            layers: [layer_ids(&ctx.role_defaults), layer_ids(&ctx.role_vars), layer_ids(&ctx.block_vars)],
+        };
+        let key = TemplarKey {
+            shared: shared_key,
+            params: layer_ids(&ctx.params),
+            facts_gen: p.facts_gen,
+            locals: if ctx.locals.is_empty() { String::new() } else { locals_key(&ctx.locals) },
+        };
         if task_vars.is_none()
             && let Some(t) = self.cache.get(&key)
         {
             return t.clone();
         }
-        let p = &self.play;
-        // Everything up to the block's vars is the same for every task of the context:
-        // built once and shared (the play's layers only grow, so their lengths say
-        // whether they changed).
-        let shape = [p.defaults.len(), p.inventory.len(), p.play_vars.len(), p.vars_files.len(), p.role_vars.len()];
-        let shared = match self.shared_cache.get(&ctx.id) {
-            Some((s, sh)) if *s == shape => sh.clone(),
-            _ => {
-                let mut vars = Vars::new();
-                for (k, v) in p.magic.iter() {
-                    vars.insert_shared(k.clone(), v.clone());
-                }
+        // Everything up to the block's vars is the same for every context with the same
+        // role and layers: built once and shared.
+        let shared = match self.shared_cache.get(&key.shared) {
+            Some(sh) => sh.clone(),
+            None => {
+                // As if every layer were inserted in precedence order (magic, role_name and
+                // role_path, the play's defaults, the context's role defaults, inventory to
+                // the play's role vars, the context's role vars, block vars), later wins:
+                // the play's part is merged once and copied.
+                let base = self.play_base(shape);
+                let mut vars = base.vars.clone();
                 if let Some(r) = &ctx.role {
-                    vars.set("role_name", Json::String(r.name.clone()));
-                    vars.set("role_path", Json::String(r.path.to_string()));
+                    let layered = |name: &str| base.defaults.contains(name) || base.above_defaults.contains(name);
+                    if !layered("role_name") {
+                        vars.set("role_name", Json::String(r.name.clone()));
+                    }
+                    if !layered("role_path") {
+                        vars.set("role_path", Json::String(r.path.to_string()));
+                    }
                 }
-                let groups: [&[Layer]; 8] = [
-                    &p.defaults,
-                    &ctx.role_defaults,
-                    &p.inventory,
-                    &p.play_vars,
-                    &p.vars_files,
-                    &p.role_vars,
-                    &ctx.role_vars,
-                    &ctx.block_vars,
-                ];
-                for layers in groups {
-                    for l in layers {
-                        for (k, v) in l.iter() {
+                for l in &ctx.role_defaults {
+                    for (k, v) in l.iter() {
+                        if !base.above_defaults.contains(k) {
                             vars.insert_shared(k.clone(), v.clone());
                         }
                     }
                 }
+                for l in ctx.role_vars.iter().chain(&ctx.block_vars) {
+                    for (k, v) in l.iter() {
+                        vars.insert_shared(k.clone(), v.clone());
+                    }
+                }
                 let sh = SharedVars::new(vars);
-                self.shared_cache.insert(ctx.id, (shape, sh.clone()));
+                self.pinned.extend(ctx.role_defaults.iter().chain(&ctx.role_vars).chain(&ctx.block_vars).cloned());
+                self.shared_cache.insert(key.shared.clone(), sh.clone());
                 sh
             }
         };
@@ -884,18 +1010,36 @@ impl<'a, 'v> Walker<'a, 'v> {
         for (k, v) in &p.facts {
             vars.insert_shared(k.clone(), v.clone());
         }
-        for (k, v) in self.extra.iter() {
+        for (k, v) in self.common.extra.iter() {
             vars.insert_shared(k.clone(), v.clone());
         }
-        let mut templar = Templar::layered(self.shared_facts.as_ref(), Some(&shared), vars, self.lookups.clone());
+        let mut templar =
+            Templar::layered(self.common.shared_facts.as_ref(), Some(&shared), vars, self.common.lookups.clone());
         if !ctx.locals.is_empty() {
             let locals: serde_json::Map<String, Json> = ctx.locals.iter().cloned().collect();
             templar = templar.with_locals(Vars::from_json(locals));
         }
         if task_vars.is_none() {
+            self.pinned.extend(ctx.params.iter().cloned());
             self.cache.insert(key, templar.clone());
         }
         templar
+    }
+
+    /// The play's layers merged (see [`PlayBase`]) for the current layer counts.
+    fn play_base(&mut self, shape: [usize; 5]) -> &PlayBase {
+        let play = &self.play;
+        if let Some((built, base)) = &mut self.play_base
+            && *built != shape
+        {
+            // Running a role appends its defaults and vars to the play's again; only
+            // those appended layers need merging. Anything else: merge anew.
+            if !base.extend(play, *built, shape) {
+                *base = PlayBase::merge(play);
+            }
+            *built = shape;
+        }
+        &self.play_base.get_or_insert_with(|| (shape, PlayBase::merge(play))).1
     }
 
     fn report<T>(&mut self, r: &Rendered<T>, origin: &Origin, unresolved: &mut Vec<String>) {
@@ -1411,6 +1555,41 @@ fn note_unresolved(r: &Report, out: &mut Vec<String>) {
     out.extend(r.unsupported.iter().map(|u| format!("not evaluated: {u}")));
     out.extend(r.unknown.iter().map(|u| format!("only known at run time: {u}")));
     out.extend(r.errors.iter().cloned());
+}
+
+/// What a context's shared variables are built from (besides the play's layers, which
+/// only grow and are named by their lengths): the role and the layers of the context.
+#[derive(Clone, PartialEq, Eq, Hash)]
+struct SharedKey {
+    shape: [usize; 5],
+    role: Option<(String, Arc<str>)>,
+    layers: [Vec<usize>; 3],
+}
+
+/// What a context's Templar is built from.
+#[derive(PartialEq, Eq, Hash)]
+struct TemplarKey {
+    shared: SharedKey,
+    params: Vec<usize>,
+    facts_gen: u64,
+    /// The loop variables of enclosing includes, as JSON text.
+    locals: String,
+}
+
+/// The identities of layers (the walk's caches pin them, see `Walker::pinned`).
+fn layer_ids(layers: &[Layer]) -> Vec<usize> {
+    layers.iter().map(|l| Arc::as_ptr(l) as usize).collect()
+}
+
+fn locals_key(locals: &[(String, Json)]) -> String {
+    let mut out = String::new();
+    for (k, v) in locals {
+        out.push_str(k);
+        out.push('\u{0}');
+        out.push_str(&v.to_string());
+        out.push('\u{0}');
+    }
+    out
 }
 
 /// `base/sub`, or `sub` when the base is the repository root.
