@@ -138,6 +138,40 @@ fn env_name(text: &str, name: &str) -> String {
     name.to_ascii_uppercase()
 }
 
+/// Whether the template may read variables by a computed name or capture and
+/// transform rendered text (`vars`, lookups, includes, macros, block `set`,
+/// `filter` blocks, `#jinja2:` delimiters...). Whole words over the whole text:
+/// a false positive only costs the probe renders that [`printed_only`] saves.
+fn reads_indirectly(text: &str) -> bool {
+    static WORDS: LazyLock<Option<Regex>> = LazyLock::new(|| {
+        Regex::new(
+            r"\b(vars|hostvars|varnames|lookup|query|q|include|import|extends|macro|call|caller|endset|filter|endfilter|block|self|super|recursive|debug)\b",
+        )
+        .ok()
+    });
+    text.contains("#jinja2:") || WORDS.as_ref().is_none_or(|re| re.is_match(text))
+}
+
+/// Whether every occurrence of `name` in the text, as a whole word, is a bare
+/// `{{ name }}`. With nothing that reads variables indirectly in the template
+/// ([`reads_indirectly`]) and no other variable reading this one, the template
+/// then reads the value only to print it as it is: the output is the same text
+/// with the value at those places, whatever the value. A probe render for such a
+/// name is foreseeable and skipped (see `not_verbatim` in [`ScopeRenderer::render`]).
+fn printed_only(text: &str, name: &str) -> bool {
+    static PRINT: LazyLock<Option<Regex>> =
+        LazyLock::new(|| Regex::new(r"\{\{-?\s*([A-Za-z_][A-Za-z0-9_]*)\s*-?\}\}").ok());
+    let Some(print) = PRINT.as_ref() else { return false };
+    let word = |b: Option<&u8>| b.is_some_and(|b| b.is_ascii_alphanumeric() || *b == b'_');
+    let bytes = text.as_bytes();
+    let words = text
+        .match_indices(name)
+        .filter(|(at, _)| !word(at.checked_sub(1).and_then(|i| bytes.get(i))) && !word(bytes.get(at + name.len())))
+        .count();
+    let prints = print.captures_iter(text).filter(|c| c.get(1).is_some_and(|m| m.as_str() == name)).count();
+    words == prints
+}
+
 impl TemplateRenderer for ScopeRenderer<'_> {
     fn render(&self, task: &ResolvedTask, source: &str, text: &str) -> TemplateResult {
         let Some(scope) = self.run.scopes.get(task.scope) else { return TemplateResult::Unavailable };
@@ -165,35 +199,65 @@ impl TemplateRenderer for ScopeRenderer<'_> {
         // A second spelling of one value: a value printed as is comes out the same
         // either way; one a filter, a test or a comparison used does not.
         let probe = |i: usize| format!("migrate_probe_{i}_q");
-        let render = |deferred: &[(String, StartVar)], probed: Option<usize>| {
-            if deferred.is_empty() {
-                return scope.templar.render_template_text(text, source, &scope.site, &options);
-            }
+        let locals_for = |deferred: &[(String, StartVar)], probed: Option<usize>| {
             let mut locals = Vars::new();
             for (i, (name, v)) in deferred.iter().enumerate() {
                 let spelled = if probed == Some(i) { probe(i) } else { placeholder(v) };
                 locals.set(name.clone(), Json::String(spelled));
             }
-            scope.templar.with_locals(locals).render_template_text(text, source, &scope.site, &options)
+            locals
         };
-        // Indexes of the deferred values not printed exactly as they are.
-        let not_verbatim = |deferred: &[(String, StartVar)], out: &str| -> Vec<usize> {
+        let render = |deferred: &[(String, StartVar)], probed: Option<usize>| {
+            if deferred.is_empty() {
+                return scope.templar.render_template_text(text, source, &scope.site, &options);
+            }
+            scope.templar.with_locals(locals_for(deferred, probed)).render_template_text(
+                text,
+                source,
+                &scope.site,
+                &options,
+            )
+        };
+        // The render with placeholders, and the placeholders read while resolving other variables.
+        let render_traced = |deferred: &[(String, StartVar)]| {
+            if deferred.is_empty() {
+                return (render(deferred, None), BTreeSet::new());
+            }
+            scope.templar.with_locals(locals_for(deferred, None)).render_template_text_traced(
+                text,
+                source,
+                &scope.site,
+                &options,
+            )
+        };
+        let indirect = reads_indirectly(text);
+        // Indexes of the deferred values not printed exactly as they are. A value the
+        // template only prints (and no other variable reads) renders as the same text
+        // with the probe in its place, so the probe render would come back equal:
+        // skipped, unless the probe's spelling already occurs in the output.
+        let not_verbatim = |deferred: &[(String, StartVar)], out: &str, nested: &BTreeSet<String>| -> Vec<usize> {
             (0..deferred.len())
                 .filter(|&i| {
                     let mark = placeholder(&deferred[i].1);
-                    !out.contains(&mark)
-                        || match render(deferred, Some(i)).output {
-                            Output::Value(t) => t.replace(&probe(i), &mark) != out,
-                            _ => true,
-                        }
+                    if !out.contains(&mark) {
+                        return true;
+                    }
+                    let name = &deferred[i].0;
+                    if !indirect && !nested.contains(name) && printed_only(text, name) && !out.contains(&probe(i)) {
+                        return false;
+                    }
+                    match render(deferred, Some(i)).output {
+                        Output::Value(t) => t.replace(&probe(i), &mark) != out,
+                        _ => true,
+                    }
                 })
                 .collect()
         };
-        let mut r = render(&deferred, None);
+        let (mut r, mut nested) = render_traced(&deferred);
         // A per-environment value used in logic or transformed is baked for this
         // environment; a secret cannot be, and the template then needs a human.
         if let Output::Value(out) = &r.output {
-            let bad = not_verbatim(&deferred, out);
+            let bad = not_verbatim(&deferred, out, &nested);
             if let Some(&i) = bad.iter().find(|&&i| deferred[i].1.secret) {
                 return TemplateResult::Failed(format!(
                     "the vault value `{}` is transformed or tested inside the template, so it cannot be filled in \
@@ -207,9 +271,9 @@ impl TemplateRenderer for ScopeRenderer<'_> {
                     i += 1;
                     !bad.contains(&(i - 1))
                 });
-                r = render(&deferred, None);
+                (r, nested) = render_traced(&deferred);
                 if let Output::Value(out) = &r.output
-                    && !not_verbatim(&deferred, out).is_empty()
+                    && !not_verbatim(&deferred, out, &nested).is_empty()
                 {
                     return TemplateResult::Failed(
                         "per-environment values are combined inside the template; render it by hand".into(),

@@ -130,14 +130,25 @@ pub fn convert(inputs: &Inputs) -> (Conversion, Vec<Finding>) {
     let cx = EmitCx { family: base.family, files: inputs.files, templates: inputs.templates };
     let catalog = &inputs.rules.catalog;
 
-    // 1. Each task on its own.
-    let mut items: Vec<Item> = Vec::new();
-    for (p, play) in inputs.run.plays.iter().enumerate() {
-        for task in play.tasks.iter().chain(play.handlers.iter()) {
-            let outcome = emit::apply(inputs.rules, task, &cx);
-            items.push(Item { play: p, task, outcome, services: BTreeSet::new(), decision: None });
-        }
-    }
+    // 1. Each task on its own, in parallel (rendering `template:` sources is most of
+    // the stage); the outcomes come back in task order.
+    let tasks: Vec<(usize, &ResolvedTask)> = inputs
+        .run
+        .plays
+        .iter()
+        .enumerate()
+        .flat_map(|(p, play)| play.tasks.iter().chain(play.handlers.iter()).map(move |t| (p, t)))
+        .collect();
+    let mut items: Vec<Item> = {
+        use rayon::prelude::*;
+        tasks
+            .par_iter()
+            .map(|&(play, task)| {
+                let outcome = emit::apply(inputs.rules, task, &cx);
+                Item { play, task, outcome, services: BTreeSet::new(), decision: None }
+            })
+            .collect()
+    };
 
     // 2. The processes.
     let mut services: BTreeMap<String, Service> = BTreeMap::new();
@@ -280,13 +291,26 @@ pub fn convert(inputs: &Inputs) -> (Conversion, Vec<Finding>) {
             by_role.entry(r.name.as_str()).or_default().push(i);
         }
     }
-    for s in &own {
-        let mut relevant: BTreeSet<usize> = by_service.get(s.name.as_str()).into_iter().flatten().copied().collect();
-        for r in &s.roles {
-            relevant.extend(by_role.get(r.as_str()).into_iter().flatten().copied());
-        }
-        let relevant: Vec<&Item> = relevant.into_iter().map(|i| &items[i]).collect();
-        conversion.images.push(build_image(s, &relevant, &items, &base, inputs, &mut findings));
+    // Images are built in parallel, each with its own findings, merged in service order.
+    let built: Vec<(ImageSpec, Vec<Finding>)> = {
+        use rayon::prelude::*;
+        own.par_iter()
+            .map(|s| {
+                let mut relevant: BTreeSet<usize> =
+                    by_service.get(s.name.as_str()).into_iter().flatten().copied().collect();
+                for r in &s.roles {
+                    relevant.extend(by_role.get(r.as_str()).into_iter().flatten().copied());
+                }
+                let relevant: Vec<&Item> = relevant.into_iter().map(|i| &items[i]).collect();
+                let mut image_findings = Vec::new();
+                let image = build_image(s, &relevant, &items, &base, inputs, &mut image_findings);
+                (image, image_findings)
+            })
+            .collect()
+    };
+    for (image, image_findings) in built {
+        conversion.images.push(image);
+        findings.extend(image_findings);
     }
     for s in services.values() {
         let code = |c: &str| rule_code(inputs.rules, c);
