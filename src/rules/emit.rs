@@ -20,7 +20,8 @@ use crate::model::resolved::{Condition, ResolvedTask};
 use crate::spec::image::{ContextContent, CronSchedule, LanguageManager, Package, PackageFamily, StepAction};
 
 /// Read access to the repository's files (a `SourceSet`, or a map in tests).
-pub trait RepoFiles {
+/// `Sync`: tasks are converted in parallel ([`super::split::convert`]).
+pub trait RepoFiles: Sync {
     /// The text of a repo-relative file, when it exists and is text.
     fn text(&self, rel: &str) -> Option<&str>;
     fn is_dir(&self, rel: &str) -> bool;
@@ -101,7 +102,8 @@ pub enum VarSource {
 
 /// The seam to the Jinja renderer (`model::template`, merged separately):
 /// renders a task's `template:` source with the task's variable scope.
-pub trait TemplateRenderer {
+/// `Sync`: tasks are converted in parallel ([`super::split::convert`]).
+pub trait TemplateRenderer: Sync {
     fn render(&self, task: &ResolvedTask, source: &str, text: &str) -> TemplateResult;
 }
 

@@ -18,6 +18,7 @@
 //! same function the rules engine wrote into the task definitions with.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use serde_json::Value as Json;
 
@@ -48,8 +49,10 @@ pub struct DiscoveredValue {
     pub origin: Origin,
     /// The variable of the scope it came from, when it came from one.
     pub variable: Option<String>,
-    /// Every service that reads the same variable (sorted), this one included.
-    pub services: Vec<String>,
+    /// Every service that reads the same variable (sorted), this one included;
+    /// one list shared by all the values of that variable (a variable every
+    /// service reads would otherwise be copied once per service).
+    pub services: Arc<[String]>,
 }
 
 /// What discovery found for one run.
@@ -78,14 +81,16 @@ pub fn discover(conversion: &Conversion, run: &ResolvedRun, config: &Config) -> 
     };
     let tasks = tasks_by_origin(run);
     // Which services read each variable (for `services`).
-    let mut readers: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    let mut readers: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
     for image in &conversion.images {
         for var in &image.env {
             if let Some(EnvSource::Variable { name, .. }) = &var.source {
-                readers.entry(name.clone()).or_default().insert(image.service.clone());
+                readers.entry(name.as_str()).or_default().insert(image.service.as_str());
             }
         }
     }
+    let readers: BTreeMap<&str, Arc<[String]>> =
+        readers.into_iter().map(|(name, services)| (name, services.into_iter().map(str::to_string).collect())).collect();
     let mut seen: BTreeSet<String> = BTreeSet::new();
     for image in &conversion.images {
         for var in &image.env {
@@ -172,8 +177,8 @@ pub fn discover(conversion: &Conversion, run: &ResolvedRun, config: &Config) -> 
             }
             .unwrap_or_else(|| task_origin.clone());
             let services = match &variable {
-                Some(v) => readers.get(v).map(|s| s.iter().cloned().collect()).unwrap_or_default(),
-                None => vec![image.service.clone()],
+                Some(v) => readers.get(v.as_str()).cloned().unwrap_or_else(|| Arc::from(Vec::new())),
+                None => Arc::from(vec![image.service.clone()]),
             };
             out.values.push(DiscoveredValue {
                 service: image.service.clone(),

@@ -7,7 +7,7 @@
 //! Never puts a secret's plaintext in the text it returns: a secret that a
 //! template transforms (a filter, a condition) makes the result `Failed`.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::LazyLock;
 
 use regex::Regex;
@@ -20,11 +20,13 @@ use crate::model::template::{FileOptions, Output, Vars};
 /// Renders templates with the scope table of a [`ResolvedRun`].
 pub struct ScopeRenderer<'a> {
     run: &'a ResolvedRun,
+    /// Always render the probes (tests compare this with the shortcut).
+    always_probe: bool,
 }
 
 impl<'a> ScopeRenderer<'a> {
     pub fn new(run: &'a ResolvedRun) -> ScopeRenderer<'a> {
-        ScopeRenderer { run }
+        ScopeRenderer { run, always_probe: false }
     }
 }
 
@@ -138,6 +140,51 @@ fn env_name(text: &str, name: &str) -> String {
     name.to_ascii_uppercase()
 }
 
+/// Whether the template may read variables by a computed name or capture and
+/// transform rendered text (`vars`, lookups, includes, macros, block `set`,
+/// `filter` blocks, `#jinja2:` delimiters...). Whole words over the whole text:
+/// a false positive only costs the probe renders that [`printed_only`] saves.
+fn reads_indirectly(text: &str) -> bool {
+    static WORDS: LazyLock<Option<Regex>> = LazyLock::new(|| {
+        Regex::new(
+            r"\b(vars|hostvars|varnames|lookup|query|q|include|import|extends|macro|call|caller|endset|filter|endfilter|block|self|super|recursive|debug)\b",
+        )
+        .ok()
+    });
+    text.contains("#jinja2:") || WORDS.as_ref().is_none_or(|re| re.is_match(text))
+}
+
+/// How many times each name is printed bare (`{{ name }}`, `{{- name -}}`).
+fn bare_prints(text: &str) -> BTreeMap<&str, usize> {
+    static PRINT: LazyLock<Option<Regex>> =
+        LazyLock::new(|| Regex::new(r"\{\{-?\s*([A-Za-z_][A-Za-z0-9_]*)\s*-?\}\}").ok());
+    let mut out = BTreeMap::new();
+    let Some(print) = PRINT.as_ref() else { return out };
+    for c in print.captures_iter(text) {
+        if let Some(m) = c.get(1) {
+            *out.entry(m.as_str()).or_insert(0) += 1;
+        }
+    }
+    out
+}
+
+/// Whether every occurrence of `name` in the text, as a whole word, is a bare
+/// `{{ name }}` (`prints`: [`bare_prints`] of the text). With nothing that reads
+/// variables indirectly in the template ([`reads_indirectly`]) and no other
+/// variable reading this one, the template then reads the value only to print it
+/// as it is: the output is the same text with the value at those places, whatever
+/// the value. A probe render for such a name is foreseeable and skipped (see
+/// `not_verbatim` in [`ScopeRenderer::render`]).
+fn printed_only(text: &str, name: &str, prints: &BTreeMap<&str, usize>) -> bool {
+    let word = |b: Option<&u8>| b.is_some_and(|b| b.is_ascii_alphanumeric() || *b == b'_');
+    let bytes = text.as_bytes();
+    let words = text
+        .match_indices(name)
+        .filter(|(at, _)| !word(at.checked_sub(1).and_then(|i| bytes.get(i))) && !word(bytes.get(at + name.len())))
+        .count();
+    words == prints.get(name).copied().unwrap_or(0)
+}
+
 impl TemplateRenderer for ScopeRenderer<'_> {
     fn render(&self, task: &ResolvedTask, source: &str, text: &str) -> TemplateResult {
         let Some(scope) = self.run.scopes.get(task.scope) else { return TemplateResult::Unavailable };
@@ -165,35 +212,66 @@ impl TemplateRenderer for ScopeRenderer<'_> {
         // A second spelling of one value: a value printed as is comes out the same
         // either way; one a filter, a test or a comparison used does not.
         let probe = |i: usize| format!("migrate_probe_{i}_q");
-        let render = |deferred: &[(String, StartVar)], probed: Option<usize>| {
-            if deferred.is_empty() {
-                return scope.templar.render_template_text(text, source, &scope.site, &options);
-            }
+        let locals_for = |deferred: &[(String, StartVar)], probed: Option<usize>| {
             let mut locals = Vars::new();
             for (i, (name, v)) in deferred.iter().enumerate() {
                 let spelled = if probed == Some(i) { probe(i) } else { placeholder(v) };
                 locals.set(name.clone(), Json::String(spelled));
             }
-            scope.templar.with_locals(locals).render_template_text(text, source, &scope.site, &options)
+            locals
         };
-        // Indexes of the deferred values not printed exactly as they are.
-        let not_verbatim = |deferred: &[(String, StartVar)], out: &str| -> Vec<usize> {
+        let render = |deferred: &[(String, StartVar)], probed: Option<usize>| {
+            if deferred.is_empty() {
+                return scope.templar.render_template_text(text, source, &scope.site, &options);
+            }
+            scope.templar.with_locals(locals_for(deferred, probed)).render_template_text(
+                text,
+                source,
+                &scope.site,
+                &options,
+            )
+        };
+        // The render with placeholders, and the placeholders read while resolving other variables.
+        let render_traced = |deferred: &[(String, StartVar)]| {
+            if deferred.is_empty() {
+                return (render(deferred, None), BTreeSet::new());
+            }
+            scope.templar.with_locals(locals_for(deferred, None)).render_template_text_traced(
+                text,
+                source,
+                &scope.site,
+                &options,
+            )
+        };
+        let indirect = self.always_probe || deferred.is_empty() || reads_indirectly(text);
+        let prints = if indirect { BTreeMap::new() } else { bare_prints(text) };
+        // Indexes of the deferred values not printed exactly as they are. A value the
+        // template only prints (and no other variable reads) renders as the same text
+        // with the probe in its place, so the probe render would come back equal:
+        // skipped, unless the probe's spelling already occurs in the output.
+        let not_verbatim = |deferred: &[(String, StartVar)], out: &str, nested: &BTreeSet<String>| -> Vec<usize> {
             (0..deferred.len())
                 .filter(|&i| {
                     let mark = placeholder(&deferred[i].1);
-                    !out.contains(&mark)
-                        || match render(deferred, Some(i)).output {
-                            Output::Value(t) => t.replace(&probe(i), &mark) != out,
-                            _ => true,
-                        }
+                    if !out.contains(&mark) {
+                        return true;
+                    }
+                    let name = &deferred[i].0;
+                    if !indirect && !nested.contains(name) && printed_only(text, name, &prints) && !out.contains(&probe(i)) {
+                        return false;
+                    }
+                    match render(deferred, Some(i)).output {
+                        Output::Value(t) => t.replace(&probe(i), &mark) != out,
+                        _ => true,
+                    }
                 })
                 .collect()
         };
-        let mut r = render(&deferred, None);
+        let (mut r, mut nested) = render_traced(&deferred);
         // A per-environment value used in logic or transformed is baked for this
         // environment; a secret cannot be, and the template then needs a human.
         if let Output::Value(out) = &r.output {
-            let bad = not_verbatim(&deferred, out);
+            let bad = not_verbatim(&deferred, out, &nested);
             if let Some(&i) = bad.iter().find(|&&i| deferred[i].1.secret) {
                 return TemplateResult::Failed(format!(
                     "the vault value `{}` is transformed or tested inside the template, so it cannot be filled in \
@@ -207,9 +285,9 @@ impl TemplateRenderer for ScopeRenderer<'_> {
                     i += 1;
                     !bad.contains(&(i - 1))
                 });
-                r = render(&deferred, None);
+                (r, nested) = render_traced(&deferred);
                 if let Output::Value(out) = &r.output
-                    && !not_verbatim(&deferred, out).is_empty()
+                    && !not_verbatim(&deferred, out, &nested).is_empty()
                 {
                     return TemplateResult::Failed(
                         "per-environment values are combined inside the template; render it by hand".into(),
@@ -264,6 +342,10 @@ mod tests {
     /// Renders `template` (as `roles/r/templates/t.j2`) with the scope of the
     /// role's template task, in a repo with two environments and a vault value.
     fn render_in(template: &str, with_password: bool) -> TemplateResult {
+        render_in_probing(template, with_password, false)
+    }
+
+    fn render_in_probing(template: &str, with_password: bool, always_probe: bool) -> TemplateResult {
         let dir = tempfile::tempdir().unwrap();
         let pw = VaultPassword::new("default", b"pw".to_vec());
         let vault = encrypt_with_salt(format!("vault_db_password: {SECRET}\n").as_bytes(), &pw, &[7; 32], None);
@@ -278,6 +360,10 @@ mod tests {
             ("inventories/production/group_vars/all/vars.yml", "level: warn\nsame: 1\n".into()),
             ("site.yml", "- hosts: web\n  roles: [r]\n".into()),
             ("roles/r/tasks/main.yml", "- template: {src: t.j2, dest: /etc/t.conf}\n".into()),
+            (
+                "roles/r/defaults/main.yml",
+                "loud: \"{{ level }}\"\nloud_at: \"{{ level }} {{ template_destpath }}\"\n".into(),
+            ),
             ("roles/r/templates/t.j2", template.into()),
         ];
         for (rel, text) in &files {
@@ -299,7 +385,8 @@ mod tests {
         };
         let run = resolve(&project, &set, &crate::config::Config::default(), &options).unwrap();
         let task = run.plays[0].tasks.iter().find(|t| t.module.short == "template").unwrap();
-        ScopeRenderer::new(&run).render(task, "roles/r/templates/t.j2", template)
+        let renderer = ScopeRenderer { run: &run, always_probe };
+        renderer.render(task, "roles/r/templates/t.j2", template)
     }
 
     fn var(name: &str, secret: bool, variable: &str) -> StartVar {
@@ -349,6 +436,58 @@ mod tests {
             TemplateResult::Rendered { text: "verbose\n".into(), notes: Vec::new() }
         );
         assert!(matches!(render_in("{{ nowhere }}\n", true), TemplateResult::Failed(w) if w.contains("nowhere")));
+    }
+
+    #[test]
+    fn skipping_foreseeable_probes_changes_no_result() {
+        let templates = [
+            "{{ level }} {{ loud | upper }}\n",
+            // `loud_at` needs `template_destpath`, so it is resolved in the render, with the placeholder.
+            "{{ level }} {{ loud_at | upper }}\n",
+            "{{ level }} {{ loud_at }}\n",
+            "L={{ level }}\n{{ same | string | upper }}\n",
+            "DB_PASS={{ db_password }}\nlevel {{ level }}\nsame {{ same }}\n",
+            "x={{ db_password }} {{ db_password | upper }}\n",
+            "{% if level == 'debug' %}{{ level }}{% endif %}\n",
+            "{{ level }}{{ level | upper }}\n",
+            "{% for i in [1, 2] %}{{- level -}}{% endfor %}\n",
+            "{{ level }} migrate_probe_0_q\n",
+            "{% raw %}{{ level }}{% endraw %} {{ level }}\n",
+            "{# {{ level }} #}{{ level }}\n",
+            "{{ level }} {{ vars['level'] | upper }}\n",
+        ];
+        for t in templates {
+            for with_password in [true, false] {
+                assert_eq!(
+                    render_in_probing(t, with_password, false),
+                    render_in_probing(t, with_password, true),
+                    "{t:?}, password given: {with_password}"
+                );
+            }
+        }
+        // Printed only, next to a name the template transforms: still filled in at start.
+        assert_eq!(
+            render_in("L={{ level }}\n{{ same | string | upper }}\n", true),
+            TemplateResult::AtStart {
+                template: "L=${L}\n1\n".into(),
+                vars: vec![var("L", false, "level")],
+                notes: Vec::new()
+            }
+        );
+    }
+
+    #[test]
+    fn printed_only_and_indirect_reads() {
+        let p = |text: &str, name: &str| printed_only(text, name, &bare_prints(text));
+        assert!(p("x={{ a }} y={{- a -}} {{ ab }}", "a"));
+        assert!(!p("{{ a | upper }}", "a"));
+        assert!(!p("{{ a }}{% if a %}x{% endif %}", "a"));
+        assert!(!p("a = {{ a }}", "a"));
+        assert!(reads_indirectly("{% include 'x.j2' %}"));
+        assert!(reads_indirectly("{{ vars['a'] }}"));
+        assert!(reads_indirectly("{{ lookup('vars', 'a') }}"));
+        assert!(reads_indirectly("#jinja2: variable_start_string: '[%'\n"));
+        assert!(!reads_indirectly("key={{ a }}\n{% for x in xs %}{{ x.name }}{% endfor %}\n"));
     }
 
     #[test]

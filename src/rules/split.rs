@@ -130,14 +130,25 @@ pub fn convert(inputs: &Inputs) -> (Conversion, Vec<Finding>) {
     let cx = EmitCx { family: base.family, files: inputs.files, templates: inputs.templates };
     let catalog = &inputs.rules.catalog;
 
-    // 1. Each task on its own.
-    let mut items: Vec<Item> = Vec::new();
-    for (p, play) in inputs.run.plays.iter().enumerate() {
-        for task in play.tasks.iter().chain(play.handlers.iter()) {
-            let outcome = emit::apply(inputs.rules, task, &cx);
-            items.push(Item { play: p, task, outcome, services: BTreeSet::new(), decision: None });
-        }
-    }
+    // 1. Each task on its own, in parallel (rendering `template:` sources is most of
+    // the stage); the outcomes come back in task order.
+    let tasks: Vec<(usize, &ResolvedTask)> = inputs
+        .run
+        .plays
+        .iter()
+        .enumerate()
+        .flat_map(|(p, play)| play.tasks.iter().chain(play.handlers.iter()).map(move |t| (p, t)))
+        .collect();
+    let mut items: Vec<Item> = {
+        use rayon::prelude::*;
+        tasks
+            .par_iter()
+            .map(|&(play, task)| {
+                let outcome = emit::apply(inputs.rules, task, &cx);
+                Item { play, task, outcome, services: BTreeSet::new(), decision: None }
+            })
+            .collect()
+    };
 
     // 2. The processes.
     let mut services: BTreeMap<String, Service> = BTreeMap::new();
@@ -280,13 +291,27 @@ pub fn convert(inputs: &Inputs) -> (Conversion, Vec<Finding>) {
             by_role.entry(r.name.as_str()).or_default().push(i);
         }
     }
-    for s in &own {
-        let mut relevant: BTreeSet<usize> = by_service.get(s.name.as_str()).into_iter().flatten().copied().collect();
-        for r in &s.roles {
-            relevant.extend(by_role.get(r.as_str()).into_iter().flatten().copied());
-        }
-        let relevant: Vec<&Item> = relevant.into_iter().map(|i| &items[i]).collect();
-        conversion.images.push(build_image(s, &relevant, &items, &base, inputs, &mut findings));
+    let probes = loopback_probes(&items);
+    // Images are built in parallel, each with its own findings, merged in service order.
+    let built: Vec<(ImageSpec, Vec<Finding>)> = {
+        use rayon::prelude::*;
+        own.par_iter()
+            .map(|s| {
+                let mut relevant: BTreeSet<usize> =
+                    by_service.get(s.name.as_str()).into_iter().flatten().copied().collect();
+                for r in &s.roles {
+                    relevant.extend(by_role.get(r.as_str()).into_iter().flatten().copied());
+                }
+                let relevant: Vec<&Item> = relevant.into_iter().map(|i| &items[i]).collect();
+                let mut image_findings = Vec::new();
+                let image = build_image(s, &relevant, &items, &probes, &base, inputs, &mut image_findings);
+                (image, image_findings)
+            })
+            .collect()
+    };
+    for (image, image_findings) in built {
+        conversion.images.push(image);
+        findings.extend(image_findings);
     }
     for s in services.values() {
         let code = |c: &str| rule_code(inputs.rules, c);
@@ -876,6 +901,7 @@ fn build_image(
     s: &Service,
     items: &[&Item],
     all_items: &[Item],
+    probes: &LoopbackProbes,
     base: &BaseImage,
     inputs: &Inputs,
     findings: &mut Vec<Finding>,
@@ -1171,7 +1197,7 @@ fn build_image(
         }
     }
     // A probe may be any task of the service's plays (a deploy's post_tasks), not only its own.
-    let probe = if s.jobs_only { None } else { health_probe(s, all_items, &ports) };
+    let probe = if s.jobs_only { None } else { health_probe(s, all_items, probes, &ports) };
     let healthcheck = if s.jobs_only {
         None
     } else {
@@ -1302,27 +1328,40 @@ fn move_config_checks(steps: &mut Vec<BuildStep>, check: &[String], report: &mut
     moved
 }
 
-/// A `uri` task of one of the service's plays that probes one of its ports on the
-/// loopback address over HTTP (`http://127.0.0.1:8000/healthz`): the health path the
-/// VM's deployment waited for. Returns the URL and the probe's origin.
-fn health_probe(s: &Service, items: &[Item], ports: &[Port]) -> Option<(String, Origin)> {
+/// `uri:` tasks that request a loopback URL (no vault value in it), by the port
+/// requested: (task index, URL) in task order. Parsed once for the run; each image
+/// looks up its own ports (scanning every task per image was quadratic).
+type LoopbackProbes = BTreeMap<u16, Vec<(usize, String)>>;
+
+fn loopback_probes(items: &[Item]) -> LoopbackProbes {
     static LOOPBACK: std::sync::LazyLock<Option<regex::Regex>> = std::sync::LazyLock::new(|| {
         regex::Regex::new(r"^http://(?:127\.0\.0\.1|localhost)(?::([0-9]{1,5}))?(/[A-Za-z0-9._~/?=&%-]*)?$").ok()
     });
-    let re = LOOPBACK.as_ref()?;
-    items
+    let mut out = LoopbackProbes::new();
+    let Some(re) = LOOPBACK.as_ref() else { return out };
+    for (i, item) in items.iter().enumerate() {
+        if item.task.module.short != "uri" || item.task.secret_args.contains_key("url") {
+            continue;
+        }
+        let Some(url) = item.task.args.get("url").map(super::ruleset::value_text) else { continue };
+        let Some(caps) = re.captures(&url) else { continue };
+        let Some(port) = caps.get(1).map_or(Some(80), |p| p.as_str().parse::<u16>().ok()) else { continue };
+        out.entry(port).or_default().push((i, url));
+    }
+    out
+}
+
+/// A `uri` task of one of the service's plays that probes one of its ports on the
+/// loopback address over HTTP (`http://127.0.0.1:8000/healthz`): the health path the
+/// VM's deployment waited for; the first such task in task order. Returns the URL and
+/// the probe's origin.
+fn health_probe(s: &Service, items: &[Item], probes: &LoopbackProbes, ports: &[Port]) -> Option<(String, Origin)> {
+    ports
         .iter()
-        .filter(|i| s.plays.contains(&i.play) && i.task.module.short == "uri")
-        .filter(|i| !i.task.secret_args.contains_key("url"))
-        .find_map(|i| {
-            let url = super::ruleset::value_text(i.task.args.get("url")?);
-            let caps = re.captures(&url)?;
-            let port: u16 = caps.get(1).map_or(Some(80), |p| p.as_str().parse().ok())?;
-            ports
-                .iter()
-                .any(|p| p.port == port && p.protocol == Protocol::Tcp)
-                .then(|| (url.clone(), i.task.origin.clone()))
-        })
+        .filter(|p| p.protocol == Protocol::Tcp)
+        .filter_map(|p| probes.get(&p.port)?.iter().find(|(i, _)| s.plays.contains(&items[*i].play)))
+        .min_by_key(|(i, _)| *i)
+        .map(|(i, url)| (url.clone(), items[*i].task.origin.clone()))
 }
 
 /// Moves each OS package install up to the previous install of the same manager

@@ -480,7 +480,7 @@ fn discovery_names_values_as_the_task_definitions_read_them() {
     assert!(v.secret);
     assert_eq!(v.value.expose(), SECRET);
     assert_eq!(v.service, "app");
-    assert_eq!(v.services, ["app"]);
+    assert_eq!(*v.services, ["app"]);
     assert_eq!(v.origin, app.env.iter().find(|e| e.name == "FILE_ETC_APP_SECRET_ENV").unwrap().origin);
     // Literals from the unit stay in the task definition.
     assert!(!found.values.iter().any(|v| v.name == "PYTHONUNBUFFERED"));

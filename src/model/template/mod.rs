@@ -479,6 +479,18 @@ impl Templar {
         scope::Call::new(self, site).render_template_text(text, name, options)
     }
 
+    /// [`Self::render_template_text`] plus the local variables read inside the
+    /// resolution of another variable (see [`scope::Call::render_template_text_traced`]).
+    pub fn render_template_text_traced(
+        &self,
+        text: &str,
+        name: &str,
+        site: &Site,
+        options: &FileOptions,
+    ) -> (Rendered<String>, BTreeSet<String>) {
+        scope::Call::new(self, site).render_template_text_traced(text, name, options)
+    }
+
     /// `query(plugin, *terms)` with already-evaluated terms, as `with_<plugin>:`
     /// loops need it.
     pub fn query(&self, plugin: &str, terms: &[Json], site: &Site) -> Rendered<Json> {

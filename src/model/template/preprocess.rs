@@ -465,8 +465,9 @@ pub fn rewrite_template<'a>(src: &'a str, delims: &Delims, from_yaml: bool) -> C
     let mut out = String::with_capacity(src.len() + 16);
     let mut pos = 0;
     let mut changed = false;
+    let mut tags = TagFinder::new(delims);
     while pos < src.len() {
-        let Some((start, kind)) = next_tag(src, pos, delims) else { break };
+        let Some((start, kind)) = tags.next(src, pos) else { break };
         let open = match kind {
             TagKind::Variable => &delims.variable,
             TagKind::Block => &delims.block,
@@ -522,11 +523,49 @@ enum TagKind {
     Comment,
 }
 
-fn next_tag(src: &str, from: usize, d: &Delims) -> Option<(usize, TagKind)> {
-    [(&d.variable.0, TagKind::Variable), (&d.block.0, TagKind::Block), (&d.comment.0, TagKind::Comment)]
-        .into_iter()
-        .filter_map(|(open, kind)| src[from..].find(open.as_str()).map(|i| (from + i, kind)))
-        .min_by_key(|(i, _)| *i)
+/// The next opening delimiter at or after a position that only moves forward.
+/// Each delimiter's next occurrence is remembered until the position passes it
+/// (searching all three from every tag rescanned the rest of the text for a
+/// delimiter the template never uses, once per tag).
+struct TagFinder<'d> {
+    opens: [(&'d str, TagKind); 3],
+    /// Per delimiter: searched from `.0`, found at `.1` (`None`: not after `.0`).
+    found: [Option<(usize, Option<usize>)>; 3],
+}
+
+impl<'d> TagFinder<'d> {
+    fn new(d: &'d Delims) -> TagFinder<'d> {
+        TagFinder {
+            opens: [
+                (d.variable.0.as_str(), TagKind::Variable),
+                (d.block.0.as_str(), TagKind::Block),
+                (d.comment.0.as_str(), TagKind::Comment),
+            ],
+            found: [None; 3],
+        }
+    }
+
+    /// The earliest opening at or after `from` (the first delimiter wins a tie);
+    /// `from` never decreases between calls.
+    fn next(&mut self, src: &str, from: usize) -> Option<(usize, TagKind)> {
+        let mut best: Option<(usize, TagKind)> = None;
+        for (k, (open, kind)) in self.opens.iter().enumerate() {
+            let at = match self.found[k] {
+                Some((searched, hit)) if searched <= from && hit.is_none_or(|h| h >= from) => hit,
+                _ => {
+                    let hit = src[from..].find(open).map(|i| from + i);
+                    self.found[k] = Some((from, hit));
+                    hit
+                }
+            };
+            if let Some(at) = at
+                && best.is_none_or(|(b, _)| at < b)
+            {
+                best = Some((at, *kind));
+            }
+        }
+        best
+    }
 }
 
 fn find_endraw(src: &str, from: usize, d: &Delims) -> Option<usize> {

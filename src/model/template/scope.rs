@@ -348,6 +348,10 @@ struct CallState {
     /// nesting limit) but are reused within this call, so that a failing
     /// chain is not re-resolved again and again.
     tainted: HashMap<String, Arc<Resolved>>,
+    /// Set by [`Call::render_template_text_traced`]: record in `nested_locals`
+    /// the local variables read while another variable was being resolved.
+    trace_nested_locals: bool,
+    nested_locals: BTreeSet<String>,
 }
 
 /// The root context of one evaluation.
@@ -420,7 +424,16 @@ impl Scope {
             && let Some(v) = layer.find(name)
         {
             let v = v.clone();
-            self.touch(|t| t.uses_locals = true);
+            {
+                let mut st = lock(&self.state);
+                if st.trace_nested_locals && !st.frames.is_empty() {
+                    st.nested_locals.insert(name.to_string());
+                }
+                match st.frames.last_mut() {
+                    Some(frame) => frame.touched.uses_locals = true,
+                    None => st.root.uses_locals = true,
+                }
+            }
             // Undefined (its template failed): `None` lets minijinja name it.
             return Some(self.resolve_cached(name, &Entry::Var(v), Some(layer))).filter(|v| !v.is_undefined());
         }
@@ -1335,6 +1348,22 @@ impl Call {
         let scope = self.scope.with_locals(template_vars(&self.scope, name, options.dest.as_deref()));
         let result = scope.render_file_text(text, options).map(Some);
         self.finish(result, Finish::default())
+    }
+
+    /// [`Self::render_template_text`], also naming the local variables that were
+    /// read while another variable was being resolved (`b: "{{ a }}"` read `a`):
+    /// a local read only by the template itself cannot reach the output any
+    /// other way than through what the template does with it.
+    pub fn render_template_text_traced(
+        &self,
+        text: &str,
+        name: &str,
+        options: &FileOptions,
+    ) -> (Rendered<String>, BTreeSet<String>) {
+        lock(&self.scope.state).trace_nested_locals = true;
+        let rendered = self.render_template_text(text, name, options);
+        let nested = std::mem::take(&mut lock(&self.scope.state).nested_locals);
+        (rendered, nested)
     }
 
     pub fn query(&self, plugin: &str, terms: &[Json]) -> Rendered<Json> {
