@@ -16,8 +16,8 @@ use std::sync::Arc;
 use crate::config::Config;
 use crate::diagnostics::{Finding, Severity, codes};
 use crate::model::Project;
-use crate::model::inventory::{Group, Inventory};
-use crate::model::vars::Scope;
+use crate::model::inventory::{Group, Host, Inventory};
+use crate::model::vars::{Scope, ScopedVars};
 use crate::source::SourceSet;
 use crate::source::vault::VaultPasswords;
 
@@ -175,19 +175,29 @@ pub struct Groups<'a> {
     by_name: BTreeMap<&'a str, &'a Group>,
     /// Parent names of each group.
     parents: BTreeMap<&'a str, BTreeSet<&'a str>>,
+    /// Each host's first entry in inventory order and the groups listing it: looked up once
+    /// per play, so a scan of the whole inventory would make the walk quadratic in plays.
+    host_entries: BTreeMap<&'a str, (&'a Host, Vec<&'a str>)>,
 }
 
 impl<'a> Groups<'a> {
     pub fn new(inv: &'a Inventory) -> Groups<'a> {
         let mut by_name = BTreeMap::new();
         let mut parents: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+        let mut host_entries: BTreeMap<&str, (&Host, Vec<&str>)> = BTreeMap::new();
         for g in &inv.groups {
             by_name.insert(g.name.as_str(), g);
             for c in &g.children {
                 parents.entry(c.as_str()).or_default().insert(g.name.as_str());
             }
+            for h in &g.hosts {
+                let entry = host_entries.entry(h.name.as_str()).or_insert_with(|| (h, Vec::new()));
+                if entry.1.last() != Some(&g.name.as_str()) {
+                    entry.1.push(g.name.as_str());
+                }
+            }
         }
-        Groups { inv, by_name, parents }
+        Groups { inv, by_name, parents, host_entries }
     }
 
     fn depth(&self, name: &str, guard: usize) -> usize {
@@ -237,9 +247,9 @@ impl<'a> Groups<'a> {
     /// then by depth and name (Ansible's order).
     pub fn groups_of_host(&self, host: &str) -> Vec<&'a str> {
         let mut set: BTreeSet<&str> = BTreeSet::new();
-        for g in &self.inv.groups {
-            if g.hosts.iter().any(|h| h.name == host) {
-                self.ancestors(&g.name, &mut set);
+        if let Some((_, groups)) = self.host_entries.get(host) {
+            for g in groups {
+                self.ancestors(g, &mut set);
             }
         }
         self.ordered(set)
@@ -271,6 +281,11 @@ impl<'a> Groups<'a> {
         let mut out = vec!["all"];
         out.extend(v);
         out
+    }
+
+    /// The first entry of `name` in inventory order (the one whose inline variables count).
+    pub fn host(&self, name: &str) -> Option<&'a Host> {
+        self.host_entries.get(name).map(|(h, _)| *h)
     }
 
     pub fn group(&self, name: &str) -> Option<&'a Group> {
@@ -313,13 +328,25 @@ impl<'a> Groups<'a> {
 }
 
 /// Files of `group_vars/NAME` or `host_vars/NAME` under `base_dir`.
-pub fn scoped_files<'p>(project: &'p Project, base_dir: &str, scope: Scope, name: &str) -> Vec<&'p Arc<str>> {
-    project
-        .scoped_vars
-        .iter()
-        .filter(|s| s.scope == scope && s.name == name && &*s.base_dir == base_dir)
-        .flat_map(|s| s.files.iter())
-        .collect()
+/// `group_vars/` and `host_vars/` entries by group or host name, in the project's order:
+/// the walk asks for a few names per play, so a scan of every entry would make it
+/// quadratic in plays (one group per play in large repositories).
+pub struct ScopedIndex<'p>(BTreeMap<&'p str, Vec<&'p ScopedVars>>);
+
+impl<'p> ScopedIndex<'p> {
+    pub fn new(project: &'p Project) -> ScopedIndex<'p> {
+        let mut by_name: BTreeMap<&str, Vec<&ScopedVars>> = BTreeMap::new();
+        for s in &project.scoped_vars {
+            by_name.entry(s.name.as_str()).or_default().push(s);
+        }
+        ScopedIndex(by_name)
+    }
+
+    /// The files of `name`'s entries of `scope` under `base_dir`, in the project's order.
+    pub fn files(&self, base_dir: &str, scope: Scope, name: &str) -> Vec<&'p Arc<str>> {
+        let Some(entries) = self.0.get(name) else { return Vec::new() };
+        entries.iter().filter(|s| s.scope == scope && &*s.base_dir == base_dir).flat_map(|s| s.files.iter()).collect()
+    }
 }
 
 /// Names of inventory variables whose values differ between the repository's

@@ -245,11 +245,19 @@ pub(crate) struct VaultCache<'a> {
     pub definitions: Definitions,
     /// Vault values entered as unknown secrets (no password).
     pub undecrypted: usize,
+    /// [`vault_names`], computed at the first encrypted file (it reads the whole project).
+    vault_names: Option<Vec<String>>,
 }
 
 impl<'a> VaultCache<'a> {
     pub fn new(passwords: &'a VaultPasswords) -> VaultCache<'a> {
-        VaultCache { passwords, files: BTreeMap::new(), definitions: Definitions::default(), undecrypted: 0 }
+        VaultCache {
+            passwords,
+            files: BTreeMap::new(),
+            definitions: Definitions::default(),
+            undecrypted: 0,
+            vault_names: None,
+        }
     }
 
     /// One variable as the Templar takes it; inline `!vault` values decrypted.
@@ -297,8 +305,9 @@ impl<'a> VaultCache<'a> {
                     // The names are inside the ciphertext: take the `vault_*` names the plain
                     // variables refer to and nothing defines (Ansible's documented convention).
                     self.undecrypted += 1;
-                    for name in vault_names(project) {
-                        out.push((name, VarValue::Secret(None), None));
+                    let names = self.vault_names.get_or_insert_with(|| vault_names(project));
+                    for name in names.iter() {
+                        out.push((name.clone(), VarValue::Secret(None), None));
                     }
                 } else if let Some(text) = set.get(path).and_then(|f| f.text().ok()) {
                     let docs = self.passwords.decrypt_yaml_file(path, text)?;

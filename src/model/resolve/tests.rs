@@ -191,6 +191,34 @@ fn two_envs() -> Vec<(&'static str, String)> {
     ]
 }
 
+/// A host listed in several groups: its first entry's inline variables, every group it is in
+/// (with the files beside the inventory and the playbook), many groups and roles around it.
+#[test]
+fn host_in_two_groups_among_many_gets_its_first_entry_and_both_groups() {
+    let mut ini = String::from("[web]\nh1 color=red\n\n[db]\nh1\nh2\n");
+    let mut files: Vec<(&str, String)> = Vec::new();
+    for i in 0..30 {
+        ini.push_str(&format!("\n[tier{i:02}]\nt{i:02}\n"));
+    }
+    files.push(("inventories/staging/hosts.ini", ini));
+    files.push(("inventories/staging/group_vars/db.yml", "db_port: 5432\n".into()));
+    files.push(("inventories/staging/group_vars/tier07.yml", "db_port: 1\n".into()));
+    files.push(("group_vars/db.yml", "db_name: shop\n".into()));
+    files.push(("group_vars/web.yml", "db_name: web-wins-by-name-order\n".into()));
+    let msg_text = "{{ color }} {{ group_names | join(',') }} {{ db_port }} {{ db_name }} {{ r7 }}";
+    files.push((
+        "site.yml",
+        format!("- hosts: db\n  roles: [r07, r03]\n  tasks:\n    - name: show\n      debug: {{msg: \"{msg_text}\"}}\n"),
+    ));
+    let roles: Vec<(String, String)> =
+        (0..12).map(|i| (format!("roles/r{i:02}/defaults/main.yml"), format!("r7: from-r{i:02}\n"))).collect();
+    for (path, text) in &roles {
+        files.push((path.as_str(), text.clone()));
+    }
+    let r = run(&files, Some("staging"));
+    assert_eq!(msg(&r, "show"), json!("red db,web 5432 web-wins-by-name-order from-r03"));
+}
+
 #[test]
 fn env_picks_the_conventional_inventory() {
     let r = run(&two_envs(), Some("production"));

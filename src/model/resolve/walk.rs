@@ -26,7 +26,7 @@ use crate::model::{Origin, Project};
 use crate::sensitive::{REDACTED, Sensitive};
 use crate::source::SourceSet;
 
-use super::inventory::{Groups, scoped_files};
+use super::inventory::{Groups, ScopedIndex};
 use super::{ResolveError, TaskScope, VaultCache};
 
 use super::Layer;
@@ -99,6 +99,7 @@ pub(super) struct Common<'a> {
     project: &'a Project,
     set: &'a Arc<SourceSet>,
     groups: Option<Groups<'a>>,
+    scoped: ScopedIndex<'a>,
     extra: Layer,
     vault: Mutex<VaultCache<'a>>,
     lookups: Lookups,
@@ -132,6 +133,7 @@ impl<'a> Common<'a> {
             project,
             set,
             groups,
+            scoped: ScopedIndex::new(project),
             extra: Arc::new(extra.into_iter().map(|(k, v)| (Arc::from(k), Arc::new(VarValue::Json(v)))).collect()),
             vault: Mutex::new(vault),
             lookups: Lookups::new(EnvSource::Map(BTreeMap::new()), Some(reader)),
@@ -465,7 +467,7 @@ impl<'a, 'c> Walker<'a, 'c> {
         let Some(groups) = &self.common.groups else {
             // Without an inventory Ansible still reads `group_vars/all` beside the playbook.
             let files: Vec<Arc<str>> =
-                scoped_files(self.project, &pb_dir, Scope::Group, "all").into_iter().cloned().collect();
+                self.common.scoped.files(&pb_dir, Scope::Group, "all").into_iter().cloned().collect();
             for f in files {
                 let l = self.file_layer(&f)?;
                 self.play.inventory.push(l);
@@ -500,23 +502,16 @@ impl<'a, 'c> Walker<'a, 'c> {
             let inline = groups.group(g).map(|gr| gr.vars.clone()).unwrap_or_default();
             let mut files = Vec::new();
             for d in &dirs {
-                files.extend(scoped_files(self.project, d, Scope::Group, g).into_iter().cloned());
+                files.extend(self.common.scoped.files(d, Scope::Group, g).into_iter().cloned());
             }
             layers.push((inline, files));
         }
         // Host variables: the first host's; others of the selected groups that differ are reported.
         let host_layer = |name: &str| -> (Vec<Var>, Vec<Arc<str>>) {
-            let inline = groups
-                .inv
-                .groups
-                .iter()
-                .flat_map(|g| g.hosts.iter())
-                .find(|h| h.name == name)
-                .map(|h| h.vars.clone())
-                .unwrap_or_default();
+            let inline = groups.host(name).map(|h| h.vars.clone()).unwrap_or_default();
             let mut files = Vec::new();
             for d in &dirs {
-                files.extend(scoped_files(self.project, d, Scope::Host, name).into_iter().cloned());
+                files.extend(self.common.scoped.files(d, Scope::Host, name).into_iter().cloned());
             }
             (inline, files)
         };
