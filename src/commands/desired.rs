@@ -67,8 +67,6 @@ pub fn desired_state(repo: &Path, env: Option<&str>, vault: &VaultPasswords) -> 
         .map(|v| DesiredParameter { name: v.parameter, secure: v.secret, value: v.value, origin: Some(v.origin) })
         .collect();
     // Nothing after the rules reads the resolved run (every task's scope) or the model.
-    drop(inputs);
-    drop(renderer);
     free_in_background((run, project));
     timings.mark("parameters");
 

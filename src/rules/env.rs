@@ -89,8 +89,10 @@ pub fn discover(conversion: &Conversion, run: &ResolvedRun, config: &Config) -> 
             }
         }
     }
-    let readers: BTreeMap<&str, Arc<[String]>> =
-        readers.into_iter().map(|(name, services)| (name, services.into_iter().map(str::to_string).collect())).collect();
+    let readers: BTreeMap<&str, Arc<[String]>> = readers
+        .into_iter()
+        .map(|(name, services)| (name, services.into_iter().map(str::to_string).collect()))
+        .collect();
     let mut seen: BTreeSet<String> = BTreeSet::new();
     for image in &conversion.images {
         for var in &image.env {

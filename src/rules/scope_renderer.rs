@@ -257,7 +257,11 @@ impl TemplateRenderer for ScopeRenderer<'_> {
                         return true;
                     }
                     let name = &deferred[i].0;
-                    if !indirect && !nested.contains(name) && printed_only(text, name, &prints) && !out.contains(&probe(i)) {
+                    if !indirect
+                        && !nested.contains(name)
+                        && printed_only(text, name, &prints)
+                        && !out.contains(&probe(i))
+                    {
                         return false;
                     }
                     match render(deferred, Some(i)).output {

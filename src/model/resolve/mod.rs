@@ -119,7 +119,10 @@ pub fn resolve(
             Severity::Info,
             "",
             0,
-            format!("no playbook runs the roles: converting them as one play applying {} to all hosts", roles.join(", ")),
+            format!(
+                "no playbook runs the roles: converting them as one play applying {} to all hosts",
+                roles.join(", ")
+            ),
         ));
     }
     let mut vault = common.into_vault();
