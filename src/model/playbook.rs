@@ -166,6 +166,32 @@ pub struct Play {
     pub unknown: Map,
 }
 
+impl Play {
+    /// A play at `origin` with nothing in it yet (no name, hosts, vars, roles or tasks).
+    pub fn new(origin: Origin) -> Play {
+        Play {
+            origin,
+            name: None,
+            hosts: Vec::new(),
+            gather_facts: None,
+            vars: Vec::new(),
+            vars_files: Vec::new(),
+            vars_prompt: Vec::new(),
+            roles: Vec::new(),
+            pre_tasks: Vec::new(),
+            tasks: Vec::new(),
+            post_tasks: Vec::new(),
+            handlers: Vec::new(),
+            environment: None,
+            become_: None,
+            become_user: None,
+            tags: Vec::new(),
+            keywords: Map::new(),
+            unknown: Map::new(),
+        }
+    }
+}
+
 /// One `vars_files` entry: a file, or a list of which the first found is used.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct VarsFilesEntry {
@@ -274,26 +300,7 @@ fn parse_import(item: &Node, key: &str, value: &Node, cx: &mut Cx<'_>) -> Option
 }
 
 fn parse_play(item: &Node, cx: &mut Cx<'_>) -> Play {
-    let mut play = Play {
-        origin: cx.origin(item.line),
-        name: None,
-        hosts: Vec::new(),
-        gather_facts: None,
-        vars: Vec::new(),
-        vars_files: Vec::new(),
-        vars_prompt: Vec::new(),
-        roles: Vec::new(),
-        pre_tasks: Vec::new(),
-        tasks: Vec::new(),
-        post_tasks: Vec::new(),
-        handlers: Vec::new(),
-        environment: None,
-        become_: None,
-        become_user: None,
-        tags: Vec::new(),
-        keywords: Map::new(),
-        unknown: Map::new(),
-    };
+    let mut play = Play::new(cx.origin(item.line));
     let mut has_hosts = false;
     for (k, v) in item.as_map().unwrap_or(&[]) {
         let key = key_text(k);

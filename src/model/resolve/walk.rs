@@ -260,24 +260,10 @@ pub(super) fn roles_play(project: &Project) -> Option<(Play, Vec<String>)> {
         })
         .collect();
     let play = Play {
-        origin: origin.clone(),
         name: Some("roles of the repository".into()),
         hosts: vec!["all".into()],
-        gather_facts: None,
-        vars: Vec::new(),
-        vars_files: Vec::new(),
-        vars_prompt: Vec::new(),
         roles: uses,
-        pre_tasks: Vec::new(),
-        tasks: Vec::new(),
-        post_tasks: Vec::new(),
-        handlers: Vec::new(),
-        environment: None,
-        become_: None,
-        become_user: None,
-        tags: Vec::new(),
-        keywords: Default::default(),
-        unknown: Default::default(),
+        ..Play::new(origin.clone())
     };
     Some((play, roles.iter().map(|r| r.name.clone()).collect()))
 }
