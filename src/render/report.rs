@@ -122,14 +122,6 @@ pub fn render(
 /// packages it added, daemons and tasks it dropped, and what needs a human.
 /// Variable and parameter names only, never a value.
 pub fn declarations(image: &ImageSpec, image_user: &str, added_packages: &[String], notes: &[Note]) -> String {
-    let origin_items = |list: &[ReportItem]| -> Vec<serde_json::Value> {
-        let mut sorted: Vec<&ReportItem> = list.iter().collect();
-        sorted.sort();
-        sorted
-            .into_iter()
-            .map(|i| json!({"origin": i.origin.to_string(), "code": i.code, "what": i.what, "why": i.why}))
-            .collect()
-    };
     let mut env: Vec<serde_json::Value> = image
         .env
         .iter()
@@ -178,7 +170,7 @@ pub fn declarations(image: &ImageSpec, image_user: &str, added_packages: &[Strin
         .collect();
     dropped_daemons.sort();
     dropped_daemons.dedup();
-    let mut needs_human = origin_items(&image.report.needs_human);
+    let mut needs_human = items(&image.report.needs_human);
     for note in notes {
         needs_human.push(json!({
             "origin": note.origin.as_ref().map(|o| o.to_string()),
@@ -213,8 +205,8 @@ pub fn declarations(image: &ImageSpec, image_user: &str, added_packages: &[Strin
             "writable_paths": writable,
             "added_packages": added_packages,
             "dropped_daemons": dropped_daemons,
-            "converted": origin_items(&image.report.converted),
-            "dropped": origin_items(&image.report.dropped),
+            "converted": items(&image.report.converted),
+            "dropped": items(&image.report.dropped),
             "needs_human": needs_human,
         },
     });

@@ -552,25 +552,24 @@ impl Checker<'_> {
 
 /// Task CPU units from `"256"`, `256` or `"0.25 vCPU"`.
 fn units(v: &Value) -> Option<u32> {
-    if let Some(n) = v.as_u64() {
-        return u32::try_from(n).ok();
-    }
-    let s = v.as_str()?.trim();
-    if let Some(vcpu) = s.strip_suffix("vCPU").or_else(|| s.strip_suffix("vcpu")) {
-        let f: f64 = vcpu.trim().parse().ok()?;
-        return Some((f * 1024.0).round() as u32);
-    }
-    s.parse().ok()
+    scaled_by_1024(v, "vCPU")
 }
 
 /// Task memory in MiB from `"512"`, `512` or `"1 GB"`.
 fn mebibytes(v: &Value) -> Option<u32> {
+    scaled_by_1024(v, "GB")
+}
+
+/// A whole number as written, or a number followed by `unit` (either case) times 1024:
+/// the two spellings ECS accepts for task CPU and memory.
+fn scaled_by_1024(v: &Value, unit: &str) -> Option<u32> {
     if let Some(n) = v.as_u64() {
         return u32::try_from(n).ok();
     }
     let s = v.as_str()?.trim();
-    if let Some(gb) = s.strip_suffix("GB").or_else(|| s.strip_suffix("gb")) {
-        let f: f64 = gb.trim().parse().ok()?;
+    let lower = unit.to_ascii_lowercase();
+    if let Some(amount) = s.strip_suffix(unit).or_else(|| s.strip_suffix(lower.as_str())) {
+        let f: f64 = amount.trim().parse().ok()?;
         return Some((f * 1024.0).round() as u32);
     }
     s.parse().ok()
