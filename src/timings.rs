@@ -1,5 +1,6 @@
-//! `MIGRATE_TIMINGS=1`: the wall time of each pipeline stage on stderr, for profiling
-//! (`docs/performance.md`). Off by default, so it costs one environment lookup per run.
+//! `MIGRATE_TIMINGS=1`: the wall time of each pipeline stage on stderr, with the resident
+//! memory at its end and the peak so far (Linux only), for profiling (`docs/performance.md`).
+//! Off by default, so it costs one environment lookup per run.
 
 use std::time::Instant;
 
@@ -19,8 +20,25 @@ impl Timings {
     pub fn mark(&mut self, stage: &str) {
         if let Some(last) = self.last {
             let now = Instant::now();
-            eprintln!("timing: {stage:<12} {:>8.1} ms", (now - last).as_secs_f64() * 1e3);
+            let ms = (now - last).as_secs_f64() * 1e3;
+            match memory() {
+                Some((rss, peak)) => {
+                    eprintln!("timing: {stage:<12} {ms:>8.1} ms  rss {rss:>5} MiB  peak {peak:>5} MiB")
+                }
+                None => eprintln!("timing: {stage:<12} {ms:>8.1} ms"),
+            }
             self.last = Some(now);
         }
     }
+}
+
+/// Resident and peak resident memory in MiB (`VmRSS`, `VmHWM` of `/proc/self/status`).
+fn memory() -> Option<(u64, u64)> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let field = |name: &str| {
+        let line = status.lines().find(|l| l.starts_with(name))?;
+        let kib: u64 = line[name.len()..].trim().trim_end_matches("kB").trim().parse().ok()?;
+        Some(kib / 1024)
+    };
+    Some((field("VmRSS:")?, field("VmHWM:")?))
 }
