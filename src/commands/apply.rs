@@ -49,9 +49,9 @@ pub fn run(args: &ApplyArgs) -> anyhow::Result<ExitStatus> {
     }
 
     let plan = &planned.plan;
-    let mut stdout = io::stdout().lock();
     let style = plan::text::Style::for_terminal(io::stdout().is_terminal());
-    stdout.write_all(plan::text::render(plan, style).as_bytes())?;
+    let mut stdout = io::BufWriter::with_capacity(1 << 16, io::stdout().lock());
+    plan::text::write(plan, style, &mut stdout)?;
     stdout.flush()?;
 
     if !(args.writes_per_second.is_finite() && args.writes_per_second >= 0.0) {

@@ -53,17 +53,29 @@ impl Style {
 
 /// The whole text plan.
 pub fn render(plan: &Plan, style: Style) -> String {
-    let mut out = String::new();
-    write_findings(&mut out, plan);
+    let mut out = Vec::new();
+    // Writing into a Vec cannot fail, and every piece written is a `str`.
+    let _ = write(plan, style, &mut out);
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// How many files' sections are rendered at once before they are written out: enough for both
+/// cores to share, few enough that a plan of tens of megabytes is never held whole.
+const SECTIONS_PER_BATCH: usize = 256;
+
+/// Writes the whole text plan to `sink` as it is rendered.
+pub fn write(plan: &Plan, style: Style, sink: &mut impl std::io::Write) -> std::io::Result<()> {
+    let mut head = String::new();
+    write_findings(&mut head, plan);
     let summary = plan.summary();
     if summary.is_empty() {
         // Claim only what was compared: without live Parameter Store, only the files.
-        out.push_str(if plan.parameters_compared { NO_CHANGES } else { NO_CHANGES_FILES_ONLY });
-        out.push('\n');
-        return out;
+        head.push_str(if plan.parameters_compared { NO_CHANGES } else { NO_CHANGES_FILES_ONLY });
+        head.push('\n');
+        return sink.write_all(head.as_bytes());
     }
 
-    out.push_str("Resource actions are indicated with the following symbols:\n");
+    head.push_str("Resource actions are indicated with the following symbols:\n");
     for (used, action, text) in [
         (summary.add > 0, Action::Create, "create"),
         (summary.change > 0, Action::Update, "update in-place"),
@@ -71,37 +83,41 @@ pub fn render(plan: &Plan, style: Style) -> String {
         (summary.conflict > 0, Action::Conflict(Conflict::EditedByHand), "conflict: changed by hand, left untouched"),
     ] {
         if used {
-            let _ = writeln!(out, "  {} {text}", style.symbol(action));
+            let _ = writeln!(head, "  {} {text}", style.symbol(action));
         }
     }
-    out.push_str("\nmigrate will perform the following actions:\n\n");
+    head.push_str("\nmigrate will perform the following actions:\n\n");
+    sink.write_all(head.as_bytes())?;
     // Each file's section is written on its own (in parallel: a large plan prints tens of
-    // megabytes) and joined in plan order, so the text is the same as one by one.
+    // megabytes) and written out in plan order a batch at a time, so the text is the same
+    // as one by one and only one batch is ever in memory.
     let changed: Vec<&FileChange> = plan.files.iter().filter(|f| f.action.is_change()).collect();
-    let sections: Vec<String> = changed
-        .par_iter()
-        .map(|file| {
-            let mut section = String::new();
-            write_file(&mut section, plan, file, style);
-            section.push('\n');
-            section
-        })
-        .collect();
-    out.reserve(sections.iter().map(String::len).sum());
-    for section in &sections {
-        out.push_str(section);
+    for batch in changed.chunks(SECTIONS_PER_BATCH) {
+        let sections: Vec<String> = batch
+            .par_iter()
+            .map(|file| {
+                let mut section = String::new();
+                write_file(&mut section, plan, file, style);
+                section.push('\n');
+                section
+            })
+            .collect();
+        for section in &sections {
+            sink.write_all(section.as_bytes())?;
+        }
     }
+    let mut tail = String::new();
     for param in plan.parameters.iter().filter(|p| p.action.is_change()) {
-        write_parameter(&mut out, param, style);
-        out.push('\n');
+        write_parameter(&mut tail, param, style);
+        tail.push('\n');
     }
-    out.push_str(&summary_line(summary));
-    out.push('\n');
+    tail.push_str(&summary_line(summary));
+    tail.push('\n');
     if summary.conflict > 0 {
-        out.push_str(&conflict_line(summary.conflict));
-        out.push('\n');
+        tail.push_str(&conflict_line(summary.conflict));
+        tail.push('\n');
     }
-    out
+    sink.write_all(tail.as_bytes())
 }
 
 /// Findings one per line, then notes, then a blank line; nothing when there are none.
