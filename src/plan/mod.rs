@@ -22,6 +22,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::sync::Arc;
 
+use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 
 use crate::diagnostics::Finding;
@@ -377,13 +378,20 @@ pub fn validate(desired: &Desired) -> Result<(), PlanError> {
 /// ([`current::read`]) so every path of interest has been looked at.
 pub fn diff(desired: &Desired, current: &Current) -> Result<Plan, PlanError> {
     validate(desired)?;
-    let wanted: BTreeMap<&str, &Artifact> = desired.artifacts.iter().map(|a| (a.path.as_str(), a)).collect();
+    // Copying and hashing every generated file is most of the diff's time: done on all cores.
+    let mut wanted: BTreeMap<&str, FileBody> = desired
+        .artifacts
+        .par_iter()
+        .map(|a| (a.path.as_str(), FileBody::new(a.content.as_slice(), a.executable)))
+        .collect::<Vec<_>>()
+        .into_iter()
+        .collect();
     let mut paths: BTreeSet<&str> = wanted.keys().copied().collect();
     paths.extend(current.manifest.files.keys().map(String::as_str));
 
     let mut files = Vec::with_capacity(paths.len());
     for path in paths {
-        let after = wanted.get(path).map(|a| FileBody::new(a.content.clone(), a.executable));
+        let after = wanted.remove(path);
         let on_disk = current.files.get(path).unwrap_or(&DiskEntry::Absent);
         let owned = |sha: &str| current.manifest.owns(path, sha);
         let (action, before) = match (on_disk, &after) {
