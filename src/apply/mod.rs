@@ -5,7 +5,7 @@
 //! - every path is validated (relative, no `..`, no link on the way) before anything is written;
 //! - a conflict (a file changed or added by hand) stops the apply before anything is written,
 //!   unless `force`; a directory or link in the way stops it even then;
-//! - every write is atomic ([`atomic::write`]); the manifest first records the digests about
+//! - every write is atomic ([`atomic::write`], [`atomic::write_many`]); the manifest first records the digests about
 //!   to be written (`pending`), so after an interruption every file is old or new and both
 //!   are still recognised as migrate's own;
 //! - only files that the manifest says migrate wrote, unchanged since, are removed; directories
@@ -172,11 +172,17 @@ pub fn apply(
             atomic::write(&manifest_path, &pending.to_bytes(), false, None).map_err(io_err(&manifest_path))?;
         }
 
-        for (i, f) in writes.iter().enumerate() {
+        let mut files = Vec::with_capacity(writes.len());
+        for f in &writes {
             let Some(after) = &f.after else { continue };
             let target = prepare_parent(out_dir, &f.path)?;
-            let fail = opts.fail_write.and_then(|(n, point)| (n == i).then_some(point));
-            atomic::write(&target, &after.content, after.executable, fail).map_err(io_err(&target))?;
+            files.push(atomic::NewFile { target, content: &after.content, executable: after.executable });
+        }
+        atomic::write_many(&files, opts.fail_write).map_err(|(i, e)| match files.get(i) {
+            Some(file) => io_err(&file.target)(e),
+            None => io_err(out_dir)(e),
+        })?;
+        for f in &writes {
             if f.before.is_some() {
                 report.changed += 1;
             } else {
