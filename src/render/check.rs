@@ -100,6 +100,8 @@ mod tests {
             ("FROM debian:12-slim\nUSER 1\n# c\nADD x /x\nCMD [\"x\"]\n", "unexpected ADD"),
             // A continuation that only comment lines follow is refused (nothing continues it).
             ("FROM debian:12-slim\nUSER 1\nRUN true \\\n# c\n", "does not parse"),
+            // A command ending in a backslash continues the RUN onto the blank line after it.
+            ("FROM debian:12-slim\nRUN echo \\\n\nUSER 1\nCMD [\"x\"]\n", "does not parse"),
         ];
         for (text, expected) in cases {
             let err = check_dockerfile(text).unwrap_err();
