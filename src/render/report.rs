@@ -129,7 +129,7 @@ pub fn render(
         writable_paths => templates::strings(&image.writable_paths),
         jobs => jobs,
     };
-    Ok(templates.render(templates::MIGRATION, context)?)
+    Ok(templates.render_file(templates::MIGRATION, context, 16 << 10)?)
 }
 
 /// One line of a report list in migration.json.

@@ -82,6 +82,21 @@ impl Templates {
         let template = self.env.get_template(name).map_err(|e| failure(name, &e))?;
         template.render(context).map_err(|e| failure(name, &e))
     }
+
+    /// Like [`Templates::render`] for a whole file of about `capacity` bytes: the output
+    /// is written into a buffer of that size (minijinja starts from the size of the
+    /// template and grows it a few times), then trimmed to its length.
+    pub fn render_file(&self, name: &str, context: Value, capacity: usize) -> Result<String, TemplateFailure> {
+        let template = self.env.get_template(name).map_err(|e| failure(name, &e))?;
+        let mut out: Vec<u8> = Vec::with_capacity(capacity);
+        template.render_captured_to(context, &mut out).map_err(|e| failure(name, &e))?;
+        out.shrink_to_fit();
+        String::from_utf8(out).map_err(|_| TemplateFailure {
+            template: name.to_string(),
+            line: None,
+            message: "the output is not UTF-8".into(),
+        })
+    }
 }
 
 fn all_files<'a>(dir: &'a Dir<'a>) -> Vec<&'a include_dir::File<'a>> {
