@@ -10,8 +10,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::LazyLock;
 
 use regex::Regex;
-use serde::Serialize;
-use serde_json::json;
+use minijinja::{Value, context};
 
 use super::shell::{self, is_dockerfile_word};
 use super::templates::{self, Templates};
@@ -28,7 +27,7 @@ pub const START_TEMPLATES_DIR: &str = "/usr/local/share/migrate/start";
 pub const REQUIREMENTS_DIR: &str = "/usr/local/share/migrate/requirements";
 
 /// Everything Dockerfile.j2 needs.
-#[derive(Debug, Serialize)]
+#[derive(Debug)]
 pub struct DockerfileView {
     pub generated_from: String,
     pub service: String,
@@ -44,14 +43,14 @@ pub struct DockerfileView {
     pub command: Vec<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug)]
 pub struct BaseView {
     pub reference: String,
     pub reason: String,
     pub origin: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug)]
 pub struct HealthView {
     pub flags: Vec<String>,
     pub command: Vec<String>,
@@ -60,8 +59,7 @@ pub struct HealthView {
 /// One instruction (or one RUN) with its provenance. A `joined` group comes
 /// from the same step as the group before it: it follows without a blank
 /// line and without repeating the comments.
-#[derive(Debug, Serialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+#[derive(Debug)]
 pub enum Group {
     Run { joined: bool, segments: Vec<Segment> },
     Copy { joined: bool, comments: Vec<String>, chown: Option<String>, source: String, dest: String },
@@ -79,21 +77,21 @@ impl Group {
 }
 
 /// The commands of one or more steps inside a RUN, after their comments.
-#[derive(Debug, Serialize)]
+#[derive(Debug)]
 pub struct Segment {
     pub comments: Vec<String>,
     pub commands: Vec<Command>,
 }
 
 /// One shell command; `continued` lines follow it on continuation lines.
-#[derive(Debug, Serialize)]
+#[derive(Debug)]
 pub struct Command {
     pub head: String,
     pub continued: Vec<String>,
 }
 
 /// A start file as the Dockerfile and entrypoint need it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct StartFileView {
     pub dest: String,
     pub dir: String,
@@ -104,6 +102,88 @@ pub struct StartFileView {
     pub image_path: String,
     /// The environment variables substituted, sorted.
     pub variables: Vec<String>,
+}
+
+// The views as the templates read them: minijinja values built directly
+// (the keys are the names the templates use).
+
+impl DockerfileView {
+    pub fn value(&self) -> Value {
+        context! {
+            generated_from => &self.generated_from,
+            service => &self.service,
+            base => context! {
+                reference => &self.base.reference,
+                reason => &self.base.reason,
+                origin => &self.base.origin,
+            },
+            shell => templates::strings(&self.shell),
+            groups => self.groups.iter().map(Group::value).collect::<Vec<_>>(),
+            workdir => &self.workdir,
+            expose => templates::strings(&self.expose),
+            healthcheck => self.healthcheck.as_ref().map(|h| {
+                context! { flags => templates::strings(&h.flags), command => templates::strings(&h.command) }
+            }),
+            stop_signal => &self.stop_signal,
+            user => &self.user,
+            entrypoint => self.entrypoint.as_deref().map(templates::strings),
+            command => templates::strings(&self.command),
+        }
+    }
+}
+
+impl Group {
+    fn value(&self) -> Value {
+        match self {
+            Group::Run { joined, segments } => context! {
+                kind => "run",
+                joined => joined,
+                segments => segments.iter().map(Segment::value).collect::<Vec<_>>(),
+            },
+            Group::Copy { joined, comments, chown, source, dest } => context! {
+                kind => "copy",
+                joined => joined,
+                comments => templates::strings(comments),
+                chown => chown,
+                source => source,
+                dest => dest,
+            },
+            Group::Workdir { joined, comments, path } => context! {
+                kind => "workdir",
+                joined => joined,
+                comments => templates::strings(comments),
+                path => path,
+            },
+        }
+    }
+}
+
+impl Segment {
+    fn value(&self) -> Value {
+        context! {
+            comments => templates::strings(&self.comments),
+            commands => self.commands.iter().map(Command::value).collect::<Vec<_>>(),
+        }
+    }
+}
+
+impl Command {
+    fn value(&self) -> Value {
+        context! { head => &self.head, continued => templates::strings(&self.continued) }
+    }
+}
+
+impl StartFileView {
+    fn value(&self) -> Value {
+        context! {
+            dest => &self.dest,
+            dir => &self.dir,
+            mode => &self.mode,
+            context_path => &self.context_path,
+            image_path => &self.image_path,
+            variables => templates::strings(&self.variables),
+        }
+    }
 }
 
 /// Builds the view of one image's Dockerfile.
@@ -324,8 +404,8 @@ impl<'a> Builder<'a> {
     }
 
     /// Renders step template `name` and splits its output into commands.
-    fn commands(&self, name: &str, context: serde_json::Value) -> Result<Vec<Command>, RenderError> {
-        let text = self.templates.render(&format!("steps/{name}.j2"), templates::to_value(&context))?;
+    fn commands(&self, name: &str, context: Value) -> Result<Vec<Command>, RenderError> {
+        let text = self.templates.render(&format!("steps/{name}.j2"), context)?;
         let mut commands: Vec<Command> = Vec::new();
         for line in text.lines() {
             if line.trim().is_empty() {
@@ -540,7 +620,7 @@ impl<'a> Builder<'a> {
             return Ok(());
         }
         let commands =
-            self.commands("install-packages", json!({"manager": family_name(manager), "packages": specs}))?;
+            self.commands("install-packages", context! { manager => family_name(manager), packages => specs })?;
         self.push_run(comments, commands, None);
         Ok(())
     }
@@ -579,8 +659,12 @@ impl<'a> Builder<'a> {
                 }
                 let commands = self.commands(
                     "install-language-packages",
-                    json!({"manager": language_name(*manager), "packages": specs, "requirements": image_requirements,
-                           "target": target}),
+                    context! {
+                        manager => language_name(*manager),
+                        packages => specs,
+                        requirements => image_requirements,
+                        target => target,
+                    },
                 )?;
                 self.push_run(comments, commands, None);
                 Ok(())
@@ -588,7 +672,7 @@ impl<'a> Builder<'a> {
             StepAction::CreateGroup { name, gid, system } => {
                 self.check_shell(origin, "name", name)?;
                 let commands = self
-                    .commands("create-group", json!({"family": family, "name": name, "gid": gid, "system": system}))?;
+                    .commands("create-group", context! { family => family, name => name, gid => gid, system => system })?;
                 self.push_run(comments, commands, None);
                 Ok(())
             }
@@ -608,8 +692,17 @@ impl<'a> Builder<'a> {
                 }
                 let commands = self.commands(
                     "create-user",
-                    json!({"family": family, "name": name, "uid": uid, "group": group, "groups": groups, "home": home,
-                           "shell": shell, "system": system, "create_home": create_home}),
+                    context! {
+                        family => family,
+                        name => name,
+                        uid => uid,
+                        group => group,
+                        groups => templates::strings(groups),
+                        home => home,
+                        shell => shell,
+                        system => system,
+                        create_home => create_home,
+                    },
                 )?;
                 self.push_run(comments, commands, None);
                 Ok(())
@@ -641,7 +734,7 @@ impl<'a> Builder<'a> {
                     } else {
                         dest.clone()
                     };
-                    let commands = self.commands("chmod", json!({"mode": mode, "path": path}))?;
+                    let commands = self.commands("chmod", context! { mode => mode, path => path })?;
                     self.push_run(comments, commands, None);
                 }
                 Ok(())
@@ -652,14 +745,14 @@ impl<'a> Builder<'a> {
                 for v in chown.iter().chain(mode.iter()) {
                     self.check_shell(origin, "owner or mode", v)?;
                 }
-                let commands = self.commands("make-directory", json!({"path": path, "chown": chown, "mode": mode}))?;
+                let commands = self.commands("make-directory", context! { path => path, chown => chown, mode => mode })?;
                 self.push_run(comments, commands, None);
                 Ok(())
             }
             StepAction::Symlink { target, link } => {
                 self.check_shell(origin, "target", target)?;
                 self.check_absolute(origin, "link", link)?;
-                let commands = self.commands("symlink", json!({"target": target, "link": link}))?;
+                let commands = self.commands("symlink", context! { target => target, link => link })?;
                 self.push_run(comments, commands, None);
                 Ok(())
             }
@@ -668,7 +761,7 @@ impl<'a> Builder<'a> {
                 if path.trim_end_matches('/').is_empty() {
                     return Err(unsafe_value(origin, "path", "would remove the root directory"));
                 }
-                let commands = self.commands("remove", json!({"path": path}))?;
+                let commands = self.commands("remove", context! { path => path })?;
                 self.push_run(comments, commands, None);
                 Ok(())
             }
@@ -689,10 +782,10 @@ impl<'a> Builder<'a> {
                 if let Some(m) = mode {
                     self.check_shell(origin, "mode", m)?;
                 }
-                let checksum = verified.map(|(tool, hex)| json!({"tool": tool, "hex": hex}));
+                let checksum = verified.map(|(tool, hex)| context! { tool => tool, hex => hex });
                 let commands = self.commands(
                     "download",
-                    json!({"url": url, "file": file, "dir": parent_dir(&file), "checksum": checksum, "mode": mode}),
+                    context! { url => url, dir => parent_dir(&file), file => file, checksum => checksum, mode => mode },
                 )?;
                 self.push_run(comments, commands, None);
                 Ok(())
@@ -701,7 +794,7 @@ impl<'a> Builder<'a> {
                 self.check_absolute(origin, "archive", archive)?;
                 self.check_absolute(origin, "dest", dest)?;
                 let (format, _) = archive_format(archive);
-                let commands = self.commands("extract", json!({"archive": archive, "dest": dest, "format": format}))?;
+                let commands = self.commands("extract", context! { archive => archive, dest => dest, format => format })?;
                 self.push_run(comments, commands, None);
                 Ok(())
             }
@@ -719,7 +812,7 @@ impl<'a> Builder<'a> {
                 // A leading `cd DIR &&` becomes WORKDIR (hadolint DL3003).
                 let cd = cd_prefix();
                 let mut cwd = None;
-                let mut views = Vec::new();
+                let mut views: Vec<Value> = Vec::new();
                 for (n, command) in commands.iter().enumerate() {
                     let mut text = command.trim().to_string();
                     if n == 0
@@ -735,13 +828,13 @@ impl<'a> Builder<'a> {
                         return Err(unsafe_value(origin, "commands", "has a control character"));
                     }
                     if text.contains('\n') {
-                        let lines: Vec<&str> = text.lines().collect();
-                        views.push(json!({"lines": lines, "text": null}));
+                        let lines: Vec<Value> = text.lines().map(Value::from).collect();
+                        views.push(context! { lines => lines, text => () });
                     } else if !text.is_empty() {
-                        views.push(json!({"lines": null, "text": text}));
+                        views.push(context! { lines => (), text => text });
                     }
                 }
-                let commands = self.commands("run", json!({"commands": views}))?;
+                let commands = self.commands("run", context! { commands => views })?;
                 self.push_run(comments, commands, cwd.as_deref());
                 Ok(())
             }
@@ -753,7 +846,7 @@ impl<'a> Builder<'a> {
         if self.image.log_links.is_empty() {
             return Ok(());
         }
-        let mut links = Vec::new();
+        let mut links: Vec<Value> = Vec::new();
         let mut dirs = BTreeSet::new();
         for link in &self.image.log_links {
             if !link.path.starts_with('/') || shell::quote(&link.path).is_err() {
@@ -767,10 +860,11 @@ impl<'a> Builder<'a> {
                 LogStream::Stdout => "stdout",
                 LogStream::Stderr => "stderr",
             };
-            links.push(json!({"path": link.path, "stream": stream}));
+            links.push(context! { path => &link.path, stream => stream });
             dirs.insert(parent_dir(&link.path));
         }
-        let commands = self.commands("log-links", json!({"dirs": dirs, "links": links}))?;
+        let dirs: Vec<Value> = dirs.into_iter().map(Value::from).collect();
+        let commands = self.commands("log-links", context! { dirs => dirs, links => links })?;
         self.push_run(
             vec!["migrate: log files go to the container's output (Twelve-Factor XI)".into()],
             commands,
@@ -816,7 +910,11 @@ impl<'a> Builder<'a> {
                 .push("migrate: the process binds a port below 1024 without root (CAP_NET_BIND_SERVICE)".to_string());
         }
         let commands =
-            self.commands("runtime-access", json!({"writable": writable, "user": user, "program": program}))?;
+            self.commands("runtime-access", context! {
+                writable => writable.into_iter().map(Value::from).collect::<Vec<_>>(),
+                user => user,
+                program => program,
+            })?;
         self.push_run(comments, commands, None);
         Ok(())
     }
@@ -829,7 +927,8 @@ impl<'a> Builder<'a> {
         let comment = "migrate: config rendered from the environment when the container starts".to_string();
         self.push_copy(vec![comment.clone()], None, "start/".into(), format!("{START_TEMPLATES_DIR}/"));
         self.push_copy(vec![comment.clone()], None, super::ENTRYPOINT_FILE.into(), ENTRYPOINT_PATH.into());
-        let commands = self.commands("start-files", json!({"files": files, "user": user}))?;
+        let files: Vec<Value> = files.iter().map(StartFileView::value).collect();
+        let commands = self.commands("start-files", context! { files => files, user => user })?;
         self.push_run(vec![comment], commands, None);
         Ok(())
     }

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::LazyLock;
 
 use regex::Regex;
-use serde_json::json;
+use minijinja::{Value, context};
 
 use super::dockerfile::{START_TEMPLATES_DIR, StartFileView};
 use super::templates::{self, Templates};
@@ -121,7 +121,7 @@ pub fn render_script(
             users.entry(name.as_str()).or_default().push(file.dest.as_str());
         }
     }
-    let required: Vec<_> = users
+    let required: Vec<Value> = users
         .into_iter()
         .map(|(name, dests)| {
             // `${NAME?message}`: the message is inside double quotes, so it keeps
@@ -130,27 +130,27 @@ pub fn render_script(
                 .chars()
                 .map(|c| if c.is_ascii_alphanumeric() || " ./:,_-".contains(c) { c } else { '_' })
                 .collect();
-            json!({"name": name, "check": format!(": \"${{{name}?{message}}}\"")})
+            context! { name => name, check => format!(": \"${{{name}?{message}}}\"") }
         })
         .collect();
-    let files: Vec<_> = files
+    let files: Vec<Value> = files
         .iter()
         .map(|f| {
             let shell_format: Vec<String> = f.variables.iter().map(|v| format!("${{{v}}}")).collect();
-            json!({"dest": f.dest, "template": f.image_path, "shell_format": shell_format.join(" ")})
+            context! { dest => &f.dest, template => &f.image_path, shell_format => shell_format.join(" ") }
         })
         .collect();
-    let checks: Vec<_> = image
+    let checks: Vec<Value> = image
         .start_checks
         .iter()
-        .map(|c| json!({"source": format!("{} {}", c.origin, c.title), "command": c.command}))
+        .map(|c| context! { source => format!("{} {}", c.origin, c.title), command => &c.command })
         .collect();
-    let context = json!({
-        "service": image.service,
-        "generated_from": generated_from,
-        "required": required,
-        "files": files,
-        "checks": checks,
-    });
-    Ok(templates.render(templates::ENTRYPOINT, templates::to_value(&context))?)
+    let context = context! {
+        service => &image.service,
+        generated_from => generated_from,
+        required => required,
+        files => files,
+        checks => checks,
+    };
+    Ok(templates.render(templates::ENTRYPOINT, context)?)
 }

@@ -271,7 +271,7 @@ fn render_image(
             ),
         });
     }
-    let dockerfile = templates.render(templates::DOCKERFILE, templates::to_value(&view))?;
+    let dockerfile = templates.render_file(templates::DOCKERFILE, view.value(), 8 << 10)?;
     out.push(Artifact::text(format!("{service}/Dockerfile"), self_checked(service, dockerfile)?));
 
     if !start.files.is_empty() {

@@ -5,6 +5,8 @@
 //! cargo-dist does for GitHub YAML) so that a template of ours can show an
 //! Ansible `{{ var }}` literally; data is never parsed as a template anyway.
 //! Undefined values are errors (strict), and errors carry template and line.
+//! Contexts are built as minijinja values directly (`context!`, [`strings`]):
+//! no serde or JSON round trip.
 
 use include_dir::{Dir, include_dir};
 use minijinja::syntax::SyntaxConfig;
@@ -80,6 +82,21 @@ impl Templates {
         let template = self.env.get_template(name).map_err(|e| failure(name, &e))?;
         template.render(context).map_err(|e| failure(name, &e))
     }
+
+    /// Like [`Templates::render`] for a whole file of about `capacity` bytes: the output
+    /// is written into a buffer of that size (minijinja starts from the size of the
+    /// template and grows it a few times), then trimmed to its length.
+    pub fn render_file(&self, name: &str, context: Value, capacity: usize) -> Result<String, TemplateFailure> {
+        let template = self.env.get_template(name).map_err(|e| failure(name, &e))?;
+        let mut out: Vec<u8> = Vec::with_capacity(capacity);
+        template.render_captured_to(context, &mut out).map_err(|e| failure(name, &e))?;
+        out.shrink_to_fit();
+        String::from_utf8(out).map_err(|_| TemplateFailure {
+            template: name.to_string(),
+            line: None,
+            message: "the output is not UTF-8".into(),
+        })
+    }
 }
 
 fn all_files<'a>(dir: &'a Dir<'a>) -> Vec<&'a include_dir::File<'a>> {
@@ -130,34 +147,9 @@ fn exec_form_filter(words: Vec<String>) -> Result<String, Error> {
     Ok(format!("[{}]", parts.join(", ")))
 }
 
-/// Converts serialisable data to a minijinja value through JSON (the crate's
-/// `serde` feature is off; this keeps the view structs plain `Serialize`).
-pub fn to_value<T: serde::Serialize>(data: &T) -> Value {
-    json_to_value(serde_json::to_value(data).unwrap_or(serde_json::Value::Null))
-}
-
-fn json_to_value(json: serde_json::Value) -> Value {
-    use serde_json::Value as J;
-    match json {
-        J::Null => Value::from(()),
-        J::Bool(b) => Value::from(b),
-        J::Number(n) => {
-            if let Some(i) = n.as_i64() {
-                Value::from(i)
-            } else if let Some(u) = n.as_u64() {
-                Value::from(u)
-            } else {
-                Value::from(n.as_f64().unwrap_or(0.0))
-            }
-        }
-        J::String(s) => Value::from(s),
-        J::Array(items) => items.into_iter().map(json_to_value).collect(),
-        J::Object(map) => {
-            let map: std::collections::BTreeMap<String, Value> =
-                map.into_iter().map(|(k, v)| (k, json_to_value(v))).collect();
-            Value::from(map)
-        }
-    }
+/// A list of strings as a template value (one `Value` per item, built once).
+pub fn strings<S: AsRef<str>>(items: &[S]) -> Value {
+    Value::from(items.iter().map(|s| Value::from(s.as_ref())).collect::<Vec<Value>>())
 }
 
 #[cfg(test)]
@@ -174,7 +166,7 @@ mod tests {
     #[test]
     fn undefined_values_are_errors() {
         let templates = Templates::load().unwrap();
-        let err = templates.render("steps/remove.j2", to_value(&serde_json::json!({}))).unwrap_err();
+        let err = templates.render("steps/remove.j2", minijinja::context! {}).unwrap_err();
         assert_eq!(err.template, "steps/remove.j2");
         assert_eq!(err.line, Some(1));
     }
@@ -182,7 +174,7 @@ mod tests {
     #[test]
     fn ansible_braces_in_data_stay_literal() {
         let templates = Templates::load().unwrap();
-        let out = templates.render("steps/remove.j2", to_value(&serde_json::json!({"path": "/x/{{ y }}"}))).unwrap();
+        let out = templates.render("steps/remove.j2", minijinja::context! { path => "/x/{{ y }}" }).unwrap();
         assert_eq!(out, "rm -rf '/x/{{ y }}'\n");
     }
 
