@@ -51,7 +51,7 @@ const INVENTORY_NAMES: &[&str] =
 /// At most this many candidate files are loaded for one templated reference.
 const MAX_CANDIDATES: usize = 100;
 
-static NULL_NODE: Node = Node { value: yaml::Value::Null, line: 1, col: 0, tag: NodeTag::None };
+static NULL_NODE: Node = Node { value: yaml::Value::Null, line: 1, tag: NodeTag::None };
 
 static MAGIC_VAR: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"^\{\{\s*(role_path|playbook_dir)\s*\}\}/?").unwrap_or_else(|e| unreachable!("static regex: {e}"))

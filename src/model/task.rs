@@ -321,7 +321,12 @@ pub fn for_each_mut(tasks: &mut [Task], f: &mut dyn FnMut(&mut Task)) {
 pub(crate) fn parse_tasks(node: &Node, cx: &mut Cx<'_>) -> Vec<Task> {
     match &node.value {
         yaml::Value::Null => Vec::new(),
-        yaml::Value::Seq(items) => items.iter().filter_map(|item| parse_task(item, cx)).collect(),
+        yaml::Value::Seq(items) => {
+            // Sized up front: a task is large and `collect` through a filter would double its way up.
+            let mut tasks = Vec::with_capacity(items.len());
+            tasks.extend(items.iter().filter_map(|item| parse_task(item, cx)));
+            tasks
+        }
         _ => {
             cx.warning(codes::UNEXPECTED_SHAPE, node.line, format!("expected a list of tasks, found {}", node.kind()));
             Vec::new()
@@ -426,7 +431,7 @@ pub(crate) fn parse_environment(node: &Node, cx: &mut Cx<'_>) -> Environment {
     let add = |n: &Node, env: &mut Environment, cx: &mut Cx<'_>| match &n.value {
         yaml::Value::Map(_) => env.vars.extend(vars_of_map(n, &cx.path)),
         yaml::Value::Null => {}
-        yaml::Value::Str(s) => env.templated.push(s.clone()),
+        yaml::Value::Str(s) => env.templated.push(s.to_string()),
         _ => cx.warning(
             codes::UNEXPECTED_SHAPE,
             n.line,
