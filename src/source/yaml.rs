@@ -17,6 +17,7 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt;
 
+use compact_str::CompactString;
 use saphyr_parser::{Event, Parser, ScalarStyle, Span, SpannedEventReceiver, Tag};
 
 /// Deepest nesting accepted. Real playbooks stay under 30; the cap keeps
@@ -34,8 +35,10 @@ pub const MAX_ALIAS_NODES: usize = 100_000;
 /// A YAML node with its (1-based) line in the file.
 ///
 /// Kept small (32 bytes) because every stage that holds a tree holds hundreds
-/// of thousands of them: strings and children are exact-size boxes, the rare
-/// number text is boxed, and the tag is one byte.
+/// of thousands of them: strings up to 24 bytes (nearly every key and most
+/// values) are stored inline instead of in an allocation of their own
+/// (`CompactString`), children are exact-size boxes, the rare number text is
+/// boxed, and the tag is one byte.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Node {
     pub value: Value,
@@ -63,7 +66,7 @@ pub enum Value {
     Float(f64),
     /// A string. Plain scalars that YAML 1.1 resolves to numbers keep their
     /// source text in `Number`, so `mode: 0644` can still be shown as written.
-    Str(Box<str>),
+    Str(CompactString),
     Number(Box<NumberText>),
     Seq(Box<[Node]>),
     Map(Box<[(Node, Node)]>),
@@ -394,7 +397,7 @@ fn convert_tag(tag: Option<Cow<'_, Tag>>) -> (NodeTag, bool) {
 }
 
 fn str_value(text: &str) -> Value {
-    Value::Str(Box::from(text))
+    Value::Str(CompactString::from(text))
 }
 
 /// YAML 1.1 resolution of a scalar, as PyYAML (and so Ansible) does it.
