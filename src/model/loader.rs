@@ -51,7 +51,7 @@ const INVENTORY_NAMES: &[&str] =
 /// At most this many candidate files are loaded for one templated reference.
 const MAX_CANDIDATES: usize = 100;
 
-static NULL_NODE: Node = Node { value: yaml::Value::Null, line: 1, col: 0, tag: NodeTag::None };
+static NULL_NODE: Node = Node { value: yaml::Value::Null, line: 1, tag: NodeTag::None };
 
 static MAGIC_VAR: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"^\{\{\s*(role_path|playbook_dir)\s*\}\}/?").unwrap_or_else(|e| unreachable!("static regex: {e}"))
@@ -698,7 +698,7 @@ impl<'s> Loader<'s> {
         let Some(action) = t.action_mut() else { return };
         match action.include.as_deref_mut() {
             Some(Include::Tasks { file, .. }) => {
-                self.resolve_ref(file, ctx, dir, loop_.as_ref(), this);
+                self.resolve_ref(file, ctx, dir, loop_.as_deref(), this);
                 let origin = file.origin.clone();
                 match &file.target {
                     Target::Found { path } => {
@@ -746,7 +746,7 @@ impl<'s> Loader<'s> {
             None => {}
         }
         for f in &mut action.files {
-            self.resolve_ref(f, ctx, dir, loop_.as_ref(), None);
+            self.resolve_ref(f, ctx, dir, loop_.as_deref(), None);
             let files: Vec<Arc<str>> = target_files(&f.target);
             match f.kind {
                 RefKind::Vars | RefKind::VarsFiles => files.into_iter().for_each(|p| self.load_vars_file(p)),

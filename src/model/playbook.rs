@@ -213,7 +213,8 @@ pub struct VarPrompt {
 /// least one of which has `hosts` or `import_playbook`.
 pub fn is_playbook(doc: &Node) -> bool {
     let Some(items) = doc.as_seq() else { return false };
-    items.iter().any(|i| i.get("hosts").is_some() || IMPORT_KEYS.iter().any(|k| i.get(k).is_some()))
+    // One pass over each entry's keys (every YAML list in the repository is asked).
+    items.iter().any(|i| i.entries().any(|(k, _)| k == "hosts" || IMPORT_KEYS.contains(&k)))
 }
 
 /// Reads a playbook document (a list of plays and imports).

@@ -288,7 +288,7 @@ fn inventories(project: &Project) -> Vec<InventorySummary> {
 fn environment(project: &Project) -> EnvironmentSummary {
     let mut envs: Vec<&Environment> = Vec::new();
     for list in all_task_lists(project) {
-        envs.extend(flatten(list).iter().filter_map(|t| t.environment.as_ref()));
+        envs.extend(flatten(list).iter().filter_map(|t| t.environment.as_deref()));
     }
     for pb in &project.playbooks {
         for p in pb.plays() {

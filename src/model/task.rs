@@ -137,8 +137,8 @@ pub struct Task {
     /// `when`: each condition as written (a boolean becomes `True`/`False`).
     pub when: Vec<String>,
     #[serde(rename = "loop")]
-    pub loop_: Option<Loop>,
-    pub loop_control: Option<Value>,
+    pub loop_: Option<Box<Loop>>,
+    pub loop_control: Option<Box<Value>>,
     pub tags: Vec<String>,
     pub notify: Vec<String>,
     /// Handlers only: the topics this handler also answers to.
@@ -151,7 +151,7 @@ pub struct Task {
     #[serde(rename = "become")]
     pub become_: Option<Flag>,
     pub become_user: Option<String>,
-    pub environment: Option<Environment>,
+    pub environment: Option<Box<Environment>>,
     pub no_log: Option<Flag>,
     pub changed_when: Vec<String>,
     pub failed_when: Vec<String>,
@@ -321,7 +321,12 @@ pub fn for_each_mut(tasks: &mut [Task], f: &mut dyn FnMut(&mut Task)) {
 pub(crate) fn parse_tasks(node: &Node, cx: &mut Cx<'_>) -> Vec<Task> {
     match &node.value {
         yaml::Value::Null => Vec::new(),
-        yaml::Value::Seq(items) => items.iter().filter_map(|item| parse_task(item, cx)).collect(),
+        yaml::Value::Seq(items) => {
+            // Sized up front: a task is large and `collect` through a filter would double its way up.
+            let mut tasks = Vec::with_capacity(items.len());
+            tasks.extend(items.iter().filter_map(|item| parse_task(item, cx)));
+            tasks
+        }
         _ => {
             cx.warning(codes::UNEXPECTED_SHAPE, node.line, format!("expected a list of tasks, found {}", node.kind()));
             Vec::new()
@@ -385,7 +390,7 @@ fn common_keyword(key: &str, v: &Node, task: &mut Task, cx: &mut Cx<'_>) -> bool
             task.become_ = Some(Flag::from_node(v));
             task.keywords.insert("become_method", Value::Str("su".into()));
         }
-        "environment" => task.environment = Some(parse_environment(v, cx)),
+        "environment" => task.environment = Some(Box::new(parse_environment(v, cx))),
         "no_log" => task.no_log = Some(Flag::from_node(v)),
         "ignore_errors" => task.ignore_errors = Some(Flag::from_node(v)),
         "vars" => task.vars = parse_vars(v, cx),
@@ -426,7 +431,7 @@ pub(crate) fn parse_environment(node: &Node, cx: &mut Cx<'_>) -> Environment {
     let add = |n: &Node, env: &mut Environment, cx: &mut Cx<'_>| match &n.value {
         yaml::Value::Map(_) => env.vars.extend(vars_of_map(n, &cx.path)),
         yaml::Value::Null => {}
-        yaml::Value::Str(s) => env.templated.push(s.clone()),
+        yaml::Value::Str(s) => env.templated.push(s.to_string()),
         _ => cx.warning(
             codes::UNEXPECTED_SHAPE,
             n.line,
@@ -461,7 +466,7 @@ fn parse_action_task(node: &Node, task: &mut Task, cx: &mut Cx<'_>) {
             "register" => task.register = v.scalar_text().map(|c| c.into_owned()),
             "changed_when" => task.changed_when = string_list(v),
             "failed_when" => task.failed_when = string_list(v),
-            "loop_control" => task.loop_control = Some(Value::from_node(v)),
+            "loop_control" => task.loop_control = Some(Box::new(Value::from_node(v))),
             "action" | "local_action" | "args" => {}
             k2 if k2.starts_with("with_") && k2.len() > 5 => set_loop(task, &k2[5..], k, v, cx),
             k2 if TASK_KEYWORDS.contains(&k2) || LEGACY_TASK_KEYWORDS.contains(&k2) => {
@@ -546,7 +551,7 @@ fn set_loop(task: &mut Task, kind: &str, k: &Node, v: &Node, cx: &mut Cx<'_>) {
             format!("a task takes one loop; `{}` replaces the earlier `{}`", key_text(k), prev.kind),
         );
     }
-    task.loop_ = Some(Loop { kind: kind.to_string(), items: Value::from_node(v), origin: cx.origin(k.line) });
+    task.loop_ = Some(Box::new(Loop { kind: kind.to_string(), items: Value::from_node(v), origin: cx.origin(k.line) }));
 }
 
 /// `args:`: a mapping, or a template that yields one (`_variable_params`).

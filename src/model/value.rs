@@ -29,8 +29,9 @@ pub enum Value {
     Str(String),
     /// `!unsafe`: a plain string that must never be templated.
     Unsafe(String),
-    /// `!vault`: inline Ansible Vault ciphertext. Always secret.
-    Vault(VaultValue),
+    /// `!vault`: inline Ansible Vault ciphertext. Always secret. Boxed: rare,
+    /// and inline it would triple the size of every value.
+    Vault(Box<VaultValue>),
     List(Vec<Value>),
     Map(Map),
 }
@@ -143,10 +144,10 @@ impl Value {
         match node.tag {
             NodeTag::Vault => {
                 let text = node.as_str().unwrap_or_default();
-                return Value::Vault(VaultValue {
+                return Value::Vault(Box::new(VaultValue {
                     header: VaultHeader::parse(text),
                     ciphertext: Sensitive::new(text.to_string()),
-                });
+                }));
             }
             NodeTag::Unsafe => {
                 if let Some(s) = node.scalar_text() {
@@ -160,15 +161,15 @@ impl Value {
             yaml::Value::Bool(b) => Value::Bool(*b),
             yaml::Value::Int(i) => Value::Number { text: i.to_string(), value: Number::Int(*i) },
             yaml::Value::Float(f) => Value::Number { text: f.to_string(), value: Number::Float(*f) },
-            yaml::Value::Number { text, resolved } => {
-                let value = match **resolved {
+            yaml::Value::Number(n) => {
+                let value = match n.resolved {
                     yaml::Value::Int(i) => Number::Int(i),
                     yaml::Value::Float(f) => Number::Float(f),
-                    _ => return Value::Str(text.clone()),
+                    _ => return Value::Str(n.text.to_string()),
                 };
-                Value::Number { text: text.clone(), value }
+                Value::Number { text: n.text.to_string(), value }
             }
-            yaml::Value::Str(s) => Value::Str(s.clone()),
+            yaml::Value::Str(s) => Value::Str(s.to_string()),
             yaml::Value::Seq(items) => Value::List(items.iter().map(Value::from_node).collect()),
             yaml::Value::Map(entries) => {
                 Value::Map(Map(entries.iter().map(|(k, v)| (key_text(k), Value::from_node(v))).collect()))

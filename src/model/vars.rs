@@ -80,13 +80,14 @@ pub(crate) fn parse_vars_file(text: &str, doc: Option<&Node>, cx: &mut Cx<'_>) -
 /// Every `!vault` value in a YAML tree, with the key it sits under.
 pub(crate) fn inline_vault_values(doc: &Node, path: &Arc<str>, out: &mut Vec<Secret>) {
     // Iterative: trees can be up to the parser's depth limit.
-    let mut stack: Vec<(&Node, Option<String>)> = vec![(doc, None)];
+    // The key's text is made only for a hit: every YAML file is scanned, few hold vault values.
+    let mut stack: Vec<(&Node, Option<&Node>)> = vec![(doc, None)];
     while let Some((node, key)) = stack.pop() {
         if node.tag == NodeTag::Vault {
             let header = node.as_str().and_then(VaultHeader::parse);
             out.push(Secret {
                 origin: Origin::new(path.clone(), node.line),
-                key,
+                key: key.map(key_text),
                 whole_file: false,
                 vault_id: header.and_then(|h| h.vault_id),
             });
@@ -94,7 +95,7 @@ pub(crate) fn inline_vault_values(doc: &Node, path: &Arc<str>, out: &mut Vec<Sec
         }
         match &node.value {
             yaml::Value::Seq(items) => stack.extend(items.iter().map(|i| (i, None))),
-            yaml::Value::Map(entries) => stack.extend(entries.iter().map(|(k, v)| (v, Some(key_text(k))))),
+            yaml::Value::Map(entries) => stack.extend(entries.iter().map(|(k, v)| (v, Some(k)))),
             _ => {}
         }
     }

@@ -17,9 +17,7 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::io::Read;
 use std::path::{Component, Path, PathBuf};
-use std::sync::OnceLock;
-
-use rayon::prelude::*;
+use std::sync::{Mutex, OnceLock};
 
 use crate::diagnostics::{Finding, codes};
 
@@ -167,17 +165,40 @@ impl SourceSet {
         let mut set =
             SourceSet { root: root.clone(), files: BTreeMap::new(), dirs: Default::default(), findings: Vec::new() };
         set.dirs.insert(String::new());
-        set.walk(&root, "", true);
-        // Parse everything YAML-shaped up front, on all cores: nearly every such
-        // file is needed and parsing dominates the load time.
-        let files: Vec<&SourceFile> = set.files.values().filter(|f| looks_like_yaml(f)).collect();
-        files.par_iter().for_each(|f| {
-            let _ = f.yaml();
+        // Read and parse everything YAML-shaped up front, on all cores, while the
+        // walk (one thread, mostly system calls) goes on: nearly every such file
+        // is needed and parsing dominates the load time.
+        let parsed: Mutex<Vec<Parsed>> = Mutex::new(Vec::new());
+        rayon::in_place_scope(|scope| {
+            let mut spawn = |rel: &str, disk: &Path, size: u64| {
+                let (rel, disk) = (rel.to_string(), disk.to_path_buf());
+                let parsed = &parsed;
+                scope.spawn(move |_| {
+                    let text = read_text(&disk, size);
+                    let yaml = match &text {
+                        Ok(t) => yaml::parse(t).map_err(FileProblem::Yaml),
+                        Err(p) => Err(p.clone()),
+                    };
+                    if let Ok(mut out) = parsed.lock() {
+                        out.push(Parsed { rel, text, yaml });
+                    }
+                });
+            };
+            set.walk(&root, "", true, &mut spawn);
         });
+        // Each file's results land in its own cells, so the order the workers
+        // finished in does not matter. (A poisoned lock only loses the head
+        // start: the cells fill lazily again.)
+        for p in parsed.into_inner().unwrap_or_default() {
+            if let Some(f) = set.files.get(&p.rel) {
+                let _ = f.text.set(p.text);
+                let _ = f.yaml.set(p.yaml);
+            }
+        }
         Ok(set)
     }
 
-    fn walk(&mut self, dir: &Path, prefix: &str, follow_dir_links: bool) {
+    fn walk(&mut self, dir: &Path, prefix: &str, follow_dir_links: bool, parse: &mut dyn FnMut(&str, &Path, u64)) {
         let walker = walkdir::WalkDir::new(dir)
             .follow_links(false)
             .sort_by_file_name()
@@ -204,9 +225,9 @@ impl SourceSet {
                 self.dirs.insert(rel);
             } else if ft.is_file() {
                 let size = entry.metadata().map(|m| m.len()).unwrap_or(0);
-                self.add_file(rel, entry.path().to_path_buf(), size);
+                self.add_file(rel, entry.path().to_path_buf(), size, parse);
             } else if ft.is_symlink() {
-                self.add_symlink(rel, entry.path(), follow_dir_links);
+                self.add_symlink(rel, entry.path(), follow_dir_links, parse);
             }
         }
     }
@@ -217,14 +238,17 @@ impl SourceSet {
         Some(if prefix.is_empty() { tail } else { format!("{prefix}/{tail}") })
     }
 
-    fn add_file(&mut self, rel: String, disk: PathBuf, size: u64) {
+    fn add_file(&mut self, rel: String, disk: PathBuf, size: u64, parse: &mut dyn FnMut(&str, &Path, u64)) {
+        if looks_like_yaml(&rel) {
+            parse(&rel, &disk, size);
+        }
         self.files.insert(rel.clone(), SourceFile { rel, disk, size, text: OnceLock::new(), yaml: OnceLock::new() });
     }
 
     /// A symlink is used only when its target stays inside the repository.
     /// Directory links are walked one level deep (never a link inside a link),
     /// which rules out cycles.
-    fn add_symlink(&mut self, rel: String, path: &Path, follow_dir_links: bool) {
+    fn add_symlink(&mut self, rel: String, path: &Path, follow_dir_links: bool, parse: &mut dyn FnMut(&str, &Path, u64)) {
         let target = match fs::canonicalize(path) {
             Ok(t) => t,
             Err(_) => {
@@ -244,10 +268,10 @@ impl SourceSet {
             return;
         }
         match fs::metadata(&target) {
-            Ok(m) if m.is_file() => self.add_file(rel, target, m.len()),
+            Ok(m) if m.is_file() => self.add_file(rel, target, m.len(), parse),
             Ok(m) if m.is_dir() && follow_dir_links => {
                 self.dirs.insert(rel.clone());
-                self.walk(&target, &rel, false);
+                self.walk(&target, &rel, false, parse);
             }
             Ok(_) => {}
             Err(e) => self.findings.push(Finding::error(codes::UNREADABLE_FILE, rel, 0, e.to_string())),
@@ -364,14 +388,22 @@ pub fn is_executable(_meta: &fs::Metadata) -> bool {
     false
 }
 
-fn looks_like_yaml(f: &SourceFile) -> bool {
-    match f.extension().as_str() {
-        "yml" | "yaml" => true,
-        "" => {
-            // group_vars/all, host_vars/web1: extensionless YAML.
-            f.rel.contains("group_vars/") || f.rel.contains("host_vars/")
+/// Results of the eager read and parse of one file, made off the walking thread.
+struct Parsed {
+    rel: String,
+    text: Result<String, FileProblem>,
+    yaml: Result<yaml::Documents, FileProblem>,
+}
+
+fn looks_like_yaml(rel: &str) -> bool {
+    let name = rel.rsplit('/').next().unwrap_or(rel);
+    match name.rfind('.') {
+        Some(i) if i > 0 => {
+            let ext = &name[i + 1..];
+            ext.eq_ignore_ascii_case("yml") || ext.eq_ignore_ascii_case("yaml")
         }
-        _ => false,
+        // group_vars/all, host_vars/web1: extensionless YAML.
+        _ => rel.contains("group_vars/") || rel.contains("host_vars/"),
     }
 }
 
@@ -425,6 +457,23 @@ mod tests {
     fn parent_of_paths() {
         assert_eq!(parent("roles/app/tasks/main.yml"), "roles/app/tasks");
         assert_eq!(parent("site.yml"), "");
+    }
+
+    #[test]
+    fn yaml_files_are_parsed_during_the_walk() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("group_vars")).unwrap();
+        std::fs::write(dir.path().join("group_vars/all"), "a: 1\n").unwrap();
+        std::fs::write(dir.path().join("site.YML"), "- hosts: all\n").unwrap();
+        std::fs::write(dir.path().join("bad.yml"), "a: [1\n").unwrap();
+        std::fs::write(dir.path().join("notes.txt"), "a: 1\n").unwrap();
+        let set = SourceSet::load(dir.path()).unwrap();
+        let parsed = |rel: &str| set.get(rel).unwrap().yaml.get().is_some();
+        assert!(parsed("group_vars/all") && parsed("site.YML") && parsed("bad.yml"));
+        assert!(!parsed("notes.txt"));
+        assert_eq!(set.get("group_vars/all").unwrap().yaml().unwrap().docs[0].get("a").unwrap().as_str(), Some("1"));
+        assert!(matches!(set.get("bad.yml").unwrap().yaml(), Err(FileProblem::Yaml(_))));
+        assert_eq!(set.get("notes.txt").unwrap().yaml().unwrap().docs.len(), 1);
     }
 
     #[test]

@@ -17,6 +17,7 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt;
 
+use compact_str::CompactString;
 use saphyr_parser::{Event, Parser, ScalarStyle, Span, SpannedEventReceiver, Tag};
 
 /// Deepest nesting accepted. Real playbooks stay under 30; the cap keeps
@@ -31,24 +32,30 @@ const MAX_PRESCAN_DEPTH: usize = 256;
 /// Most nodes that alias expansion may create in one file (billion-laughs guard).
 pub const MAX_ALIAS_NODES: usize = 100_000;
 
-/// A YAML node with its position in the file (1-based line, 0-based column).
+/// A YAML node with its (1-based) line in the file.
+///
+/// Kept small (32 bytes) because every stage that holds a tree holds hundreds
+/// of thousands of them: strings up to 24 bytes (nearly every key and most
+/// values) are stored inline instead of in an allocation of their own
+/// (`CompactString`), children are exact-size boxes, the rare number text is
+/// boxed, and the tag is one byte.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Node {
     pub value: Value,
     pub line: u32,
-    pub col: u32,
     pub tag: NodeTag,
 }
 
-/// The Ansible-relevant tags; every other tag is kept by name.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// The Ansible-relevant tags. Other tags (`!!str`, custom ones) only matter
+/// while the scalar is resolved, so their names are not kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum NodeTag {
     None,
     /// `!vault |` inline Ansible Vault ciphertext: always secret.
     Vault,
     /// `!unsafe`: a plain string that Jinja must never evaluate.
     Unsafe,
-    Other(String),
+    Other,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -59,13 +66,18 @@ pub enum Value {
     Float(f64),
     /// A string. Plain scalars that YAML 1.1 resolves to numbers keep their
     /// source text in `Number`, so `mode: 0644` can still be shown as written.
-    Str(String),
-    Number {
-        text: String,
-        resolved: Box<Value>,
-    },
-    Seq(Vec<Node>),
-    Map(Vec<(Node, Node)>),
+    Str(CompactString),
+    Number(Box<NumberText>),
+    Seq(Box<[Node]>),
+    Map(Box<[(Node, Node)]>),
+}
+
+/// A plain scalar YAML 1.1 reads as a number, with the text it was written as.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NumberText {
+    pub text: Box<str>,
+    /// `Int` or `Float`.
+    pub resolved: Value,
 }
 
 /// Why a YAML file could not be turned into nodes.
@@ -183,16 +195,22 @@ fn is_block_scalar_header(body: &str) -> bool {
     matches!(chars.next(), Some('|' | '>')) && token.len() <= 3 && chars.all(|c| matches!(c, '1'..='9' | '+' | '-'))
 }
 
+/// A collection being built; its node's value is set from `items`/`entries`
+/// (as an exact-size box) when the collection ends.
 enum Frame {
     Seq {
-        node: Node,
+        line: u32,
+        tag: NodeTag,
         anchor: usize,
+        items: Vec<Node>,
     },
     /// `merges` holds `<<` sources until the mapping ends: as in PyYAML, keys the
     /// mapping sets itself win over merged ones wherever they appear.
     Map {
-        node: Node,
+        line: u32,
+        tag: NodeTag,
         anchor: usize,
+        entries: Vec<(Node, Node)>,
         pending_key: Option<Node>,
         merges: Vec<Node>,
     },
@@ -247,27 +265,36 @@ impl Builder {
                 self.push_value(node, 0, size)?;
             }
             Event::Scalar(text, style, anchor, tag) => {
-                let tag = convert_tag(tag);
-                let value = resolve_scalar(&text, style, &tag);
-                let node = Node { value, line, col, tag };
+                let (tag, str_tag) = convert_tag(tag);
+                let value = resolve_scalar(&text, style, tag, str_tag);
+                let node = Node { value, line, tag };
                 self.push_value(node, anchor, 1)?;
             }
             Event::SequenceStart(anchor, tag) => {
                 self.check_depth(line, col)?;
-                let node = Node { value: Value::Seq(Vec::new()), line, col, tag: convert_tag(tag) };
-                self.stack.push(Frame::Seq { node, anchor });
+                let tag = convert_tag(tag).0;
+                self.stack.push(Frame::Seq { line, tag, anchor, items: Vec::new() });
             }
             Event::MappingStart(anchor, tag) => {
                 self.check_depth(line, col)?;
-                let node = Node { value: Value::Map(Vec::new()), line, col, tag: convert_tag(tag) };
-                self.stack.push(Frame::Map { node, anchor, pending_key: None, merges: Vec::new() });
+                let tag = convert_tag(tag).0;
+                self.stack.push(Frame::Map {
+                    line,
+                    tag,
+                    anchor,
+                    entries: Vec::new(),
+                    pending_key: None,
+                    merges: Vec::new(),
+                });
             }
             Event::SequenceEnd | Event::MappingEnd => {
                 let (node, anchor) = match self.stack.pop() {
-                    Some(Frame::Seq { node, anchor }) => (node, anchor),
-                    Some(Frame::Map { mut node, anchor, merges, .. }) => {
-                        apply_merges(&mut node, merges, &mut self.warnings);
-                        (node, anchor)
+                    Some(Frame::Seq { line, tag, anchor, items }) => {
+                        (Node { value: Value::Seq(items.into_boxed_slice()), line, tag }, anchor)
+                    }
+                    Some(Frame::Map { line, tag, anchor, mut entries, merges, .. }) => {
+                        apply_merges(&mut entries, merges, &mut self.warnings);
+                        (Node { value: Value::Map(entries.into_boxed_slice()), line, tag }, anchor)
                     }
                     None => return Ok(()),
                 };
@@ -297,19 +324,11 @@ impl Builder {
         }
         match self.stack.last_mut() {
             None => self.docs.push(node),
-            Some(Frame::Seq { node: parent, .. }) => {
-                if let Value::Seq(items) = &mut parent.value {
-                    items.push(node);
-                }
-            }
-            Some(Frame::Map { node: parent, pending_key, merges, .. }) => match pending_key.take() {
+            Some(Frame::Seq { items, .. }) => items.push(node),
+            Some(Frame::Map { entries, pending_key, merges, .. }) => match pending_key.take() {
                 None => *pending_key = Some(node),
                 Some(key) if is_merge_key(&key) => merges.push(node),
-                Some(key) => {
-                    if let Value::Map(entries) = &mut parent.value {
-                        insert_entry(entries, key, node, &mut self.warnings);
-                    }
-                }
+                Some(key) => insert_entry(entries, key, node, &mut self.warnings),
             },
         }
         Ok(())
@@ -317,7 +336,7 @@ impl Builder {
 }
 
 fn is_merge_key(key: &Node) -> bool {
-    key.tag == NodeTag::None && matches!(&key.value, Value::Str(s) if s == "<<")
+    key.tag == NodeTag::None && matches!(&key.value, Value::Str(s) if &**s == "<<")
 }
 
 /// Adds `key: value` to a mapping; a repeated key replaces the earlier value
@@ -337,13 +356,12 @@ fn insert_entry(entries: &mut Vec<(Node, Node)>, key: Node, value: Node, warning
 }
 
 /// Appends the keys of `<<` sources that the mapping does not set itself.
-fn apply_merges(node: &mut Node, merges: Vec<Node>, warnings: &mut Vec<YamlWarning>) {
-    let Value::Map(entries) = &mut node.value else { return };
+fn apply_merges(entries: &mut Vec<(Node, Node)>, merges: Vec<Node>, warnings: &mut Vec<YamlWarning>) {
     for merge in merges {
         let line = merge.line;
         let sources = match merge.value {
             Value::Map(_) => vec![merge],
-            Value::Seq(items) => items,
+            Value::Seq(items) => items.into_vec(),
             _ => {
                 warnings.push(YamlWarning { line, message: "`<<` merge needs a mapping".into() });
                 continue;
@@ -351,7 +369,7 @@ fn apply_merges(node: &mut Node, merges: Vec<Node>, warnings: &mut Vec<YamlWarni
         };
         for source in sources {
             if let Value::Map(src_entries) = source.value {
-                for (k, v) in src_entries {
+                for (k, v) in src_entries.into_vec() {
                     if !entries.iter().any(|(existing, _)| existing.value == k.value) {
                         entries.push((k, v));
                     }
@@ -361,27 +379,31 @@ fn apply_merges(node: &mut Node, merges: Vec<Node>, warnings: &mut Vec<YamlWarni
     }
 }
 
-fn convert_tag(tag: Option<Cow<'_, Tag>>) -> NodeTag {
+/// The node tag, and whether the tag is `!!str` (a string whatever the text).
+fn convert_tag(tag: Option<Cow<'_, Tag>>) -> (NodeTag, bool) {
     match tag {
-        None => NodeTag::None,
-        Some(t) if t.handle == "!" && t.suffix == "vault" => NodeTag::Vault,
-        Some(t) if t.handle == "!" && t.suffix == "unsafe" => NodeTag::Unsafe,
-        Some(t) => NodeTag::Other(format!("{}{}", t.handle, t.suffix)),
+        None => (NodeTag::None, false),
+        Some(t) if t.handle == "!" && t.suffix == "vault" => (NodeTag::Vault, false),
+        Some(t) if t.handle == "!" && t.suffix == "unsafe" => (NodeTag::Unsafe, false),
+        Some(t) => {
+            let is = |whole: &str| {
+                whole.len() == t.handle.len() + t.suffix.len()
+                    && whole.starts_with(&*t.handle)
+                    && whole.ends_with(&*t.suffix)
+            };
+            (NodeTag::Other, is("tag:yaml.org,2002:str") || is("!!str"))
+        }
     }
 }
 
+fn str_value(text: &str) -> Value {
+    Value::Str(CompactString::from(text))
+}
+
 /// YAML 1.1 resolution of a scalar, as PyYAML (and so Ansible) does it.
-fn resolve_scalar(text: &str, style: ScalarStyle, tag: &NodeTag) -> Value {
-    let plain = style == ScalarStyle::Plain;
-    match tag {
-        NodeTag::Vault | NodeTag::Unsafe => return Value::Str(text.to_string()),
-        NodeTag::Other(t) if t == "tag:yaml.org,2002:str" || t == "!!str" => {
-            return Value::Str(text.to_string());
-        }
-        _ => {}
-    }
-    if !plain {
-        return Value::Str(text.to_string());
+fn resolve_scalar(text: &str, style: ScalarStyle, tag: NodeTag, str_tag: bool) -> Value {
+    if matches!(tag, NodeTag::Vault | NodeTag::Unsafe) || str_tag || style != ScalarStyle::Plain {
+        return str_value(text);
     }
     match text {
         "" | "~" | "null" | "Null" | "NULL" => return Value::Null,
@@ -389,7 +411,7 @@ fn resolve_scalar(text: &str, style: ScalarStyle, tag: &NodeTag) -> Value {
             // PyYAML resolves y/Y as booleans only in its 1.1 spec table, not its
             // implicit resolver; Ansible sees them as strings.
             if text == "y" || text == "Y" {
-                return Value::Str(text.to_string());
+                return str_value(text);
             }
             return Value::Bool(true);
         }
@@ -399,12 +421,12 @@ fn resolve_scalar(text: &str, style: ScalarStyle, tag: &NodeTag) -> Value {
         _ => {}
     }
     if let Some(n) = resolve_int(text) {
-        return Value::Number { text: text.to_string(), resolved: Box::new(Value::Int(n)) };
+        return Value::Number(Box::new(NumberText { text: Box::from(text), resolved: Value::Int(n) }));
     }
     if let Some(f) = resolve_float(text) {
-        return Value::Number { text: text.to_string(), resolved: Box::new(Value::Float(f)) };
+        return Value::Number(Box::new(NumberText { text: Box::from(text), resolved: Value::Float(f) }));
     }
-    Value::Str(text.to_string())
+    str_value(text)
 }
 
 fn resolve_int(text: &str) -> Option<i64> {
@@ -470,7 +492,7 @@ impl Node {
     pub fn as_str(&self) -> Option<&str> {
         match &self.value {
             Value::Str(s) => Some(s),
-            Value::Number { text, .. } => Some(text),
+            Value::Number(n) => Some(&n.text),
             _ => None,
         }
     }
@@ -480,7 +502,7 @@ impl Node {
     pub fn scalar_text(&self) -> Option<Cow<'_, str>> {
         match &self.value {
             Value::Str(s) => Some(Cow::Borrowed(s)),
-            Value::Number { text, .. } => Some(Cow::Borrowed(text)),
+            Value::Number(n) => Some(Cow::Borrowed(&n.text)),
             Value::Bool(true) => Some(Cow::Borrowed("True")),
             Value::Bool(false) => Some(Cow::Borrowed("False")),
             Value::Int(i) => Some(Cow::Owned(i.to_string())),
@@ -539,7 +561,7 @@ impl Node {
         match &self.value {
             Value::Null => "null",
             Value::Bool(_) => "a boolean",
-            Value::Int(_) | Value::Float(_) | Value::Number { .. } => "a number",
+            Value::Int(_) | Value::Float(_) | Value::Number(_) => "a number",
             Value::Str(_) => "a string",
             Value::Seq(_) => "a list",
             Value::Map(_) => "a mapping",
@@ -558,10 +580,8 @@ impl Node {
             Value::Bool(b) => J::Bool(*b),
             Value::Int(i) => J::from(*i),
             Value::Float(f) => serde_json::Number::from_f64(*f).map(J::Number).unwrap_or(J::Null),
-            Value::Str(s) => J::String(s.clone()),
-            Value::Number { resolved, .. } => {
-                Node { value: (**resolved).clone(), line: self.line, col: self.col, tag: NodeTag::None }.to_json()
-            }
+            Value::Str(s) => J::String(s.to_string()),
+            Value::Number(n) => Node { value: n.resolved.clone(), line: self.line, tag: NodeTag::None }.to_json(),
             Value::Seq(items) => J::Array(items.iter().map(Node::to_json).collect()),
             Value::Map(entries) => {
                 let mut map = serde_json::Map::new();
@@ -659,6 +679,22 @@ mod tests {
         let err = parse("a: 1\nb: [1, 2\nc: 3\n").unwrap_err();
         assert_eq!(err.kind, YamlErrorKind::Syntax);
         assert!(err.line >= 2, "{err:?}");
+    }
+
+    #[test]
+    fn nodes_stay_small() {
+        // Every stage that keeps a tree keeps hundreds of thousands of nodes.
+        assert!(std::mem::size_of::<Node>() <= 32, "{}", std::mem::size_of::<Node>());
+    }
+
+    #[test]
+    fn str_tags_keep_text_and_other_tags_are_marked() {
+        let doc = one("a: !!str 0644\nb: !!str yes\nc: !custom 12\nd: !<tag:yaml.org,2002:str> 1.5\n");
+        assert_eq!(doc.get("a").unwrap().value, Value::Str("0644".into()));
+        assert_eq!(doc.get("b").unwrap().value, Value::Str("yes".into()));
+        let c = doc.get("c").unwrap();
+        assert_eq!((c.tag, c.to_json()), (NodeTag::Other, serde_json::json!(12)));
+        assert_eq!(doc.get("d").unwrap().value, Value::Str("1.5".into()));
     }
 
     #[test]

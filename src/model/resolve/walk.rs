@@ -773,7 +773,7 @@ impl<'a, 'c> Walker<'a, 'c> {
                     let l = self.layer(&t.vars)?;
                     c.block_vars.push(l);
                 }
-                if let Some(env) = &t.environment {
+                if let Some(env) = t.environment.as_deref() {
                     c.env.push(env.clone());
                 }
                 if t.become_user.is_some() {
@@ -859,7 +859,7 @@ impl<'a, 'c> Walker<'a, 'c> {
             let l = self.layer(&params)?;
             c.params.push(l);
         }
-        if let Some(env) = &t.environment {
+        if let Some(env) = t.environment.as_deref() {
             c.env.push(env.clone());
         }
         if t.become_user.is_some() {
@@ -1032,7 +1032,7 @@ impl<'a, 'c> Walker<'a, 'c> {
 
     fn loop_items(&mut self, t: &Task, templar: &Templar, site: &Site) -> Items {
         let Some(l) = &t.loop_ else { return Items::NoLoop };
-        let control = t.loop_control.as_ref().and_then(Value::as_map);
+        let control = t.loop_control.as_deref().and_then(Value::as_map);
         let loop_var = control.and_then(|m| m.str("loop_var")).unwrap_or("item").to_string();
         let index_var = control.and_then(|m| m.str("index_var")).map(str::to_string);
         let items_json = l.items.to_json();
@@ -1361,7 +1361,7 @@ impl<'a, 'c> Walker<'a, 'c> {
             }
         }
         let mut environment = BTreeMap::new();
-        for env in ctx.env.iter().chain(t.environment.iter()) {
+        for env in ctx.env.iter().chain(t.environment.as_deref()) {
             self.environment(env, templar, site, origin, &mut environment, &mut unresolved);
         }
         let str_of = |w: &mut Self, text: &str, unresolved: &mut Vec<String>| -> String {
@@ -1515,7 +1515,7 @@ fn loop_name(l: &crate::model::task::Loop) -> String {
 }
 
 fn loop_name_t(t: &Task) -> String {
-    t.loop_.as_ref().map(loop_name).unwrap_or_else(|| "loop".into())
+    t.loop_.as_deref().map(loop_name).unwrap_or_else(|| "loop".into())
 }
 
 /// Why a report's evaluation failed, in one line.
