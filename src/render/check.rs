@@ -75,8 +75,7 @@ mod tests {
     #[test]
     fn a_good_file_passes() {
         assert_eq!(check_dockerfile(GOOD), Ok(()));
-        let commented =
-            "# header\n  # indented\nFROM debian:12-slim\n# c\nRUN a \\\n# c\n && b \\\n\t# c\n && c\nUSER 1\nCMD [\"x\"]\n";
+        let commented = "# header\n  # indented\nFROM debian:12-slim\n# c\nRUN a \\\n# c\n && b \\\n\t# c\n && c\nUSER 1\nCMD [\"x\"]\n";
         assert_eq!(check_dockerfile(commented), Ok(()));
     }
 

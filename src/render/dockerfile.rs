@@ -9,8 +9,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::LazyLock;
 
-use regex::Regex;
 use minijinja::{Value, context};
+use regex::Regex;
 
 use super::shell::{self, is_dockerfile_word};
 use super::templates::{self, Templates};
@@ -671,8 +671,10 @@ impl<'a> Builder<'a> {
             }
             StepAction::CreateGroup { name, gid, system } => {
                 self.check_shell(origin, "name", name)?;
-                let commands = self
-                    .commands("create-group", context! { family => family, name => name, gid => gid, system => system })?;
+                let commands = self.commands(
+                    "create-group",
+                    context! { family => family, name => name, gid => gid, system => system },
+                )?;
                 self.push_run(comments, commands, None);
                 Ok(())
             }
@@ -745,7 +747,8 @@ impl<'a> Builder<'a> {
                 for v in chown.iter().chain(mode.iter()) {
                     self.check_shell(origin, "owner or mode", v)?;
                 }
-                let commands = self.commands("make-directory", context! { path => path, chown => chown, mode => mode })?;
+                let commands =
+                    self.commands("make-directory", context! { path => path, chown => chown, mode => mode })?;
                 self.push_run(comments, commands, None);
                 Ok(())
             }
@@ -794,7 +797,8 @@ impl<'a> Builder<'a> {
                 self.check_absolute(origin, "archive", archive)?;
                 self.check_absolute(origin, "dest", dest)?;
                 let (format, _) = archive_format(archive);
-                let commands = self.commands("extract", context! { archive => archive, dest => dest, format => format })?;
+                let commands =
+                    self.commands("extract", context! { archive => archive, dest => dest, format => format })?;
                 self.push_run(comments, commands, None);
                 Ok(())
             }
@@ -909,12 +913,14 @@ impl<'a> Builder<'a> {
             comments
                 .push("migrate: the process binds a port below 1024 without root (CAP_NET_BIND_SERVICE)".to_string());
         }
-        let commands =
-            self.commands("runtime-access", context! {
+        let commands = self.commands(
+            "runtime-access",
+            context! {
                 writable => writable.into_iter().map(Value::from).collect::<Vec<_>>(),
                 user => user,
                 program => program,
-            })?;
+            },
+        )?;
         self.push_run(comments, commands, None);
         Ok(())
     }

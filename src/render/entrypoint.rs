@@ -6,8 +6,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::LazyLock;
 
-use regex::Regex;
 use minijinja::{Value, context};
+use regex::Regex;
 
 use super::dockerfile::{START_TEMPLATES_DIR, StartFileView};
 use super::templates::{self, Templates};

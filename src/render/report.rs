@@ -7,9 +7,7 @@ use serde::Serialize;
 
 use super::templates::{self, Templates};
 use super::{Note, RenderError};
-use crate::spec::image::{
-    CronSchedule, EnvValue, ImageSpec, LogStream, Protocol, ReportItem, ServiceKind,
-};
+use crate::spec::image::{CronSchedule, EnvValue, ImageSpec, LogStream, Protocol, ReportItem, ServiceKind};
 
 /// A report list for MIGRATION.md, sorted, each item as the template reads it.
 fn items(list: &[ReportItem]) -> Vec<Value> {
@@ -86,11 +84,8 @@ pub fn render(
     ports.dedup();
     let ports: Vec<Value> =
         ports.iter().map(|p| Value::from(format!("{}/{}", p.port, protocol_name(p.protocol)))).collect();
-    let log_links: Vec<Value> = image
-        .log_links
-        .iter()
-        .map(|l| context! { path => &l.path, stream => stream_name(l.stream) })
-        .collect();
+    let log_links: Vec<Value> =
+        image.log_links.iter().map(|l| context! { path => &l.path, stream => stream_name(l.stream) }).collect();
     let jobs: Vec<Value> = image
         .jobs
         .iter()
@@ -263,7 +258,8 @@ pub fn declarations(image: &ImageSpec, image_user: &str, added_packages: &[Strin
         })
         .collect();
     start_files.sort_by(|a, b| a.path.cmp(b.path));
-    let log_links = image.log_links.iter().map(|l| LogLinkDecl { path: &l.path, stream: stream_name(l.stream) }).collect();
+    let log_links =
+        image.log_links.iter().map(|l| LogLinkDecl { path: &l.path, stream: stream_name(l.stream) }).collect();
     let jobs = image
         .jobs
         .iter()

@@ -248,7 +248,13 @@ impl SourceSet {
     /// A symlink is used only when its target stays inside the repository.
     /// Directory links are walked one level deep (never a link inside a link),
     /// which rules out cycles.
-    fn add_symlink(&mut self, rel: String, path: &Path, follow_dir_links: bool, parse: &mut dyn FnMut(&str, &Path, u64)) {
+    fn add_symlink(
+        &mut self,
+        rel: String,
+        path: &Path,
+        follow_dir_links: bool,
+        parse: &mut dyn FnMut(&str, &Path, u64),
+    ) {
         let target = match fs::canonicalize(path) {
             Ok(t) => t,
             Err(_) => {
