@@ -39,6 +39,30 @@ impl Default for Delims {
     }
 }
 
+impl Delims {
+    /// Ansible's default delimiters, built once (checking every string of a run against
+    /// a fresh [`Delims::default`] allocated six strings each time).
+    pub fn ansible() -> &'static Delims {
+        static DEFAULT: std::sync::LazyLock<Delims> = std::sync::LazyLock::new(Delims::default);
+        &DEFAULT
+    }
+}
+
+/// When `expr` (the inside of `{{ }}`) is nothing but a variable name, the name:
+/// evaluating it is looking the name up, which needs no compiled expression.
+pub fn bare_name(expr: &str) -> Option<&str> {
+    let name = expr.trim_matches([' ', '\t', '\n', '\r']);
+    let mut chars = name.chars();
+    let first = chars.next()?;
+    if !(first.is_ascii_alphabetic() || first == '_') || !chars.all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        return None;
+    }
+    // Literals and operators the expression language spells as words.
+    const WORDS: &[&str] =
+        &["true", "false", "none", "True", "False", "None", "and", "or", "not", "in", "is", "if", "else"];
+    if WORDS.contains(&name) { None } else { Some(name) }
+}
+
 /// Name of the global function the chain rewrite calls.
 pub const CHAIN_FN: &str = "__ansible_chain";
 
