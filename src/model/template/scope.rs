@@ -212,7 +212,19 @@ impl Touched {
 #[derive(Debug)]
 pub struct Resolved {
     value: Value,
-    touched: Touched,
+    /// `None` when nothing was touched (most values): the cache holds thousands.
+    touched: Option<Box<Touched>>,
+}
+
+impl Resolved {
+    fn new(value: Value, touched: &Touched) -> Resolved {
+        let touched = if touched.is_empty() { None } else { Some(Box::new(touched.clone())) };
+        Resolved { value, touched }
+    }
+
+    fn missed(&self) -> impl Iterator<Item = &String> {
+        self.touched.iter().flat_map(|t| t.missed.iter())
+    }
 }
 
 /// A fact as the [`FactTable`] holds it.
@@ -359,14 +371,14 @@ impl Base {
 
 /// Extra variables on top of the base (loop items, template vars).
 pub struct Layer {
-    vars: BTreeMap<Arc<str>, Arc<VarValue>>,
+    vars: SortedVars,
     parent: Option<Arc<Layer>>,
     cache: Mutex<HashMap<String, Arc<Resolved>>>,
 }
 
 impl Layer {
     pub fn new(vars: Vars, parent: Option<Arc<Layer>>) -> Layer {
-        Layer { vars: vars.entries, parent, cache: Mutex::new(HashMap::new()) }
+        Layer { vars: SortedVars::new(vars), parent, cache: Mutex::new(HashMap::new()) }
     }
 
     pub(crate) fn find(&self, name: &str) -> Option<&Arc<VarValue>> {
@@ -536,14 +548,16 @@ impl Scope {
                 let hit = lock(&self.templar.base.cache).get(name).cloned()?;
                 // Resolved while a name it needs was missing; these locals may define it.
                 match locals {
-                    Some(l) if hit.touched.missed.iter().any(|m| l.find(m).is_some()) => None,
+                    Some(l) if hit.missed().any(|m| l.find(m).is_some()) => None,
                     _ => Some(hit),
                 }
             }),
         };
         let hit = hit.or_else(|| lock(&self.state).tainted.get(name).cloned());
         if let Some(hit) = hit {
-            self.merge_touched(&hit.touched);
+            if let Some(t) = &hit.touched {
+                self.merge_touched(t);
+            }
             return hit.value.clone();
         }
         // A cycle: the variable is being resolved further up this very call.
@@ -581,10 +595,10 @@ impl Scope {
         };
         self.merge_touched(&touched);
         if touched.tainted {
-            let resolved = Arc::new(Resolved { value: value.clone(), touched: touched.clone() });
+            let resolved = Arc::new(Resolved::new(value.clone(), &touched));
             lock(&self.state).tainted.insert(name.to_string(), resolved);
         } else {
-            let resolved = Arc::new(Resolved { value: value.clone(), touched: touched.clone() });
+            let resolved = Arc::new(Resolved::new(value.clone(), &touched));
             if let Some(l) = layer {
                 lock(&l.cache).insert(name.to_string(), resolved);
             } else if touched.uses_locals {
@@ -817,6 +831,11 @@ impl Scope {
             self.render_text(body, &dialect, true)?;
             return Ok(v);
         }
+        if overrides.pairs.is_empty()
+            && let Some(text) = self.print_names(body, &dialect.delims)
+        {
+            return Ok(Value::from(keep_trailing_newlines(body, text)));
+        }
         let source = preprocess::rewrite_template(body, &dialect.delims, true);
         let (text, native) = ENGINE.render_native(&dialect, &source, Value::from_dyn_object(self.clone()))?;
         if let Some(v) = native
@@ -825,6 +844,33 @@ impl Scope {
             return Ok(v);
         }
         Ok(Value::from(keep_trailing_newlines(body, text)))
+    }
+
+    /// Text and `{{ name }}`s rendered without minijinja (see [`preprocess::name_template`]):
+    /// each name's value printed as the formatter prints it. `None` when anything else is
+    /// needed (another kind of template, a value that is undefined, unknown or `omit`):
+    /// minijinja renders it then, looking the same names up again, which records nothing new.
+    /// A render with text beside its value never keeps a native value.
+    fn print_names(self: &Arc<Self>, body: &str, delims: &Delims) -> Option<String> {
+        let pieces = preprocess::name_template(body, delims)?;
+        if pieces.iter().all(|p| matches!(p, preprocess::Piece::Name(_))) && pieces.len() < 2 {
+            // A lone `{{ name }}` keeps its native value: minijinja's path decides.
+            return None;
+        }
+        let mut out = String::with_capacity(body.len() + 16);
+        for piece in pieces {
+            match piece {
+                preprocess::Piece::Text(t) => out.push_str(t),
+                preprocess::Piece::Name(name) => {
+                    let v = self.lookup(name)?;
+                    if is_omit(&v) || unknown_of(&v).is_some() {
+                        return None;
+                    }
+                    out.push_str(&pyfmt::to_python_str(&v));
+                }
+            }
+        }
+        Some(out)
     }
 
     /// Renders template text to a string, keeping trailing newlines as Ansible does.
@@ -1099,7 +1145,7 @@ impl Object for VarsView {
         let mut names = self.scope.templar.base.names();
         let mut layer = self.scope.templar.locals.clone();
         while let Some(l) = layer {
-            names.extend(l.vars.keys().map(|k| k.to_string()));
+            names.extend(l.vars.names().map(str::to_string));
             layer = l.parent.clone();
         }
         Enumerator::Values(names.into_iter().map(Value::from).collect())
