@@ -12,6 +12,7 @@ use serde_json::Value as Json;
 
 use crate::diagnostics::{Finding, Severity, codes};
 use crate::model::link::{FileRef, RefKind, Target};
+use crate::model::module_name::ModuleName;
 use crate::model::playbook::{Play, PlaybookEntry};
 use crate::model::resolved::{Condition, EnvEntry, EnvValue, ResolvedPlay, ResolvedTask, RoleRef};
 use crate::model::role::RoleUse;
@@ -292,6 +293,8 @@ struct Walker<'a, 'c> {
     pinned: Vec<Layer>,
     /// The play's own layers merged, for the layer counts they were merged at.
     play_base: Option<([usize; 5], PlayBase)>,
+    /// One shared copy of each module name the play's tasks call.
+    modules: HashMap<ModuleName, Arc<ModuleName>>,
     /// The last [`PlayBase::generation`] given out in this play.
     base_generations: u64,
     pending_import: Imported,
@@ -378,6 +381,7 @@ impl<'a, 'c> Walker<'a, 'c> {
             shared_cache: HashMap::new(),
             pinned: Vec::new(),
             play_base: None,
+            modules: HashMap::new(),
             base_generations: 0,
             pending_import: Imported::default(),
         }
@@ -1443,7 +1447,7 @@ impl<'a, 'c> Walker<'a, 'c> {
             origin: origin.clone(),
             name,
             role: ctx.role.clone(),
-            module: a.module.clone(),
+            module: self.module(&a.module),
             args,
             secret_args,
             unresolved,
@@ -1460,6 +1464,16 @@ impl<'a, 'c> Walker<'a, 'c> {
             files,
             scope: self.scopes.len() - 1,
         }
+    }
+
+    /// The play's shared copy of `name`.
+    fn module(&mut self, name: &ModuleName) -> Arc<ModuleName> {
+        if let Some(m) = self.modules.get(name) {
+            return m.clone();
+        }
+        let m = Arc::new(name.clone());
+        self.modules.insert(name.clone(), m.clone());
+        m
     }
 
     /// A templated file reference (`src: "{{ item }}.j2"`) pinned to the candidate this scope names.
