@@ -77,7 +77,9 @@ pub struct ResolvedTask {
     pub name: Option<String>,
     /// The role the task belongs to (through `roles:`, `include_role`, a dependency).
     pub role: Option<RoleRef>,
-    pub module: ModuleName,
+    /// Shared by the tasks of a play that call the same module (one copy per task was
+    /// three strings each).
+    pub module: Arc<ModuleName>,
     /// Arguments after templating. A string that could not be fully resolved
     /// keeps its Jinja text; `unresolved` names why.
     pub args: serde_json::Map<String, serde_json::Value>,

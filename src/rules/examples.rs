@@ -223,7 +223,7 @@ fn build_task(
         origin,
         name: map.get("name").and_then(Value::as_str).map(str::to_string),
         role: Some(RoleRef { name: role, path: role_dir.into() }),
-        module,
+        module: module.into(),
         args,
         secret_args: BTreeMap::new(),
         unresolved: Vec::new(),

@@ -129,7 +129,9 @@ pub fn resolve(
     findings.append(&mut walked.findings);
     run.plays = walked.plays;
     run.scopes = walked.scopes;
+    run.scopes.shrink_to_fit();
     run.definitions = std::mem::take(&mut vault.definitions);
+    run.definitions.append(walked.definitions);
     run.env_specific = inventory::env_specific(project, set, &options.vault);
     if vault.undecrypted > 0 {
         findings.push(Finding::new(
@@ -230,6 +232,15 @@ impl Definitions {
         self.0.insert(Arc::as_ptr(value) as usize, origin);
     }
 
+    /// Adds the records of another walk (each value is recorded by one walk only).
+    fn append(&mut self, other: Definitions) {
+        if self.0.is_empty() {
+            self.0 = other.0;
+        } else {
+            self.0.extend(other.0);
+        }
+    }
+
     /// The line that defined `value`, if the walk made it from a source line.
     pub fn origin_of(&self, value: &Arc<VarValue>) -> Option<&crate::model::Origin> {
         self.0.get(&(Arc::as_ptr(value) as usize))
@@ -260,6 +271,14 @@ impl<'a> VaultCache<'a> {
             definitions: Definitions::default(),
             undecrypted: 0,
             vault_names: None,
+        }
+    }
+
+    /// A variable that is not a vault value, as the Templar takes it (no cache needed).
+    pub fn plain(var: &Var) -> Option<VarValue> {
+        match &var.value {
+            Value::Vault(_) => None,
+            other => Some(VarValue::Json(other.to_json())),
         }
     }
 

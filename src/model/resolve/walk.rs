@@ -12,6 +12,7 @@ use serde_json::Value as Json;
 
 use crate::diagnostics::{Finding, Severity, codes};
 use crate::model::link::{FileRef, RefKind, Target};
+use crate::model::module_name::ModuleName;
 use crate::model::playbook::{Play, PlaybookEntry};
 use crate::model::resolved::{Condition, EnvEntry, EnvValue, ResolvedPlay, ResolvedTask, RoleRef};
 use crate::model::role::RoleUse;
@@ -27,7 +28,7 @@ use crate::sensitive::{REDACTED, Sensitive};
 use crate::source::SourceSet;
 
 use super::inventory::{Groups, ScopedIndex};
-use super::{ResolveError, TaskScope, VaultCache};
+use super::{Definitions, ResolveError, TaskScope, VaultCache};
 
 use super::Layer;
 
@@ -163,7 +164,7 @@ impl<'a> Common<'a> {
         let mut w = Walker::new(self);
         w.pending_import = from.clone();
         w.play(playbook, play)?;
-        Ok(Walked { plays: w.plays, scopes: w.scopes, findings: w.findings })
+        Ok(Walked { plays: w.plays, scopes: w.scopes, findings: w.findings, definitions: w.definitions })
     }
 }
 
@@ -173,6 +174,7 @@ pub(super) struct Walked {
     pub plays: Vec<ResolvedPlay>,
     pub scopes: Vec<TaskScope>,
     pub findings: Vec<Finding>,
+    pub definitions: Definitions,
 }
 
 impl Walked {
@@ -187,6 +189,7 @@ impl Walked {
         self.plays.append(&mut later.plays);
         self.scopes.append(&mut later.scopes);
         self.findings.append(&mut later.findings);
+        self.definitions.append(later.definitions);
     }
 }
 
@@ -276,6 +279,8 @@ struct Walker<'a, 'c> {
     findings: Vec<Finding>,
     plays: Vec<ResolvedPlay>,
     scopes: Vec<TaskScope>,
+    /// Where the values of the layers this walk made were defined.
+    definitions: Definitions,
     play: PlayState,
     /// Templars by what they are built from: contexts with the same layers (a role, its
     /// includes and blocks without vars, its handlers) share one, and with it the values
@@ -288,6 +293,10 @@ struct Walker<'a, 'c> {
     pinned: Vec<Layer>,
     /// The play's own layers merged, for the layer counts they were merged at.
     play_base: Option<([usize; 5], PlayBase)>,
+    /// One shared copy of each module name the play's tasks call.
+    modules: HashMap<ModuleName, Arc<ModuleName>>,
+    /// The last [`PlayBase::generation`] given out in this play.
+    base_generations: u64,
     pending_import: Imported,
 }
 
@@ -300,10 +309,16 @@ struct PlayBase {
     /// Names the layers above the defaults (inventory to roles' vars) define: a context's
     /// own role defaults, which sit below them, do not replace these.
     above_defaults: HashSet<Arc<str>>,
+    /// `vars` as the shared table the contexts' tables sit on, made when first needed
+    /// and again after `vars` changed.
+    table: Option<SharedVars>,
+    /// Names what this base holds within the play: it changes whenever `vars`,
+    /// `defaults` or `above_defaults` do, so a context's shared table is keyed by it.
+    generation: u64,
 }
 
 impl PlayBase {
-    fn merge(p: &PlayState) -> PlayBase {
+    fn merge(p: &PlayState, generation: u64) -> PlayBase {
         let mut vars = Vars::new();
         for (k, v) in p.magic.iter() {
             vars.insert_shared(k.clone(), v.clone());
@@ -319,29 +334,35 @@ impl PlayBase {
             above_defaults.insert(k.clone());
             vars.insert_shared(k.clone(), v.clone());
         }
-        PlayBase { vars, defaults, above_defaults }
+        PlayBase { vars, defaults, above_defaults, table: None, generation }
     }
 
     /// Merges the layers appended to the play's defaults and roles' vars since `built`
-    /// (the counts of [`Walker::templar`]'s shape); false when other layers changed.
-    fn extend(&mut self, p: &PlayState, built: [usize; 5], now: [usize; 5]) -> bool {
+    /// (the counts of [`Walker::templar`]'s shape); `None` when other layers changed,
+    /// else whether anything changed (running a role appends its layers again, which
+    /// usually changes nothing).
+    fn extend(&mut self, p: &PlayState, built: [usize; 5], now: [usize; 5]) -> Option<bool> {
         let [defaults, inventory, play_vars, vars_files, role_vars] = built;
         if [inventory, play_vars, vars_files] != [now[1], now[2], now[3]] || now[0] < defaults || now[4] < role_vars {
-            return false;
+            return None;
         }
+        let mut changed = false;
         // New defaults win over older defaults and the magic variables, not over the layers above them.
         for (k, v) in p.defaults[defaults..].iter().flat_map(|l| l.iter()) {
-            self.defaults.insert(k.clone());
+            changed |= self.defaults.insert(k.clone());
             if !self.above_defaults.contains(k) {
-                self.vars.insert_shared(k.clone(), v.clone());
+                changed |= self.vars.replace_shared(k.clone(), v.clone());
             }
         }
         // The roles' vars are the last of the play's layers: new ones win over everything.
         for (k, v) in p.role_vars[role_vars..].iter().flat_map(|l| l.iter()) {
-            self.above_defaults.insert(k.clone());
-            self.vars.insert_shared(k.clone(), v.clone());
+            changed |= self.above_defaults.insert(k.clone());
+            changed |= self.vars.replace_shared(k.clone(), v.clone());
         }
-        true
+        if changed {
+            self.table = None;
+        }
+        Some(changed)
     }
 }
 
@@ -354,11 +375,14 @@ impl<'a, 'c> Walker<'a, 'c> {
             findings: Vec::new(),
             plays: Vec::new(),
             scopes: Vec::new(),
+            definitions: Definitions::default(),
             play: PlayState::default(),
             cache: HashMap::new(),
             shared_cache: HashMap::new(),
             pinned: Vec::new(),
             play_base: None,
+            modules: HashMap::new(),
+            base_generations: 0,
             pending_import: Imported::default(),
         }
     }
@@ -369,13 +393,15 @@ impl<'a, 'c> Walker<'a, 'c> {
 
     fn layer(&mut self, vars: &[Var]) -> Result<Layer, ResolveError> {
         let mut out = Vec::with_capacity(vars.len());
-        if vars.is_empty() {
-            return Ok(Arc::new(out));
-        }
-        let mut vault = self.common.vault();
         for v in vars {
-            let value = Arc::new(vault.var(v)?);
-            vault.definitions.record(&value, v.origin.clone());
+            // Only a vault value needs the cache (and its lock, which the plays walked in
+            // parallel share); where the value was defined is this walk's own record.
+            let value = match VaultCache::plain(v) {
+                Some(plain) => plain,
+                None => self.common.vault().var(v)?,
+            };
+            let value = Arc::new(value);
+            self.definitions.record(&value, v.origin.clone());
             out.push((Arc::from(v.name.as_str()), value));
         }
         Ok(Arc::new(out))
@@ -393,6 +419,7 @@ impl<'a, 'c> Walker<'a, 'c> {
         self.shared_cache.clear();
         self.pinned.clear();
         self.play_base = None;
+        self.base_generations = 0;
         let pattern = play.hosts.join(",");
         let groups = self.inventory_layers(play, &pattern)?;
         let from = std::mem::take(&mut self.pending_import);
@@ -436,12 +463,17 @@ impl<'a, 'c> Walker<'a, 'c> {
         let state = std::mem::take(&mut self.play);
         let mut handlers = state.handlers;
         handlers.extend(state.tasks.iter().filter(|t| t.is_handler).cloned());
+        // The run keeps these until the rules are done: no spare capacity (the task
+        // list grew by doubling, and collecting in place keeps its capacity).
+        handlers.shrink_to_fit();
+        let mut tasks: Vec<ResolvedTask> = state.tasks.into_iter().filter(|t| !t.is_handler).collect();
+        tasks.shrink_to_fit();
         self.plays.push(ResolvedPlay {
             origin: play.origin.clone(),
             name: play.name.clone(),
             hosts: pattern,
             groups,
-            tasks: state.tasks.into_iter().filter(|t| !t.is_handler).collect(),
+            tasks,
             handlers,
         });
         Ok(())
@@ -927,8 +959,10 @@ impl<'a, 'c> Walker<'a, 'c> {
         let p = &self.play;
         // The play's layers only grow during a play, so their lengths say whether they changed.
         let shape = [p.defaults.len(), p.inventory.len(), p.play_vars.len(), p.vars_files.len(), p.role_vars.len()];
+        let generation = self.play_base(shape).generation;
+        let p = &self.play;
         let shared_key = SharedKey {
-            shape,
+            base: generation,
             role: ctx.role.as_ref().map(|r| (r.name.clone(), r.path.clone())),
             layers: [layer_ids(&ctx.role_defaults), layer_ids(&ctx.role_vars), layer_ids(&ctx.block_vars)],
         };
@@ -951,9 +985,12 @@ impl<'a, 'c> Walker<'a, 'c> {
                 // As if every layer were inserted in precedence order (magic, role_name and
                 // role_path, the play's defaults, the context's role defaults, inventory to
                 // the play's role vars, the context's role vars, block vars), later wins:
-                // the play's part is merged once and copied.
+                // the play's part is merged once and shared, the context's part sits on it.
                 let base = self.play_base(shape);
-                let mut vars = base.vars.clone();
+                let PlayBase { vars: merged, table, .. } = &mut *base;
+                let play_table = table.get_or_insert_with(|| SharedVars::new(merged.clone())).clone();
+                let base = &*base;
+                let mut vars = Vars::new();
                 if let Some(r) = &ctx.role {
                     let layered = |name: &str| base.defaults.contains(name) || base.above_defaults.contains(name);
                     if !layered("role_name") {
@@ -975,7 +1012,7 @@ impl<'a, 'c> Walker<'a, 'c> {
                         vars.insert_shared(k.clone(), v.clone());
                     }
                 }
-                let sh = SharedVars::new(vars);
+                let sh = play_table.with(vars);
                 self.pinned.extend(ctx.role_defaults.iter().chain(&ctx.role_vars).chain(&ctx.block_vars).cloned());
                 self.shared_cache.insert(key.shared.clone(), sh.clone());
                 sh
@@ -1008,19 +1045,31 @@ impl<'a, 'c> Walker<'a, 'c> {
     }
 
     /// The play's layers merged (see [`PlayBase`]) for the current layer counts.
-    fn play_base(&mut self, shape: [usize; 5]) -> &PlayBase {
+    fn play_base(&mut self, shape: [usize; 5]) -> &mut PlayBase {
         let play = &self.play;
         if let Some((built, base)) = &mut self.play_base
             && *built != shape
         {
             // Running a role appends its defaults and vars to the play's again; only
             // those appended layers need merging. Anything else: merge anew.
-            if !base.extend(play, *built, shape) {
-                *base = PlayBase::merge(play);
+            match base.extend(play, *built, shape) {
+                Some(false) => {}
+                Some(true) => {
+                    self.base_generations += 1;
+                    base.generation = self.base_generations;
+                }
+                None => {
+                    self.base_generations += 1;
+                    *base = PlayBase::merge(play, self.base_generations);
+                }
             }
             *built = shape;
         }
-        &self.play_base.get_or_insert_with(|| (shape, PlayBase::merge(play))).1
+        if self.play_base.is_none() {
+            self.base_generations += 1;
+        }
+        let generation = self.base_generations;
+        &mut self.play_base.get_or_insert_with(|| (shape, PlayBase::merge(play, generation))).1
     }
 
     fn report<T>(&mut self, r: &Rendered<T>, origin: &Origin, unresolved: &mut Vec<String>) {
@@ -1398,7 +1447,7 @@ impl<'a, 'c> Walker<'a, 'c> {
             origin: origin.clone(),
             name,
             role: ctx.role.clone(),
-            module: a.module.clone(),
+            module: self.module(&a.module),
             args,
             secret_args,
             unresolved,
@@ -1415,6 +1464,16 @@ impl<'a, 'c> Walker<'a, 'c> {
             files,
             scope: self.scopes.len() - 1,
         }
+    }
+
+    /// The play's shared copy of `name`.
+    fn module(&mut self, name: &ModuleName) -> Arc<ModuleName> {
+        if let Some(m) = self.modules.get(name) {
+            return m.clone();
+        }
+        let m = Arc::new(name.clone());
+        self.modules.insert(name.clone(), m.clone());
+        m
     }
 
     /// A templated file reference (`src: "{{ item }}.j2"`) pinned to the candidate this scope names.
@@ -1538,11 +1597,11 @@ fn note_unresolved(r: &Report, out: &mut Vec<String>) {
     out.extend(r.errors.iter().cloned());
 }
 
-/// What a context's shared variables are built from (besides the play's layers, which
-/// only grow and are named by their lengths): the role and the layers of the context.
+/// What a context's shared variables are built from: the play's layers merged (named by
+/// their [`PlayBase::generation`]), the role and the layers of the context.
 #[derive(Clone, PartialEq, Eq, Hash)]
 struct SharedKey {
-    shape: [usize; 5],
+    base: u64,
     role: Option<(String, Arc<str>)>,
     layers: [Vec<usize>; 3],
 }

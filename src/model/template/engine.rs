@@ -11,7 +11,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::hash::{Hash, Hasher};
-use std::sync::{Arc, LazyLock, Mutex};
+use std::sync::{Arc, LazyLock, Mutex, OnceLock};
 
 use minijinja::syntax::SyntaxConfig;
 use minijinja::value::Value;
@@ -41,6 +41,12 @@ impl Dialect {
     pub fn yaml() -> Dialect {
         Dialect { delims: Delims::default(), trim_blocks: true, lstrip_blocks: false }
     }
+
+    /// [`Dialect::yaml`], built once.
+    pub fn yaml_shared() -> &'static Dialect {
+        static YAML: LazyLock<Dialect> = LazyLock::new(Dialect::yaml);
+        &YAML
+    }
 }
 
 /// How many distinct expressions, and distinct templates per dialect, stay
@@ -59,12 +65,15 @@ struct TemplateEnv {
 
 pub struct Engine {
     envs: Mutex<Vec<(Dialect, &'static Environment<'static>)>>,
+    /// The environment of [`Dialect::yaml`], which nearly every evaluation uses.
+    yaml_env: OnceLock<&'static Environment<'static>>,
     template_envs: Mutex<Vec<TemplateEnv>>,
     exprs: Mutex<HashMap<String, Arc<Expression<'static, 'static>>>>,
 }
 
 pub static ENGINE: LazyLock<Engine> = LazyLock::new(|| Engine {
     envs: Mutex::new(Vec::new()),
+    yaml_env: OnceLock::new(),
     template_envs: Mutex::new(Vec::new()),
     exprs: Mutex::new(HashMap::new()),
 });
@@ -81,6 +90,15 @@ impl Engine {
         let env: &'static Environment<'static> = Box::leak(Box::new(build_env(dialect)?));
         envs.push((dialect.clone(), env));
         Ok(env)
+    }
+
+    /// [`Engine::env`] of [`Dialect::yaml`], without a lock once built.
+    fn yaml_env(&self) -> Result<&'static Environment<'static>, Error> {
+        if let Some(env) = self.yaml_env.get() {
+            return Ok(env);
+        }
+        let env = self.env(Dialect::yaml_shared())?;
+        Ok(self.yaml_env.get_or_init(|| env))
     }
 
     /// The environment to load template `name` from (see [`TemplateEnv`]).
@@ -144,7 +162,7 @@ impl Engine {
         let compiled = match compiled {
             Some(c) => c,
             None => {
-                let env = self.env(&Dialect::yaml())?;
+                let env = self.yaml_env()?;
                 let c = Arc::new(env.compile_expression_owned(expr.to_string())?);
                 let mut cache = self.exprs.lock().unwrap_or_else(|p| p.into_inner());
                 if cache.len() >= MAX_COMPILED {
@@ -153,7 +171,7 @@ impl Engine {
                 cache.entry(expr.to_string()).or_insert(c).clone()
             }
         };
-        let env = self.env(&Dialect::yaml())?;
+        let env = self.yaml_env()?;
         compiled
             .eval(ctx.clone())
             .map_err(|e| name_the_undefined(e, || compiled.undeclared_variables(false), &ctx, env))

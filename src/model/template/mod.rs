@@ -163,6 +163,15 @@ impl Vars {
         self
     }
 
+    /// [`Vars::insert_shared`], saying whether `name` now has another value than
+    /// before (a new name, or a different shared value).
+    pub fn replace_shared(&mut self, name: Arc<str>, value: Arc<VarValue>) -> bool {
+        match self.entries.insert(name, value.clone()) {
+            Some(old) => !Arc::ptr_eq(&old, &value),
+            None => true,
+        }
+    }
+
     pub fn contains(&self, name: &str) -> bool {
         self.entries.contains_key(name)
     }
@@ -368,6 +377,12 @@ pub struct SharedVars(Arc<scope::VarTable>);
 impl SharedVars {
     pub fn new(vars: Vars) -> SharedVars {
         SharedVars(Arc::new(scope::VarTable::new(vars)))
+    }
+
+    /// `vars` on top of these shared variables, as if inserted into a copy of them
+    /// (later wins), without copying them: only the entries that differ are kept.
+    pub fn with(&self, vars: Vars) -> SharedVars {
+        SharedVars(Arc::new(scope::VarTable::over(self.0.clone(), vars)))
     }
 }
 

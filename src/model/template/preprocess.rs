@@ -39,6 +39,64 @@ impl Default for Delims {
     }
 }
 
+impl Delims {
+    /// Ansible's default delimiters, built once (checking every string of a run against
+    /// a fresh [`Delims::default`] allocated six strings each time).
+    pub fn ansible() -> &'static Delims {
+        static DEFAULT: std::sync::LazyLock<Delims> = std::sync::LazyLock::new(Delims::default);
+        &DEFAULT
+    }
+}
+
+/// When `expr` (the inside of `{{ }}`) is nothing but a variable name, the name:
+/// evaluating it is looking the name up, which needs no compiled expression.
+pub fn bare_name(expr: &str) -> Option<&str> {
+    let name = expr.trim_matches([' ', '\t', '\n', '\r']);
+    let mut chars = name.chars();
+    let first = chars.next()?;
+    if !(first.is_ascii_alphabetic() || first == '_') || !chars.all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        return None;
+    }
+    // Literals and operators the expression language spells as words.
+    const WORDS: &[&str] =
+        &["true", "false", "none", "True", "False", "None", "and", "or", "not", "in", "is", "if", "else"];
+    if WORDS.contains(&name) { None } else { Some(name) }
+}
+
+/// A piece of a template made only of text and bare `{{ name }}`s (see [`name_template`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Piece<'a> {
+    Text(&'a str),
+    Name(&'a str),
+}
+
+/// When `src` (with `delims`) is nothing but text and `{{ name }}`s (no other
+/// expression, tag, comment or whitespace control, no trailing newline that the
+/// lexer would strip), its pieces in order: rendering it is printing each name's
+/// value between the texts, which needs no compiled template.
+pub fn name_template<'a>(src: &'a str, delims: &Delims) -> Option<Vec<Piece<'a>>> {
+    if src.ends_with(['\n', '\r']) || src.contains(delims.block.0.as_str()) || src.contains(delims.comment.0.as_str())
+    {
+        return None;
+    }
+    let (open, close) = (delims.variable.0.as_str(), delims.variable.1.as_str());
+    let mut pieces = Vec::new();
+    let mut rest = src;
+    while let Some(start) = rest.find(open) {
+        if start > 0 {
+            pieces.push(Piece::Text(&rest[..start]));
+        }
+        let inner = &rest[start + open.len()..];
+        let end = inner.find(close)?;
+        pieces.push(Piece::Name(bare_name(&inner[..end])?));
+        rest = &inner[end + close.len()..];
+    }
+    if !rest.is_empty() {
+        pieces.push(Piece::Text(rest));
+    }
+    Some(pieces)
+}
+
 /// Name of the global function the chain rewrite calls.
 pub const CHAIN_FN: &str = "__ansible_chain";
 
@@ -656,6 +714,24 @@ mod tests {
         assert_eq!(tpl("{{ '%s-%s' % (a, b.c) }}", false), "{{ ('%s-%s' | format(a, b.c)) }}");
         assert_eq!(tpl("{{ '%d' % x.y[0] * 2 }}", false), "{{ ('%d' | format(x.y[0])) * 2 }}");
         assert_eq!(tpl("{{ '%s' % x | upper }}", false), "{{ '%s' % x | upper }}");
+    }
+
+    #[test]
+    fn name_templates_are_text_and_bare_names_only() {
+        let d = Delims::default();
+        assert_eq!(
+            name_template("{{ a }}/x-{{b}}.conf", &d),
+            Some(vec![Piece::Name("a"), Piece::Text("/x-"), Piece::Name("b"), Piece::Text(".conf")])
+        );
+        assert_eq!(name_template("plain }} text", &d), Some(vec![Piece::Text("plain }} text")]));
+        for other in
+            ["{{ a.b }}/x", "{{- a }}/x", "{{ a -}}/x", "{{ a }}\n", "{% if a %}x{% endif %}", "{# c #}{{ a }}", "{{ a", "{{ true }}x"]
+        {
+            assert_eq!(name_template(other, &d), None, "{other}");
+        }
+        assert_eq!(bare_name(" item "), Some("item"));
+        assert_eq!(bare_name("none"), None);
+        assert_eq!(bare_name("a b"), None);
     }
 
     #[test]

@@ -12,6 +12,7 @@
 //! record travels with its cached value, so reading a cached secret still
 //! marks the evaluation sensitive.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
 use std::sync::{Arc, LazyLock, Mutex, MutexGuard};
@@ -211,21 +212,40 @@ impl Touched {
 #[derive(Debug)]
 pub struct Resolved {
     value: Value,
-    touched: Touched,
+    /// `None` when nothing was touched (most values): the cache holds thousands.
+    touched: Option<Box<Touched>>,
 }
 
+impl Resolved {
+    fn new(value: Value, touched: &Touched) -> Resolved {
+        let touched = if touched.is_empty() { None } else { Some(Box::new(touched.clone())) };
+        Resolved { value, touched }
+    }
+
+    fn missed(&self) -> impl Iterator<Item = &String> {
+        self.touched.iter().flat_map(|t| t.missed.iter())
+    }
+}
+
+/// A fact as the [`FactTable`] holds it.
 #[derive(Debug, Clone)]
-enum Entry {
-    Var(Arc<VarValue>),
+enum FactEntry {
     Fact(Json),
     Placeholder(Json),
     RuntimeFact,
 }
 
+/// What a name finds: a variable (as the layer that defined it shares it) or a fact.
+#[derive(Debug, Clone, Copy)]
+enum Entry<'a> {
+    Var(&'a Arc<VarValue>),
+    Fact(&'a FactEntry),
+}
+
 /// The simulated facts as variables, built once per run and shared by every
 /// [`Base`] (a copy per task scope cost most of the memory on large repos).
 pub struct FactTable {
-    entries: BTreeMap<String, Entry>,
+    entries: BTreeMap<String, FactEntry>,
     facts: Facts,
 }
 
@@ -233,37 +253,78 @@ impl FactTable {
     pub fn new(f: &Facts) -> FactTable {
         let mut map = BTreeMap::new();
         for (k, v) in f.values() {
-            let entry = if f.is_placeholder(k) { Entry::Placeholder(v.clone()) } else { Entry::Fact(v.clone()) };
+            let entry = if f.is_placeholder(k) { FactEntry::Placeholder(v.clone()) } else { FactEntry::Fact(v.clone()) };
             map.insert(format!("ansible_{k}"), entry);
         }
         for k in f.runtime_only() {
-            map.insert(format!("ansible_{k}"), Entry::RuntimeFact);
+            map.insert(format!("ansible_{k}"), FactEntry::RuntimeFact);
         }
         let host = f.get("hostname").cloned().unwrap_or_else(|| Json::from("localhost"));
         let short = host.as_str().map(|h| h.split('.').next().unwrap_or(h).to_string()).map(Json::from);
-        map.insert("inventory_hostname".into(), Entry::Placeholder(host.clone()));
-        map.insert("inventory_hostname_short".into(), Entry::Placeholder(short.unwrap_or(host)));
+        map.insert("inventory_hostname".into(), FactEntry::Placeholder(host.clone()));
+        map.insert("inventory_hostname_short".into(), FactEntry::Placeholder(short.unwrap_or(host)));
         FactTable { entries: map, facts: f.clone() }
     }
 }
 
+/// Variables sorted by name in one allocation: a third of a `BTreeMap`'s size
+/// for the tens of thousands of small tables a large repository makes.
+#[derive(Default)]
+struct SortedVars(Box<[(Arc<str>, Arc<VarValue>)]>);
+
+impl SortedVars {
+    fn new(vars: Vars) -> SortedVars {
+        // A BTreeMap iterates in key order: already sorted.
+        SortedVars(vars.entries.into_iter().collect())
+    }
+
+    fn get(&self, name: &str) -> Option<&Arc<VarValue>> {
+        let i = self.0.binary_search_by(|(k, _)| (**k).cmp(name)).ok()?;
+        Some(&self.0[i].1)
+    }
+
+    fn names(&self) -> impl Iterator<Item = &str> {
+        self.0.iter().map(|(k, _)| &**k)
+    }
+}
+
 /// Variables shared by many [`Base`]s (what a role's or block's tasks have in
-/// common), below each base's own.
+/// common), below each base's own: its own entries over an optional parent
+/// table (the play's variables), as if merged into one.
 pub struct VarTable {
-    vars: BTreeMap<Arc<str>, Entry>,
+    own: SortedVars,
+    parent: Option<Arc<VarTable>>,
 }
 
 impl VarTable {
     pub fn new(vars: Vars) -> VarTable {
-        VarTable { vars: vars.entries.into_iter().map(|(k, v)| (k, Entry::Var(v))).collect() }
+        VarTable { own: SortedVars::new(vars), parent: None }
+    }
+
+    /// `vars` over `parent`: the same lookups as `parent`'s variables with `vars`
+    /// inserted, keeping only the entries that differ from the parent's.
+    pub fn over(parent: Arc<VarTable>, mut vars: Vars) -> VarTable {
+        vars.entries.retain(|k, v| !parent.get(k).is_some_and(|p| Arc::ptr_eq(p, v)));
+        VarTable { own: SortedVars::new(vars), parent: Some(parent) }
+    }
+
+    fn get(&self, name: &str) -> Option<&Arc<VarValue>> {
+        self.own.get(name).or_else(|| self.parent.as_ref()?.get(name))
+    }
+
+    fn names(&self, out: &mut BTreeSet<String>) {
+        out.extend(self.own.names().map(str::to_string));
+        if let Some(p) = &self.parent {
+            p.names(out);
+        }
     }
 }
 
 /// The variables of a [`Templar`]: facts below the shared variables below the
 /// caller's own.
 pub struct Base {
-    /// The caller's variables (all `Entry::Var`); they shadow the rest.
-    vars: BTreeMap<Arc<str>, Entry>,
+    /// The caller's variables; they shadow the rest.
+    vars: SortedVars,
     shared: Option<Arc<VarTable>>,
     facts: Option<Arc<FactTable>>,
     pub lookups: Lookups,
@@ -272,23 +333,23 @@ pub struct Base {
 
 impl Base {
     pub fn new(facts: Option<Arc<FactTable>>, shared: Option<Arc<VarTable>>, vars: Vars, lookups: Lookups) -> Base {
-        let vars = vars.entries.into_iter().map(|(k, v)| (k, Entry::Var(v))).collect();
-        Base { vars, shared, facts, lookups, cache: Mutex::new(HashMap::new()) }
+        Base { vars: SortedVars::new(vars), shared, facts, lookups, cache: Mutex::new(HashMap::new()) }
     }
 
     /// The caller's or shared variable `name`, as the layer that defined it holds it.
     pub fn definition(&self, name: &str) -> Option<Arc<VarValue>> {
         match self.get(name)? {
             Entry::Var(v) => Some(v.clone()),
-            _ => None,
+            Entry::Fact(_) => None,
         }
     }
 
-    fn get(&self, name: &str) -> Option<&Entry> {
+    fn get(&self, name: &str) -> Option<Entry<'_>> {
         self.vars
             .get(name)
-            .or_else(|| self.shared.as_ref().and_then(|s| s.vars.get(name)))
-            .or_else(|| self.facts.as_ref()?.entries.get(name))
+            .or_else(|| self.shared.as_ref().and_then(|s| s.get(name)))
+            .map(Entry::Var)
+            .or_else(|| self.facts.as_ref()?.entries.get(name).map(Entry::Fact))
     }
 
     fn facts(&self) -> Option<&Facts> {
@@ -297,9 +358,9 @@ impl Base {
 
     /// Every variable name, facts included.
     fn names(&self) -> BTreeSet<String> {
-        let mut names: BTreeSet<String> = self.vars.keys().map(|k| k.to_string()).collect();
+        let mut names: BTreeSet<String> = self.vars.names().map(str::to_string).collect();
         if let Some(s) = &self.shared {
-            names.extend(s.vars.keys().map(|k| k.to_string()));
+            s.names(&mut names);
         }
         if let Some(f) = &self.facts {
             names.extend(f.entries.keys().cloned());
@@ -310,14 +371,14 @@ impl Base {
 
 /// Extra variables on top of the base (loop items, template vars).
 pub struct Layer {
-    vars: BTreeMap<Arc<str>, Arc<VarValue>>,
+    vars: SortedVars,
     parent: Option<Arc<Layer>>,
     cache: Mutex<HashMap<String, Arc<Resolved>>>,
 }
 
 impl Layer {
     pub fn new(vars: Vars, parent: Option<Arc<Layer>>) -> Layer {
-        Layer { vars: vars.entries, parent, cache: Mutex::new(HashMap::new()) }
+        Layer { vars: SortedVars::new(vars), parent, cache: Mutex::new(HashMap::new()) }
     }
 
     pub(crate) fn find(&self, name: &str) -> Option<&Arc<VarValue>> {
@@ -423,7 +484,6 @@ impl Scope {
         if let Some(layer) = &self.templar.locals
             && let Some(v) = layer.find(name)
         {
-            let v = v.clone();
             {
                 let mut st = lock(&self.state);
                 if st.trace_nested_locals && !st.frames.is_empty() {
@@ -435,7 +495,7 @@ impl Scope {
                 }
             }
             // Undefined (its template failed): `None` lets minijinja name it.
-            return Some(self.resolve_cached(name, &Entry::Var(v), Some(layer))).filter(|v| !v.is_undefined());
+            return Some(self.resolve_cached(name, Entry::Var(v), Some(layer))).filter(|v| !v.is_undefined());
         }
         if let Some(entry) = self.templar.base.get(name) {
             return Some(self.resolve_cached(name, entry, None)).filter(|v| !v.is_undefined());
@@ -479,7 +539,7 @@ impl Scope {
         }
     }
 
-    fn resolve_cached(self: &Arc<Self>, name: &str, entry: &Entry, layer: Option<&Arc<Layer>>) -> Value {
+    fn resolve_cached(self: &Arc<Self>, name: &str, entry: Entry<'_>, layer: Option<&Arc<Layer>>) -> Value {
         let locals = self.templar.locals.as_ref();
         let hit = match layer {
             // A loop-local variable is cached only with its own layer.
@@ -488,14 +548,16 @@ impl Scope {
                 let hit = lock(&self.templar.base.cache).get(name).cloned()?;
                 // Resolved while a name it needs was missing; these locals may define it.
                 match locals {
-                    Some(l) if hit.touched.missed.iter().any(|m| l.find(m).is_some()) => None,
+                    Some(l) if hit.missed().any(|m| l.find(m).is_some()) => None,
                     _ => Some(hit),
                 }
             }),
         };
         let hit = hit.or_else(|| lock(&self.state).tainted.get(name).cloned());
         if let Some(hit) = hit {
-            self.merge_touched(&hit.touched);
+            if let Some(t) = &hit.touched {
+                self.merge_touched(t);
+            }
             return hit.value.clone();
         }
         // A cycle: the variable is being resolved further up this very call.
@@ -533,10 +595,10 @@ impl Scope {
         };
         self.merge_touched(&touched);
         if touched.tainted {
-            let resolved = Arc::new(Resolved { value: value.clone(), touched: touched.clone() });
+            let resolved = Arc::new(Resolved::new(value.clone(), &touched));
             lock(&self.state).tainted.insert(name.to_string(), resolved);
         } else {
-            let resolved = Arc::new(Resolved { value: value.clone(), touched: touched.clone() });
+            let resolved = Arc::new(Resolved::new(value.clone(), &touched));
             if let Some(l) = layer {
                 lock(&l.cache).insert(name.to_string(), resolved);
             } else if touched.uses_locals {
@@ -550,7 +612,7 @@ impl Scope {
         value
     }
 
-    fn resolve_entry(self: &Arc<Self>, name: &str, entry: &Entry) -> Value {
+    fn resolve_entry(self: &Arc<Self>, name: &str, entry: Entry<'_>) -> Value {
         match entry {
             Entry::Var(v) => match &**v {
                 VarValue::Json(j) => self.convert(j, name, Mode::Lazy),
@@ -577,14 +639,14 @@ impl Scope {
                     Value::from_object(Unknown { what })
                 }
             },
-            Entry::Fact(j) => json_to_value(j),
-            Entry::Placeholder(j) => {
+            Entry::Fact(FactEntry::Fact(j)) => json_to_value(j),
+            Entry::Fact(FactEntry::Placeholder(j)) => {
                 self.touch(|t| {
                     t.placeholders.insert(name.to_string());
                 });
                 json_to_value(j)
             }
-            Entry::RuntimeFact => {
+            Entry::Fact(FactEntry::RuntimeFact) => {
                 let what = format!("{name}{RUNTIME_FACT}");
                 self.touch(|t| {
                     t.unknown.insert(what.clone());
@@ -600,7 +662,7 @@ impl Scope {
     fn convert(self: &Arc<Self>, j: &Json, path: &str, mode: Mode) -> Value {
         match j {
             Json::String(s) => {
-                if !preprocess::is_template(s, &Delims::default()) {
+                if !preprocess::is_template(s, Delims::ansible()) {
                     return Value::from(s.as_str());
                 }
                 match self.eval_yaml_string(s) {
@@ -745,10 +807,21 @@ impl Scope {
     /// anything else renders to text.
     pub fn eval_yaml_string(self: &Arc<Self>, s: &str) -> Result<Value, Error> {
         let (overrides, body) = engine::parse_header(s).map_err(|m| Error::new(ErrorKind::SyntaxError, m))?;
-        let dialect = dialect_for(&Dialect::yaml(), &overrides);
+        let dialect = if overrides.pairs.is_empty() {
+            Cow::Borrowed(Dialect::yaml_shared())
+        } else {
+            Cow::Owned(dialect_for(Dialect::yaml_shared(), &overrides))
+        };
         if overrides.pairs.is_empty()
             && let Some(expr) = preprocess::single_expression(body, &dialect.delims)
         {
+            // `{{ name }}`: the value is the name's, as minijinja would load it from this
+            // scope (which comes before its globals); anything else is compiled.
+            if let Some(name) = preprocess::bare_name(expr)
+                && let Some(v) = self.lookup(name)
+            {
+                return Ok(v);
+            }
             let rewritten = preprocess::rewrite_expression(expr, true);
             let v = ENGINE.eval(&rewritten, Value::from_dyn_object(self.clone()))?;
             if !v.is_undefined() {
@@ -758,6 +831,11 @@ impl Scope {
             self.render_text(body, &dialect, true)?;
             return Ok(v);
         }
+        if overrides.pairs.is_empty()
+            && let Some(text) = self.print_names(body, &dialect.delims)
+        {
+            return Ok(Value::from(keep_trailing_newlines(body, text)));
+        }
         let source = preprocess::rewrite_template(body, &dialect.delims, true);
         let (text, native) = ENGINE.render_native(&dialect, &source, Value::from_dyn_object(self.clone()))?;
         if let Some(v) = native
@@ -766,6 +844,33 @@ impl Scope {
             return Ok(v);
         }
         Ok(Value::from(keep_trailing_newlines(body, text)))
+    }
+
+    /// Text and `{{ name }}`s rendered without minijinja (see [`preprocess::name_template`]):
+    /// each name's value printed as the formatter prints it. `None` when anything else is
+    /// needed (another kind of template, a value that is undefined, unknown or `omit`):
+    /// minijinja renders it then, looking the same names up again, which records nothing new.
+    /// A render with text beside its value never keeps a native value.
+    fn print_names(self: &Arc<Self>, body: &str, delims: &Delims) -> Option<String> {
+        let pieces = preprocess::name_template(body, delims)?;
+        if pieces.iter().all(|p| matches!(p, preprocess::Piece::Name(_))) && pieces.len() < 2 {
+            // A lone `{{ name }}` keeps its native value: minijinja's path decides.
+            return None;
+        }
+        let mut out = String::with_capacity(body.len() + 16);
+        for piece in pieces {
+            match piece {
+                preprocess::Piece::Text(t) => out.push_str(t),
+                preprocess::Piece::Name(name) => {
+                    let v = self.lookup(name)?;
+                    if is_omit(&v) || unknown_of(&v).is_some() {
+                        return None;
+                    }
+                    out.push_str(&pyfmt::to_python_str(&v));
+                }
+            }
+        }
+        Some(out)
     }
 
     /// Renders template text to a string, keeping trailing newlines as Ansible does.
@@ -1040,7 +1145,7 @@ impl Object for VarsView {
         let mut names = self.scope.templar.base.names();
         let mut layer = self.scope.templar.locals.clone();
         while let Some(l) = layer {
-            names.extend(l.vars.keys().map(|k| k.to_string()));
+            names.extend(l.vars.names().map(str::to_string));
             layer = l.parent.clone();
         }
         Enumerator::Values(names.into_iter().map(Value::from).collect())
@@ -1222,7 +1327,7 @@ impl Call {
     }
 
     pub fn render_str(&self, text: &str) -> Rendered<String> {
-        let result = if preprocess::is_template(text, &Delims::default()) {
+        let result = if preprocess::is_template(text, Delims::ansible()) {
             self.scope.eval_yaml_string(text)
         } else {
             Ok(Value::from(text))
@@ -1300,7 +1405,7 @@ impl Call {
 
     fn condition_value(&self, when: &str) -> Result<Value, Error> {
         let when = when.trim();
-        let expr: String = if preprocess::is_template(when, &Delims::default()) {
+        let expr: String = if preprocess::is_template(when, Delims::ansible()) {
             // `when: "{{ x }}"`: templated first; a string result is then an expression.
             let v = self.scope.eval_yaml_string(when)?;
             match v.as_str() {

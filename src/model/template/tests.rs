@@ -380,3 +380,39 @@ fn a_single_expression_with_a_trailing_newline_keeps_the_newline() {
         other => panic!("{other:?}"),
     }
 }
+
+/// Text with bare `{{ name }}`s is rendered without minijinja (`Scope::print_names`) and
+/// `{{ name }}` alone is a lookup: both must give what minijinja gives. An empty comment
+/// (`{# #}`) renders to nothing and sends the same template through minijinja.
+#[test]
+fn bare_names_render_as_minijinja_renders_them() {
+    let mut vars = Vars::new();
+    vars.set("n", json!(3))
+        .set("f", json!(1.5))
+        .set("b", json!(true))
+        .set("none", json!(null))
+        .set("s", json!("it's \"q\""))
+        .set("l", json!([1, "a", null, false]))
+        .set("d", json!({"k": "v", "n": [1]}))
+        .set("t", json!("{{ n }}-{{ s }}"))
+        .set("bad", json!("{{ nothere }}"))
+        .set("o", json!("{{ omit }}"))
+        .set_unknown("u", "registered by a task")
+        .set_secret("v", Some(crate::sensitive::Sensitive::new("pw".to_string())));
+    let facts = Facts::for_image("debian:12").unwrap();
+    let t = Templar::new(facts.as_ref(), vars, Lookups::default());
+    let names = ["n", "f", "b", "none", "s", "l", "d", "t", "bad", "o", "u", "v", "nothere", "ansible_os_family"];
+    for a in names {
+        for b in names {
+            for src in [format!("x/{{{{ {a} }}}}-{{{{{b}}}}}.conf"), format!("{{{{ {a} }}}}{{{{ {b} }}}}")] {
+                let fast = t.render_str(&src, &site());
+                let slow = t.render_str(&format!("{src}{{# #}}"), &site());
+                assert_eq!(fast, slow, "{src}");
+            }
+        }
+        let src = format!("{{{{ {a} }}}}");
+        let fast = t.resolve_value(&json!(src), &site());
+        let slow = t.resolve_value(&json!(format!("{{{{ {a} | default(omit) if false else {a} }}}}")), &site());
+        assert_eq!(fast.output, slow.output, "{src}");
+    }
+}
