@@ -75,8 +75,7 @@ pub enum Piece<'a> {
 /// lexer would strip), its pieces in order: rendering it is printing each name's
 /// value between the texts, which needs no compiled template.
 pub fn name_template<'a>(src: &'a str, delims: &Delims) -> Option<Vec<Piece<'a>>> {
-    if src.ends_with(['\n', '\r']) || src.contains(delims.block.0.as_str()) || src.contains(delims.comment.0.as_str())
-    {
+    if src.ends_with(['\n', '\r']) || src.contains(delims.block.0.as_str()) || src.contains(delims.comment.0.as_str()) {
         return None;
     }
     let (open, close) = (delims.variable.0.as_str(), delims.variable.1.as_str());
@@ -724,9 +723,16 @@ mod tests {
             Some(vec![Piece::Name("a"), Piece::Text("/x-"), Piece::Name("b"), Piece::Text(".conf")])
         );
         assert_eq!(name_template("plain }} text", &d), Some(vec![Piece::Text("plain }} text")]));
-        for other in
-            ["{{ a.b }}/x", "{{- a }}/x", "{{ a -}}/x", "{{ a }}\n", "{% if a %}x{% endif %}", "{# c #}{{ a }}", "{{ a", "{{ true }}x"]
-        {
+        for other in [
+            "{{ a.b }}/x",
+            "{{- a }}/x",
+            "{{ a -}}/x",
+            "{{ a }}\n",
+            "{% if a %}x{% endif %}",
+            "{# c #}{{ a }}",
+            "{{ a",
+            "{{ true }}x",
+        ] {
             assert_eq!(name_template(other, &d), None, "{other}");
         }
         assert_eq!(bare_name(" item "), Some("item"));

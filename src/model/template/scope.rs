@@ -253,7 +253,8 @@ impl FactTable {
     pub fn new(f: &Facts) -> FactTable {
         let mut map = BTreeMap::new();
         for (k, v) in f.values() {
-            let entry = if f.is_placeholder(k) { FactEntry::Placeholder(v.clone()) } else { FactEntry::Fact(v.clone()) };
+            let entry =
+                if f.is_placeholder(k) { FactEntry::Placeholder(v.clone()) } else { FactEntry::Fact(v.clone()) };
             map.insert(format!("ansible_{k}"), entry);
         }
         for k in f.runtime_only() {
