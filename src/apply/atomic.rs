@@ -24,7 +24,17 @@ pub enum FailPoint {
 }
 
 /// Replaces `target` with `content` atomically. The parent directory must exist.
+///
+/// A target that exists and is a device, a FIFO or a socket (`migrate plan -o /dev/null`) is
+/// written through instead: renaming a file over `/dev/null` would replace the device itself
+/// for every program on the machine.
 pub fn write(target: &Path, content: &[u8], executable: bool, fail: Option<FailPoint>) -> io::Result<()> {
+    if let Ok(meta) = fs::symlink_metadata(target) {
+        let kind = meta.file_type();
+        if !kind.is_file() && !kind.is_dir() && !kind.is_symlink() {
+            return fs::OpenOptions::new().write(true).open(target)?.write_all(content);
+        }
+    }
     let dir = target.parent().ok_or_else(|| io::Error::other("a file to write has no parent directory"))?;
     let mut tmp = tempfile::Builder::new().prefix(TEMP_PREFIX).tempfile_in(dir)?;
     tmp.write_all(content)?;
@@ -186,6 +196,29 @@ mod tests {
         }
         let names: Vec<_> = fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
         assert_eq!(names, vec![std::ffi::OsString::from("entrypoint.sh")]);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_fifo_is_written_through_not_replaced() {
+        use std::io::Read;
+        use std::os::unix::fs::FileTypeExt;
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("plan.fifo");
+        let made = std::process::Command::new("mkfifo").arg(&fifo).status().unwrap();
+        assert!(made.success(), "mkfifo failed");
+        let reader = {
+            let fifo = fifo.clone();
+            std::thread::spawn(move || {
+                let mut got = Vec::new();
+                fs::File::open(&fifo).unwrap().read_to_end(&mut got).unwrap();
+                got
+            })
+        };
+        write(&fifo, b"saved plan\n", false, None).unwrap();
+        assert_eq!(reader.join().unwrap(), b"saved plan\n");
+        assert!(fs::symlink_metadata(&fifo).unwrap().file_type().is_fifo(), "the FIFO was replaced");
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1, "no temporary file is left");
     }
 
     #[test]
