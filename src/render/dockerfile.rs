@@ -16,9 +16,7 @@ use super::shell::{self, is_dockerfile_word};
 use super::templates::{self, Templates};
 use super::{Note, RenderError};
 use crate::model::Origin;
-use crate::spec::image::{
-    BuildStep, ImageSpec, LanguageManager, LogStream, Package, PackageFamily, Protocol, StepAction,
-};
+use crate::spec::image::{BuildStep, ImageSpec, LanguageManager, Package, PackageFamily, StepAction};
 
 /// Where the entrypoint script and the start-file templates go in the image.
 pub const ENTRYPOINT_PATH: &str = "/usr/local/bin/docker-entrypoint.sh";
@@ -860,11 +858,7 @@ impl<'a> Builder<'a> {
                     reason: "is not an absolute path on one line".into(),
                 });
             }
-            let stream = match link.stream {
-                LogStream::Stdout => "stdout",
-                LogStream::Stderr => "stderr",
-            };
-            links.push(context! { path => &link.path, stream => stream });
+            links.push(context! { path => &link.path, stream => link.stream.name() });
             dirs.insert(parent_dir(&link.path));
         }
         let dirs: Vec<Value> = dirs.into_iter().map(Value::from).collect();
@@ -972,10 +966,7 @@ impl<'a> Builder<'a> {
         let mut ports: Vec<_> = image.ports.iter().collect();
         ports.sort();
         ports.dedup();
-        let expose = ports
-            .iter()
-            .map(|p| format!("{}/{}", p.port, if p.protocol == Protocol::Udp { "udp" } else { "tcp" }))
-            .collect();
+        let expose = ports.iter().map(|p| format!("{}/{}", p.port, p.protocol.name())).collect();
         let healthcheck = image.healthcheck.as_ref().map(|h| {
             let mut flags = Vec::new();
             for (name, value) in

@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use super::templates::{self, Templates};
 use super::{Note, RenderError};
-use crate::spec::image::{CronSchedule, EnvValue, ImageSpec, LogStream, Protocol, ReportItem, ServiceKind};
+use crate::spec::image::{CronSchedule, EnvValue, ImageSpec, ReportItem, ServiceKind};
 
 /// A report list for MIGRATION.md, sorted, each item as the template reads it.
 fn items(list: &[ReportItem]) -> Vec<Value> {
@@ -18,14 +18,6 @@ fn items(list: &[ReportItem]) -> Vec<Value> {
 
 fn item(origin: String, code: &str, what: &str, why: &str) -> Value {
     context! { origin => origin, code => code, what => what, why => why }
-}
-
-fn protocol_name(protocol: Protocol) -> &'static str {
-    if protocol == Protocol::Udp { "udp" } else { "tcp" }
-}
-
-fn stream_name(stream: LogStream) -> &'static str {
-    if stream == LogStream::Stdout { "stdout" } else { "stderr" }
 }
 
 fn schedule(s: &CronSchedule) -> String {
@@ -82,10 +74,9 @@ pub fn render(
     let mut ports: Vec<_> = image.ports.iter().collect();
     ports.sort();
     ports.dedup();
-    let ports: Vec<Value> =
-        ports.iter().map(|p| Value::from(format!("{}/{}", p.port, protocol_name(p.protocol)))).collect();
+    let ports: Vec<Value> = ports.iter().map(|p| Value::from(format!("{}/{}", p.port, p.protocol.name()))).collect();
     let log_links: Vec<Value> =
-        image.log_links.iter().map(|l| context! { path => &l.path, stream => stream_name(l.stream) }).collect();
+        image.log_links.iter().map(|l| context! { path => &l.path, stream => l.stream.name() }).collect();
     let jobs: Vec<Value> = image
         .jobs
         .iter()
@@ -245,7 +236,7 @@ pub fn declarations(image: &ImageSpec, image_user: &str, added_packages: &[Strin
     environment.sort_by(|a, b| a.name.cmp(b.name));
     environment.dedup_by(|a, b| a.name == b.name);
     let mut ports: Vec<PortDecl> =
-        image.ports.iter().map(|p| PortDecl { port: p.port, protocol: protocol_name(p.protocol) }).collect();
+        image.ports.iter().map(|p| PortDecl { port: p.port, protocol: p.protocol.name() }).collect();
     ports.dedup();
     let mut start_files: Vec<StartFileDecl<'_>> = image
         .start_files
@@ -258,8 +249,7 @@ pub fn declarations(image: &ImageSpec, image_user: &str, added_packages: &[Strin
         })
         .collect();
     start_files.sort_by(|a, b| a.path.cmp(b.path));
-    let log_links =
-        image.log_links.iter().map(|l| LogLinkDecl { path: &l.path, stream: stream_name(l.stream) }).collect();
+    let log_links = image.log_links.iter().map(|l| LogLinkDecl { path: &l.path, stream: l.stream.name() }).collect();
     let jobs = image
         .jobs
         .iter()

@@ -293,6 +293,16 @@ pub enum Protocol {
     Udp,
 }
 
+impl Protocol {
+    /// `tcp` or `udp`, as Docker's EXPOSE, ECS and the reports spell it (and serde writes it).
+    pub fn name(self) -> &'static str {
+        match self {
+            Protocol::Tcp => "tcp",
+            Protocol::Udp => "udp",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct HealthCheck {
     /// Exec form (`["curl", "-fsS", "http://127.0.0.1:8080/healthz"]`).
@@ -360,6 +370,16 @@ pub struct LogLink {
 pub enum LogStream {
     Stdout,
     Stderr,
+}
+
+impl LogStream {
+    /// `stdout` or `stderr`, as the templates and reports spell it (and serde writes it).
+    pub fn name(self) -> &'static str {
+        match self {
+            LogStream::Stdout => "stdout",
+            LogStream::Stderr => "stderr",
+        }
+    }
 }
 
 /// A cron entry, to become a scheduled task (EventBridge Scheduler) running this image.

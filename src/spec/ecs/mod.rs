@@ -444,13 +444,7 @@ fn container(
     let port_mappings: Vec<PortMapping> = image
         .ports
         .iter()
-        .map(|p| PortMapping {
-            container_port: p.port,
-            protocol: match p.protocol {
-                Protocol::Tcp => "tcp".into(),
-                Protocol::Udp => "udp".into(),
-            },
-        })
+        .map(|p| PortMapping { container_port: p.port, protocol: p.protocol.name().into() })
         .collect();
     let container = ContainerDefinition {
         name: service.to_string(),
