@@ -35,17 +35,8 @@ pub fn write(target: &Path, content: &[u8], executable: bool, fail: Option<FailP
             return fs::OpenOptions::new().write(true).open(target)?.write_all(content);
         }
     }
-    let dir = target.parent().ok_or_else(|| io::Error::other("a file to write has no parent directory"))?;
-    let mut tmp = tempfile::Builder::new().prefix(TEMP_PREFIX).tempfile_in(dir)?;
-    tmp.write_all(content)?;
-    set_mode(tmp.as_file(), executable)?;
-    tmp.as_file().sync_all()?;
-    if fail == Some(FailPoint::BeforeRename) {
-        // Dropping `tmp` removes the temporary file: the target is untouched.
-        return Err(io::Error::other("injected failure before rename"));
-    }
-    tmp.persist(target).map_err(|e| e.error)?;
-    sync_dir(dir)
+    let file = NewFile { target: target.to_path_buf(), content, executable };
+    write_many(&[file], fail.map(|point| (0, point))).map_err(|(_, e)| e)
 }
 
 /// One file for [`write_many`]: its absolute path (the parent directory must exist), bytes and mode.
