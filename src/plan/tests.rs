@@ -212,6 +212,15 @@ Plan: 0 to add, 0 to change, 1 to destroy.
         "No changes. Generated files and Parameter Store already match the playbooks.\n",
     ));
 
+    // Nothing desired, nothing in the manifest: not "already match".
+    let d = desired(&[]);
+    let c = current(&[], &[], &d);
+    cases.push((
+        "nothing to generate",
+        plan_of(&d, &c),
+        "No changes. Nothing to generate: no task became part of an image; the findings say what each became.\n",
+    ));
+
     let d = desired(&[("web/Dockerfile", "FROM a\nRUN b\n"), ("api/Dockerfile", "FROM c\n")]);
     cases.push((
         "conflicts",

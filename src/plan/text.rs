@@ -16,6 +16,23 @@ use crate::sensitive::REDACTED;
 pub const NO_CHANGES: &str = "No changes. Generated files and Parameter Store already match the playbooks.";
 /// The summary when there is nothing to do and Parameter Store was not read.
 pub const NO_CHANGES_FILES_ONLY: &str = "No changes. Generated files already match the playbooks.";
+/// The summary when the playbooks give nothing to generate at all: no file and no
+/// parameter is desired or managed. "Already match" would suggest a finished
+/// migration; this says that nothing became an image (the findings say why).
+pub const NOTHING_TO_GENERATE: &str =
+    "No changes. Nothing to generate: no task became part of an image; the findings say what each became.";
+
+/// The line that ends a plan with nothing to do.
+fn no_changes_line(plan: &Plan) -> &'static str {
+    if plan.files.is_empty() && plan.parameters.is_empty() && plan.parameters_not_compared == 0 {
+        NOTHING_TO_GENERATE
+    } else if plan.parameters_compared {
+        NO_CHANGES
+    } else {
+        // Claim only what was compared: without live Parameter Store, only the files.
+        NO_CHANGES_FILES_ONLY
+    }
+}
 
 /// ANSI colours, or none.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -69,8 +86,7 @@ pub fn write(plan: &Plan, style: Style, sink: &mut impl std::io::Write) -> std::
     write_findings(&mut head, plan);
     let summary = plan.summary();
     if summary.is_empty() {
-        // Claim only what was compared: without live Parameter Store, only the files.
-        head.push_str(if plan.parameters_compared { NO_CHANGES } else { NO_CHANGES_FILES_ONLY });
+        head.push_str(no_changes_line(plan));
         head.push('\n');
         return sink.write_all(head.as_bytes());
     }

@@ -101,7 +101,10 @@ fn plan_apply_plan_round_trip() {
     let (code, stdout, _) = migrate(tmp.path(), &["plan", "repo", "--detailed-exitcode"]);
     // The empty repository's findings (no playbook, no inventory, default base image) come first.
     assert_eq!(code, 0, "{stdout}");
-    assert!(stdout.ends_with("\n\nNo changes. Generated files already match the playbooks.\n"), "{stdout}");
+    // Nothing is desired and the manifest is gone: nothing to generate, not "already match".
+    let nothing = "\n\nNo changes. Nothing to generate: no task became part of an image; the findings say what each \
+                   became.\n";
+    assert!(stdout.ends_with(nothing), "{stdout}");
     let (_, markdown, _) = migrate(tmp.path(), &["plan", "repo", "--format", "markdown"]);
     insta::assert_snapshot!("plan_after_apply_markdown", markdown);
     let (_, json, _) = migrate(tmp.path(), &["plan", "repo", "--format", "json"]);
