@@ -154,6 +154,21 @@ pub struct SsmPushArgs {
     /// Delete parameters directly under the prefix that are no longer desired.
     #[arg(long)]
     pub prune: bool,
+    #[command(flatten)]
+    pub write: ParameterWriteArgs,
+    /// Parallel writers.
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub concurrency: u16,
+    /// Most PutParameter/DeleteParameters calls per second (0: no limit). SSM's default write quota is low.
+    #[arg(long, default_value_t = 3.0)]
+    pub writes_per_second: f64,
+    #[command(flatten)]
+    pub aws: AwsArgs,
+}
+
+/// How parameters are written, shared by `ssm push` and `apply --ssm`.
+#[derive(Debug, clap::Args)]
+pub struct ParameterWriteArgs {
     /// KMS key for SecureString values (key id, key ARN, alias/NAME or alias ARN).
     #[arg(long, value_name = "KEY")]
     pub kms_key_id: Option<String>,
@@ -164,14 +179,6 @@ pub struct SsmPushArgs {
     /// Tag every written parameter (repeatable).
     #[arg(long = "tag", value_name = "KEY=VALUE")]
     pub tags: Vec<crate::spec::parameter::Tag>,
-    /// Parallel writers.
-    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u16).range(1..=64))]
-    pub concurrency: u16,
-    /// Most PutParameter/DeleteParameters calls per second (0: no limit). SSM's default write quota is low.
-    #[arg(long, default_value_t = 3.0)]
-    pub writes_per_second: f64,
-    #[command(flatten)]
-    pub aws: AwsArgs,
 }
 
 #[derive(Debug, clap::Args)]
@@ -270,6 +277,9 @@ pub struct ApplyArgs {
     /// Most PutParameter/DeleteParameters calls per second (0: no limit). SSM's default write quota is low.
     #[arg(long, default_value_t = 3.0)]
     pub writes_per_second: f64,
+    // With --ssm (or a saved plan that compared Parameter Store): how the parameters are written.
+    #[command(flatten)]
+    pub write: ParameterWriteArgs,
     #[command(flatten)]
     pub aws: AwsArgs,
 }

@@ -15,6 +15,7 @@ use super::ExitStatus;
 use super::plan::compute;
 
 pub fn run(args: &ApplyArgs) -> anyhow::Result<ExitStatus> {
+    super::ssm::check_write_args(&args.write)?;
     let (planned, saved) = match &args.plan {
         Some(file) => {
             let bytes = std::fs::read(file).with_context(|| format!("cannot read saved plan `{}`", file.display()))?;
@@ -58,7 +59,7 @@ pub fn run(args: &ApplyArgs) -> anyhow::Result<ExitStatus> {
         bail!("--writes-per-second must be a number >= 0 (0: no limit)");
     }
     let options = ApplyOptions { force: args.force, ..ApplyOptions::default() };
-    let mut store = super::ssm::PlanParameterWriter::new(&args.aws, args.writes_per_second);
+    let mut store = super::ssm::PlanParameterWriter::new(&args.aws, &args.write, args.writes_per_second);
     let writer: Option<&mut dyn apply::ParameterWriter> =
         if plan.parameters_compared { Some(&mut store) } else { None };
     let report = apply::apply(plan, Path::new(&planned.origin.out), &options, writer)?;

@@ -16,7 +16,7 @@ use anyhow::{Context, anyhow, bail};
 
 use super::ExitStatus;
 use crate::apply::{ParameterOutcome, ParameterWriter};
-use crate::cli::{AwsArgs, SsmArgs, SsmCommand, SsmPullArgs, SsmPushArgs, SsmTargetArgs};
+use crate::cli::{AwsArgs, ParameterWriteArgs, SsmArgs, SsmCommand, SsmPullArgs, SsmPushArgs, SsmTargetArgs};
 use crate::config::SecretOverride;
 use crate::model::Origin;
 use crate::plan::{Action as PlanAction, ParameterChange};
@@ -24,7 +24,6 @@ use crate::plan::{CurrentParameter as LiveParameter, Desired};
 use crate::rules::secrets::{Classifier, Provenance, SecretRules};
 use crate::sensitive::Sensitive;
 use crate::spec::parameter::TOOL_TAG_PREFIX;
-use crate::spec::parameter::Tier;
 use crate::spec::parameter::{DesiredValue, NameContext, ParameterValue, build_specs, check_kms_key_id};
 use crate::ssm::aws::{self, AwsOptions, AwsStore};
 use crate::ssm::push::VERSION_TAG;
@@ -201,13 +200,26 @@ pub(super) fn live_parameters(aws: &AwsArgs, desired: &Desired) -> anyhow::Resul
 /// changed outside migrate since the plan is left alone and reported, never overwritten.
 pub(super) struct PlanParameterWriter<'a> {
     aws: &'a AwsArgs,
+    write: &'a ParameterWriteArgs,
     writes_per_second: f64,
 }
 
 impl<'a> PlanParameterWriter<'a> {
-    pub(super) fn new(aws: &'a AwsArgs, writes_per_second: f64) -> PlanParameterWriter<'a> {
-        PlanParameterWriter { aws, writes_per_second }
+    pub(super) fn new(
+        aws: &'a AwsArgs,
+        write: &'a ParameterWriteArgs,
+        writes_per_second: f64,
+    ) -> PlanParameterWriter<'a> {
+        PlanParameterWriter { aws, write, writes_per_second }
     }
+}
+
+/// Refuses a malformed `--kms-key-id` before anything is read or written.
+pub(super) fn check_write_args(write: &ParameterWriteArgs) -> anyhow::Result<()> {
+    if let Some(k) = &write.kms_key_id {
+        check_kms_key_id(k).map_err(|e| anyhow!(e))?;
+    }
+    Ok(())
 }
 
 impl ParameterWriter for PlanParameterWriter<'_> {
@@ -215,6 +227,8 @@ impl ParameterWriter for PlanParameterWriter<'_> {
         let opts = PushOptions {
             writes_per_second: self.writes_per_second,
             retry: retry_policy(self.aws),
+            kms_key_id: self.write.kms_key_id.clone(),
+            tags: self.write.tags.clone(),
             ..PushOptions::default()
         };
         runtime()?.block_on(async {
@@ -241,7 +255,7 @@ impl ParameterWriter for PlanParameterWriter<'_> {
                             if after.secure { ParameterValue::secret(value) } else { ParameterValue::Plain(value) };
                         let key = change.name[cut + 1..].to_string();
                         let desired = DesiredValue { key, value, description: None, origin: change.origin.clone() };
-                        let set = build_specs(vec![desired], &change.name[..=cut], Tier::Standard, Some(&region));
+                        let set = build_specs(vec![desired], &change.name[..=cut], self.write.tier, Some(&region));
                         for w in &set.warnings {
                             eprintln!("warning: {w}");
                         }
@@ -277,9 +291,7 @@ impl ParameterWriter for PlanParameterWriter<'_> {
 }
 
 fn push(args: &SsmPushArgs) -> anyhow::Result<ExitStatus> {
-    if let Some(k) = &args.kms_key_id {
-        check_kms_key_id(k).map_err(|e| anyhow!(e))?;
-    }
+    check_write_args(&args.write)?;
     if !(args.writes_per_second.is_finite() && args.writes_per_second >= 0.0) {
         bail!("--writes-per-second must be a number >= 0 (0: no limit)");
     }
@@ -295,8 +307,8 @@ fn push(args: &SsmPushArgs) -> anyhow::Result<ExitStatus> {
     let opts = PushOptions {
         overwrite: args.overwrite && !args.no_overwrite,
         prune: args.prune,
-        kms_key_id: args.kms_key_id.clone(),
-        tags: args.tags.clone(),
+        kms_key_id: args.write.kms_key_id.clone(),
+        tags: args.write.tags.clone(),
         concurrency: usize::from(args.concurrency),
         writes_per_second: args.writes_per_second,
         retry: retry_policy(&args.aws),
@@ -319,7 +331,7 @@ async fn push_async(
     opts: PushOptions,
 ) -> anyhow::Result<ExitStatus> {
     let store = connect(&args.aws).await?;
-    let set = build_specs(values, &prefix, args.tier, Some(store.region()));
+    let set = build_specs(values, &prefix, args.write.tier, Some(store.region()));
     for w in &set.warnings {
         eprintln!("warning: {w}");
     }

@@ -209,3 +209,61 @@ fn sample_plans_in_every_format_before_and_after_apply() {
         insta::assert_snapshot!(format!("webshop_plan_after_apply_{format}"), stdout);
     }
 }
+
+#[test]
+fn apply_with_ssm_honours_kms_key_tier_and_tags_and_refuses_a_bad_key_before_writing() {
+    let moto = Moto::start();
+    let url = moto.url();
+    let (tmp, _repo, out) = sample_copy();
+    let dir = tmp.path();
+
+    let mut bad = vec!["apply"];
+    bad.extend(common("webshop", "out"));
+    bad.extend(["--ssm", "--endpoint-url", &url, "--kms-key-id", "not a key"]);
+    let (code, stdout, stderr) = run(dir, &bad);
+    assert_eq!(code, 1, "{stdout}\n{stderr}");
+    assert!(stderr.contains("KMS key id `not a key` is not valid"), "{stderr}");
+    assert!(!out.exists(), "a refused apply writes no file");
+    assert!(moto.names_under("/webshop/staging").is_empty(), "a refused apply writes no parameter");
+
+    let mut apply = vec!["apply"];
+    apply.extend(common("webshop", "out"));
+    apply.extend(["--ssm", "--endpoint-url", &url, "--writes-per-second", "0"]);
+    apply.extend(["--kms-key-id", "alias/webshop", "--tier", "Advanced", "--tag", "team=shop"]);
+    let (code, stdout, stderr) = run(dir, &apply);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let names = moto.names_under("/webshop/staging");
+    assert!(names.len() >= 3, "{names:?}");
+    for n in &names {
+        let tags = moto.tags(n);
+        assert!(tags.iter().any(|t| t == "team=shop"), "{n}: {tags:?}");
+        assert!(tags.iter().any(|t| t == "migrate:version=1"), "{n}: {tags:?}");
+    }
+    let filter = serde_json::json!([{ "Key": "Path", "Option": "Recursive", "Values": ["/webshop/staging"] }]);
+    let mut described = Vec::new();
+    let mut next: Option<String> = None;
+    loop {
+        let mut body = serde_json::json!({ "ParameterFilters": filter, "MaxResults": 10 });
+        if let Some(token) = &next {
+            body["NextToken"] = serde_json::json!(token);
+        }
+        let page = moto.ok("DescribeParameters", body);
+        described.extend(page["Parameters"].as_array().unwrap().iter().cloned());
+        match page.get("NextToken").and_then(|t| t.as_str()) {
+            Some(token) if !token.is_empty() => next = Some(token.to_string()),
+            _ => break,
+        }
+    }
+    assert_eq!(described.len(), names.len(), "{described:?}");
+    let mut secure = 0;
+    for p in &described {
+        assert_eq!(p["Tier"], "Advanced", "{p}");
+        if p["Type"] == "SecureString" {
+            secure += 1;
+            assert_eq!(p["KeyId"], "alias/webshop", "{p}");
+        } else {
+            assert!(p.get("KeyId").is_none(), "a String value has no key: {p}");
+        }
+    }
+    assert!(secure > 0, "the sample's vault values are SecureString: {described:?}");
+}
