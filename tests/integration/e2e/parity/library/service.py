@@ -2,6 +2,8 @@
 # Parity stand-in for the init system (tests/integration/e2e/parity.rs): a container has
 # no init system, and the converter turns "start this unit" into the image's command
 # (rules M301, M305, M354, M702, declared in migration.json). Changes nothing.
+# systemd.py and systemd_service.py are links to this file: Ansible finds a module by its
+# file name, and the three modules take the same stand-in.
 from ansible.module_utils.basic import AnsibleModule
 
 PARAMS = ["name", "state", "enabled", "daemon_reload", "daemon_reexec", "masked", "scope", "force",
