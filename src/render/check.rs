@@ -315,6 +315,11 @@ mod tests {
                 assert_eq!(check_dockerfile(&text), check_whole(&text), "{text:?}");
             }
         }
+        // Found by the random edits below when kept lines were not checked: a CMD
+        // string that runs over the line into what looks like a RUN.
+        let text = "FROM a\nUSER 1\nCMD [\"x\", \"0.0\nRUN .0\"]\n";
+        assert_eq!(check_whole(text), Ok(()));
+        assert_eq!(check_dockerfile(text), Ok(()));
     }
 
     /// Random edits of a generated file, with the characters the grammar cares
