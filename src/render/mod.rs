@@ -288,7 +288,7 @@ fn render_image(
 
     notes.sort();
     notes.dedup();
-    let migration = report::render(templates, image, &notes, &options.generated_from)?;
+    let migration = report::render(image, &notes, &options.generated_from);
     out.push(Artifact::text(format!("{service}/MIGRATION.md"), migration));
     let declarations = report::declarations(image, &view.user, &added_packages, &notes);
     out.push(Artifact::text(format!("{service}/{DECLARATIONS_FILE}"), declarations));
