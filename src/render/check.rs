@@ -8,21 +8,24 @@
 //! inside a continued RUN), so they carry no instruction to check, and the
 //! parser (pest, character by character) spent about 40% of its time on them.
 //!
-//! Shell-form RUN instructions, most of what is left, are checked by
-//! [`reduced`] without pest when that is provably the same (see there);
-//! everything else, and every file the shortcut is unsure of, goes to the parser.
+//! Shell-form RUN instructions, most of what is left, are checked without pest
+//! when that is provably the same, and the other lines are parsed one by one,
+//! each distinct line once per thread ([`checked_lines`]); every file that
+//! shortcut is unsure of goes to the parser whole, as before.
 
 use dockerfile_parser::{Dockerfile, Instruction};
 
 /// Parses `text` and checks: one stage; FROM first; exactly one CMD, in exec
 /// form, last; a non-root USER; no ADD; every ENTRYPOINT in exec form.
 pub fn check_dockerfile(text: &str) -> Result<(), String> {
-    let instructions = without_comment_lines(text);
-    let parsed = match reduced(&instructions).and_then(|r| parse_reduced(&r)) {
-        Some(parsed) => parsed,
-        None => Dockerfile::parse(&instructions).map_err(|e| format!("does not parse: {e}"))?,
-    };
-    check_instructions(&parsed.instructions)
+    let text = without_comment_lines(text);
+    match checked_lines(&text) {
+        Some(instructions) => check_instructions(&instructions),
+        None => {
+            let parsed = Dockerfile::parse(&text).map_err(|e| format!("does not parse: {e}"))?;
+            check_instructions(&parsed.instructions)
+        }
+    }
 }
 
 /// The invariants, on the parsed instructions.
@@ -65,13 +68,16 @@ fn check_instructions(instructions: &[Instruction]) -> Result<(), String> {
     }
 }
 
-/// The longest RUN instruction, in lines, that [`reduced`] takes on: the parser
+/// The longest RUN instruction, in lines, that [`checked_lines`] takes on: the parser
 /// recurses once per continuation line and refuses a file when its stack runs
 /// low; far below that depth, a RUN it reads whole is certain to fit too.
-const MAX_REDUCED_RUN_LINES: usize = 200;
+const MAX_SHORTCUT_RUN_LINES: usize = 200;
 
-/// The text the parser reads instead of the whole Dockerfile, and the byte
-/// offset where each of its instructions must start.
+/// The instructions of `text` (comment lines already removed), line by line:
+/// each shell-form RUN checked without the parser and standing as a `RUN x`,
+/// each other logical line parsed on its own (remembered by its text on this
+/// thread), or `None` when the text is not in the shape where that is provably
+/// what the parse of the whole text gives.
 ///
 /// Why it is equivalent (grammar of `dockerfile_parser.pest`, a PEG: the result
 /// of a rule at a position depends only on the text from there on). Split the
@@ -85,74 +91,97 @@ const MAX_REDUCED_RUN_LINES: usize = 200;
 ///   `line_continuation`, and the same on each next line, which needs one
 ///   character that does not begin the continuation (checked). The last line
 ///   ends at its newline: the RUN is exactly the logical line, a `Run`, and
-///   nothing after that newline was looked at. Same for `RUN x`.
-/// - Any other line is kept as it is, so it parses the same as long as its
-///   parse cannot look past its own final newline. Only four things consume a
+///   nothing after that newline was looked at. The same holds for `RUN x`.
+/// - Any other line parses in the file as it parses alone as long as its parse
+///   cannot look past its own final newline. Only four things consume a
 ///   newline: a continuation (the line has none at its end), a comment (no `#`
-///   in kept lines), an empty line after a continuation (no blank physical line
-///   in a kept line), and a quoted string. A string starts only after `[`, `,`,
-///   `=` or a blank, and ends at the next quote of its kind (no `\` in a kept
-///   line with quotes); so on one physical line whose last quote of each kind
-///   follows none of those, no string can run past the line (multi-line kept
-///   lines must have no quotes).
-/// - By induction from the first line every instruction then starts at a
-///   logical line, provided each kept line's parse also ends at its final
-///   newline: [`parse_reduced`] checks that every instruction starts where
-///   expected (a kept line that ended early leaves a line that starts an
-///   instruction elsewhere or fails the parse), and falls back otherwise.
-/// The instructions are then those of the full text with each RUN's shell
-/// text replaced, which no invariant looks at.
-struct Reduced {
-    text: String,
-    starts: Vec<usize>,
-}
-
-/// `text` (comment lines already removed) with each shell-form RUN instruction
-/// replaced by `RUN x`, and where each remaining instruction must start, or `None`
-/// when the text is not in the shape where that is provably equivalent.
-fn reduced(text: &str) -> Option<Reduced> {
+///   in these lines), an empty line after a continuation (no blank physical line
+///   in these lines), and a quoted string. A string starts only after `[`, `,`,
+///   `=` or a blank, and ends at the next quote of its kind (no `\` in a line
+///   with quotes); so on one physical line whose last quote of each kind
+///   follows none of those, no string can run past the line (multi-line lines
+///   must have no quotes). Alone, the line must parse as exactly one
+///   instruction starting at its first character: had that instruction ended
+///   before the final newline, the next physical line (never blank, no `#`)
+///   would start another instruction or fail the parse.
+/// - By induction from the first line, the whole text parses as these
+///   instructions, one per logical line that is not blank, with each RUN's shell
+///   text replaced, which no invariant looks at. (`FROM` indices count from 0 on
+///   each line; no invariant looks at them either.)
+fn checked_lines(text: &str) -> Option<Vec<Instruction>> {
     if text.contains('\r') || !text.ends_with('\n') {
         return None;
     }
-    let mut out = Reduced { text: String::with_capacity(text.len() / 2), starts: Vec::new() };
-    let mut lines = text.split_inclusive('\n').map(|l| &l[..l.len() - 1]);
-    let mut logical: Vec<&str> = Vec::new();
+    let mut out = Vec::new();
+    let mut lines = text.split_inclusive('\n');
+    let mut start = 0;
     while let Some(first) = lines.next() {
-        logical.clear();
-        logical.push(first);
-        while continued(logical[logical.len() - 1]) {
-            logical.push(lines.next()?);
+        let mut end = start + first.len();
+        let mut last = first;
+        let mut count = 1;
+        while continued(&last[..last.len() - 1]) {
+            last = lines.next()?;
+            end += last.len();
+            count += 1;
         }
-        if logical.len() == 1 && is_blank(first) {
-            out.text.push_str(first);
-            out.text.push('\n');
+        let logical = &text[start..end];
+        start = end;
+        if count == 1 && is_blank(&first[..first.len() - 1]) {
             continue;
         }
         if first.starts_with([' ', '\t']) {
             return None;
         }
-        out.starts.push(out.text.len());
-        if is_shell_run(&logical) {
-            out.text.push_str("RUN x\n");
-            continue;
-        }
-        if !is_kept_line_safe(&logical) {
+        if is_shell_run(logical) {
+            out.push(RUN_PLACEHOLDER.with(Clone::clone));
+        } else if is_kept_line_safe(logical) {
+            out.push(parsed_line(logical)?);
+        } else {
             return None;
-        }
-        for line in &logical {
-            out.text.push_str(line);
-            out.text.push('\n');
         }
     }
     Some(out)
 }
 
-/// Parses the reduced text; `None` unless every instruction starts where
-/// [`reduced`] expects one.
-fn parse_reduced(reduced: &Reduced) -> Option<Dockerfile> {
-    let parsed = Dockerfile::parse(&reduced.text).ok()?;
-    let starts = parsed.instructions.iter().map(|i| i.span().start);
-    (parsed.instructions.len() == reduced.starts.len() && starts.eq(reduced.starts.iter().copied())).then_some(parsed)
+/// How many parsed lines a thread remembers before it starts over (a few
+/// thousand distinct lines per thousand services).
+const MAX_REMEMBERED_LINES: usize = 8192;
+
+thread_local! {
+    /// What `RUN x` parses to: a shell-form RUN checked without the parser stands for it.
+    static RUN_PLACEHOLDER: Instruction = {
+        let parsed = Dockerfile::parse("RUN x\n").map(|d| d.instructions);
+        match parsed.as_deref() {
+            Ok([run @ Instruction::Run(_)]) => run.clone(),
+            _ => unreachable!("`RUN x` is one RUN instruction"),
+        }
+    };
+    /// Logical lines that parsed as exactly one instruction, by their text. Only
+    /// successes are remembered: a line that fails is parsed again every time,
+    /// and then the whole file is.
+    static PARSED_LINES: std::cell::RefCell<std::collections::HashMap<String, Instruction>> =
+        std::cell::RefCell::new(std::collections::HashMap::new());
+}
+
+/// The one instruction the logical line `line` (with its final newline) parses
+/// to on its own, or `None`.
+fn parsed_line(line: &str) -> Option<Instruction> {
+    if let Some(found) = PARSED_LINES.with(|lines| lines.borrow().get(line).cloned()) {
+        return Some(found);
+    }
+    let parsed = Dockerfile::parse(line).ok()?;
+    let [instruction] = parsed.instructions.as_slice() else { return None };
+    if instruction.span().start != 0 {
+        return None;
+    }
+    PARSED_LINES.with(|lines| {
+        let mut lines = lines.borrow_mut();
+        if lines.len() >= MAX_REMEMBERED_LINES {
+            lines.clear();
+        }
+        lines.insert(line.to_string(), instruction.clone());
+    });
+    Some(instruction.clone())
 }
 
 /// The line ends in a line continuation (`\` and blanks; the newline follows).
@@ -164,14 +193,15 @@ fn is_blank(line: &str) -> bool {
     line.bytes().all(|b| b == b' ' || b == b'\t')
 }
 
-/// A shell-form RUN the parser reads as exactly one `Run` (see [`reduced`]);
+/// A shell-form RUN the parser reads as exactly one `Run` (see [`checked_lines`]);
 /// any other RUN is kept like the other instructions.
-fn is_shell_run(logical: &[&str]) -> bool {
+fn is_shell_run(logical: &str) -> bool {
+    let logical: Vec<&str> = logical.lines().collect();
     let Some(body) = logical[0].strip_prefix("RUN ") else { return false };
     if matches!(body.bytes().next(), Some(b' ' | b'\t' | b'\\' | b'[' | b'#') | None) {
         return false;
     }
-    if logical.len() > MAX_REDUCED_RUN_LINES {
+    if logical.len() > MAX_SHORTCUT_RUN_LINES {
         return false;
     }
     // Every next line needs a character before its own continuation (or, the
@@ -187,13 +217,14 @@ fn is_shell_run(logical: &[&str]) -> bool {
     next_ok
 }
 
-/// A line kept in the reduced text cannot be parsed past its final newline.
-fn is_kept_line_safe(logical: &[&str]) -> bool {
+/// A logical line whose parse cannot look past its final newline.
+fn is_kept_line_safe(logical: &str) -> bool {
+    let logical: Vec<&str> = logical.lines().collect();
     if logical.iter().any(|line| line.contains('#') || is_blank(line)) {
         return false;
     }
     let quoted = |line: &&str| line.contains(['"', '\'']);
-    match logical {
+    match logical.as_slice() {
         [line] if quoted(line) => !line.contains('\\') && no_open_string(line, b'"') && no_open_string(line, b'\''),
         _ => !logical.iter().any(quoted),
     }
@@ -256,13 +287,16 @@ mod tests {
     #[test]
     fn the_shortcut_reads_generated_files() {
         let text = without_comment_lines(GENERATED);
-        let reduced = reduced(&text).expect("a generated file is in the shape the shortcut takes");
-        assert_eq!(reduced.text.matches("RUN x\n").count(), 2, "{}", reduced.text);
-        assert!(!reduced.text.contains("apt-get"), "{}", reduced.text);
-        let parsed = parse_reduced(&reduced).expect("instructions where expected");
+        let lines = checked_lines(&text).expect("a generated file is in the shape the shortcut takes");
         let whole = Dockerfile::parse(&text).unwrap();
         let kinds = |i: &[Instruction]| i.iter().map(|i| std::mem::discriminant(i)).collect::<Vec<_>>();
-        assert_eq!(kinds(&parsed.instructions), kinds(&whole.instructions));
+        assert_eq!(kinds(&lines), kinds(&whole.instructions));
+        // The RUNs were not parsed: they stand as `RUN x`.
+        let runs: Vec<_> = lines.iter().filter_map(Instruction::as_run).collect();
+        assert_eq!(runs.len(), 2);
+        assert!(runs.iter().all(|r| r.as_shell().is_some_and(|s| s.to_string() == "x")), "{runs:?}");
+        // Asked again (now from what this thread remembers), the same instructions.
+        assert_eq!(checked_lines(&text), Some(lines));
         assert_eq!(check_dockerfile(GENERATED), Ok(()));
     }
 
@@ -353,7 +387,7 @@ mod tests {
                     text.insert_str(at, pieces[next(pieces.len())]);
                 }
             }
-            if reduced(&text).and_then(|r| parse_reduced(&r)).is_some() {
+            if checked_lines(&text).is_some() {
                 shortcut_taken += 1;
             }
             assert_eq!(check_dockerfile(&text), check_whole(&text), "{text:?}");
@@ -379,9 +413,14 @@ mod tests {
             // A command ending in a backslash continues the RUN onto the blank line after it.
             ("FROM debian:12-slim\nRUN echo \\\n\nUSER 1\nCMD [\"x\"]\n", "does not parse"),
         ];
-        for (text, expected) in cases {
-            let err = check_dockerfile(text).unwrap_err();
-            assert!(err.contains(expected), "{text:?}: {err}");
+        // Twice: the second time the lines that parsed are remembered, and the
+        // files must fail all the same.
+        for _ in 0..2 {
+            for (text, expected) in cases {
+                let err = check_dockerfile(text).unwrap_err();
+                assert!(err.contains(expected), "{text:?}: {err}");
+                assert_eq!(check_dockerfile(GOOD), Ok(()));
+            }
         }
     }
 }
