@@ -206,15 +206,14 @@ fn is_shell_run(logical: &str) -> bool {
     }
     // Every next line needs a character before its own continuation (or, the
     // last, one character at all).
-    let next_ok = logical[1..].iter().all(|line| {
+    logical[1..].iter().all(|line| {
         let content = if continued(line) {
             line.trim_end_matches([' ', '\t']).strip_suffix('\\').unwrap_or(line)
         } else {
             line
         };
         !content.is_empty()
-    });
-    next_ok
+    })
 }
 
 /// A logical line whose parse cannot look past its final newline.
