@@ -5,7 +5,8 @@
 //!
 //! Pure: it reads repository files only through the closure it is given and
 //! writes nothing; `apply` writes the [`Artifact`]s. The text comes from
-//! minijinja templates in `templates/` (embedded); every Dockerfile is parsed
+//! minijinja templates in `templates/` (embedded), except MIGRATION.md and
+//! migration.json, which `report` writes directly; every Dockerfile is parsed
 //! again with `dockerfile-parser` before it is returned, so a template bug is
 //! an error here, not a broken file on disk. No secret value ever reaches an
 //! artifact: the spec carries parameter names, never values, and start files
@@ -288,7 +289,7 @@ fn render_image(
 
     notes.sort();
     notes.dedup();
-    let migration = report::render(templates, image, &notes, &options.generated_from)?;
+    let migration = report::render(image, &notes, &options.generated_from);
     out.push(Artifact::text(format!("{service}/MIGRATION.md"), migration));
     let declarations = report::declarations(image, &view.user, &added_packages, &notes);
     out.push(Artifact::text(format!("{service}/{DECLARATIONS_FILE}"), declarations));

@@ -18,7 +18,6 @@ static TEMPLATE_DIR: Dir<'_> = include_dir!("$CARGO_MANIFEST_DIR/src/render/temp
 
 pub const DOCKERFILE: &str = "Dockerfile.j2";
 pub const ENTRYPOINT: &str = "entrypoint.sh.j2";
-pub const MIGRATION: &str = "MIGRATION.md.j2";
 
 /// The loaded templates.
 pub struct Templates {
