@@ -7,7 +7,7 @@
 //! Never puts a secret's plaintext in the text it returns: a secret that a
 //! template transforms (a filter, a condition) makes the result `Failed`.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::LazyLock;
 
 use regex::Regex;
@@ -123,21 +123,32 @@ fn strip_strings(s: &str) -> String {
     out
 }
 
-/// The environment variable a template already assigns from `name`
-/// (`DATABASE_URL={{ database_url }}`, `Environment="KEY={{ x }}"`), else `NAME`.
-fn env_name(text: &str, name: &str) -> String {
-    // One pattern for every name, compiled once (a pattern per name cost a regex
-    // compilation per template and variable): the first assignment of `name` wins,
-    // as the leftmost match of a pattern written for that name alone would.
+/// The environment variable a template already assigns from each variable
+/// (`DATABASE_URL={{ database_url }}`, `Environment="KEY={{ x }}"`): the first
+/// assignment of a name wins. One pass over the text for every name (a pass per
+/// deferred variable was most of the scanning time).
+fn assigned_names(text: &str) -> HashMap<&str, &str> {
+    // One pattern for every name, compiled once: the first match whose variable is
+    // `name` is the leftmost match a pattern written for that name alone would find.
     static ASSIGN: LazyLock<Option<Regex>> = LazyLock::new(|| {
         Regex::new(r#"([A-Z_][A-Z0-9_]*)\s*[=:]\s*["']?\{\{-?\s*([A-Za-z_][A-Za-z0-9_]*)\s*-?\}\}"#).ok()
     });
-    if let Some(re) = ASSIGN.as_ref()
-        && let Some(c) = re.captures_iter(text).find(|c| c.get(2).is_some_and(|m| m.as_str() == name))
-    {
-        return c[1].to_string();
+    let mut out = HashMap::new();
+    let Some(re) = ASSIGN.as_ref() else { return out };
+    for c in re.captures_iter(text) {
+        if let (Some(key), Some(name)) = (c.get(1), c.get(2)) {
+            out.entry(name.as_str()).or_insert(key.as_str());
+        }
     }
-    name.to_ascii_uppercase()
+    out
+}
+
+/// The environment variable for `name` (`assigned`: [`assigned_names`] of the text), else `NAME`.
+fn env_name(assigned: &HashMap<&str, &str>, name: &str) -> String {
+    match assigned.get(name) {
+        Some(key) => key.to_string(),
+        None => name.to_ascii_uppercase(),
+    }
 }
 
 /// Whether the template may read variables by a computed name or capture and
@@ -168,21 +179,47 @@ fn bare_prints(text: &str) -> BTreeMap<&str, usize> {
     out
 }
 
+/// How many times each of `names` occurs in `text` as a whole word (a maximal run of
+/// ASCII letters, digits and `_`), in one pass over the text; a name that never occurs
+/// is missing. Keys are slices of `text`.
+fn word_counts<'t>(text: &'t str, names: &[&str]) -> HashMap<&'t str, usize> {
+    let mut counts: HashMap<&str, usize> = HashMap::new();
+    if names.is_empty() {
+        return counts;
+    }
+    let names: HashSet<&str> = names.iter().copied().collect();
+    let word = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        if !word(bytes[i]) {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < bytes.len() && word(bytes[i]) {
+            i += 1;
+        }
+        // The run is ASCII, so both ends are character boundaries.
+        if let Some(w) = text.get(start..i)
+            && names.contains(w)
+        {
+            *counts.entry(w).or_insert(0) += 1;
+        }
+    }
+    counts
+}
+
 /// Whether every occurrence of `name` in the text, as a whole word, is a bare
-/// `{{ name }}` (`prints`: [`bare_prints`] of the text). With nothing that reads
+/// `{{ name }}` (`prints`: [`bare_prints`] of the text; `words`: [`word_counts`]
+/// of the text for a set of names that includes `name`). With nothing that reads
 /// variables indirectly in the template ([`reads_indirectly`]) and no other
 /// variable reading this one, the template then reads the value only to print it
 /// as it is: the output is the same text with the value at those places, whatever
 /// the value. A probe render for such a name is foreseeable and skipped (see
 /// `not_verbatim` in [`ScopeRenderer::render`]).
-fn printed_only(text: &str, name: &str, prints: &BTreeMap<&str, usize>) -> bool {
-    let word = |b: Option<&u8>| b.is_some_and(|b| b.is_ascii_alphanumeric() || *b == b'_');
-    let bytes = text.as_bytes();
-    let words = text
-        .match_indices(name)
-        .filter(|(at, _)| !word(at.checked_sub(1).and_then(|i| bytes.get(i))) && !word(bytes.get(at + name.len())))
-        .count();
-    words == prints.get(name).copied().unwrap_or(0)
+fn printed_only(name: &str, prints: &BTreeMap<&str, usize>, words: &HashMap<&str, usize>) -> bool {
+    words.get(name).copied().unwrap_or(0) == prints.get(name).copied().unwrap_or(0)
 }
 
 impl TemplateRenderer for ScopeRenderer<'_> {
@@ -200,12 +237,14 @@ impl TemplateRenderer for ScopeRenderer<'_> {
         }
         // Which names must come from the environment at start.
         let mut deferred: Vec<(String, StartVar)> = Vec::new();
+        let mut assigned: Option<HashMap<&str, &str>> = None;
         for name in referenced_names(text) {
             let r = scope.templar.resolve_var(&name, &scope.site);
             let secret = matches!(r.output, Output::Sensitive(_)) || !r.report.secrets.is_empty();
             if secret || self.run.env_specific.contains(&name) {
                 let source = VarSource::Variable(name.clone());
-                deferred.push((name.clone(), StartVar { name: env_name(text, &name), secret, source }));
+                let assigned = assigned.get_or_insert_with(|| assigned_names(text));
+                deferred.push((name.clone(), StartVar { name: env_name(assigned, &name), secret, source }));
             }
         }
         let placeholder = |v: &StartVar| format!("${{{}}}", v.name);
@@ -245,6 +284,11 @@ impl TemplateRenderer for ScopeRenderer<'_> {
         };
         let indirect = self.always_probe || deferred.is_empty() || reads_indirectly(text);
         let prints = if indirect { BTreeMap::new() } else { bare_prints(text) };
+        let words = if indirect {
+            HashMap::new()
+        } else {
+            word_counts(text, &deferred.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>())
+        };
         // Indexes of the deferred values not printed exactly as they are. A value the
         // template only prints (and no other variable reads) renders as the same text
         // with the probe in its place, so the probe render would come back equal:
@@ -259,7 +303,7 @@ impl TemplateRenderer for ScopeRenderer<'_> {
                     let name = &deferred[i].0;
                     if !indirect
                         && !nested.contains(name)
-                        && printed_only(text, name, &prints)
+                        && printed_only(name, &prints, &words)
                         && !out.contains(&probe(i))
                     {
                         return false;
@@ -480,9 +524,66 @@ mod tests {
         );
     }
 
+    /// The scans as they were before session 5 (a pass over the text per variable), the
+    /// oracle for the one-pass versions.
+    fn env_name_by_name(text: &str, name: &str) -> String {
+        let re = Regex::new(r#"([A-Z_][A-Z0-9_]*)\s*[=:]\s*["']?\{\{-?\s*([A-Za-z_][A-Za-z0-9_]*)\s*-?\}\}"#).unwrap();
+        if let Some(c) = re.captures_iter(text).find(|c| c.get(2).is_some_and(|m| m.as_str() == name)) {
+            return c[1].to_string();
+        }
+        name.to_ascii_uppercase()
+    }
+
+    fn printed_only_by_name(text: &str, name: &str, prints: &BTreeMap<&str, usize>) -> bool {
+        let word = |b: Option<&u8>| b.is_some_and(|b| b.is_ascii_alphanumeric() || *b == b'_');
+        let bytes = text.as_bytes();
+        let words = text
+            .match_indices(name)
+            .filter(|(at, _)| !word(at.checked_sub(1).and_then(|i| bytes.get(i))) && !word(bytes.get(at + name.len())))
+            .count();
+        words == prints.get(name).copied().unwrap_or(0)
+    }
+
+    /// Texts that stress the scans: names inside other names, digits, non-ASCII letters
+    /// and spaces, unclosed tags, quotes, `{{{`, repeated assignments.
+    const TRICKY: &[&str] = &[
+        "DATABASE_URL={{ db_url }}\nOTHER={{ db_url }}\n",
+        "a={{ a }} aa={{ aa }} a_a {{a}}{{- a -}} xa ax a1 1a _a a_ {{ a|upper }}",
+        "Environment=\"SECRET_KEY={{ app_secret }}\" KEY2 : '{{ app_secret }}' K3={{app}}",
+        "éa={{ a }} aé {{ a\u{a0}}} {{\u{a0}a }} A\u{2003}=\u{2003}{{ a }}",
+        "{{{ a }}} {{ a }}}} {{ a -}} {{- a}} {{ - a }} {{ a b }} {{ 9a }} {{",
+        "x9_Y={{ y }} 9Y={{ y }} lowerX={{ x }} _={{ z }} __Z__ = \"{{ z }}\"",
+        "{% if a %}{{ a }}{% endif %} {# {{ a }} #} {% raw %}{{ a }}{% endraw %}",
+        "Ü_X={{ ü }} X={{ ü }} {{ ab }}ab{{ab}} ab",
+        "",
+        "no tags at all, a and b",
+    ];
+
+    #[test]
+    fn one_pass_scans_agree_with_a_pass_per_name() {
+        for text in TRICKY {
+            let assigned = assigned_names(text);
+            let prints = bare_prints(text);
+            let names: Vec<String> = referenced_names(text)
+                .into_iter()
+                .chain(["a", "aa", "ab", "db_url", "app_secret", "app", "x", "y", "z", "nowhere"].map(String::from))
+                .collect();
+            let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+            let words = word_counts(text, &refs);
+            for name in &refs {
+                assert_eq!(env_name(&assigned, name), env_name_by_name(text, name), "{text:?} {name}");
+                assert_eq!(
+                    printed_only(name, &prints, &words),
+                    printed_only_by_name(text, name, &prints),
+                    "{text:?} {name}"
+                );
+            }
+        }
+    }
+
     #[test]
     fn printed_only_and_indirect_reads() {
-        let p = |text: &str, name: &str| printed_only(text, name, &bare_prints(text));
+        let p = |text: &str, name: &str| printed_only(name, &bare_prints(text), &word_counts(text, &[name]));
         assert!(p("x={{ a }} y={{- a -}} {{ ab }}", "a"));
         assert!(!p("{{ a | upper }}", "a"));
         assert!(!p("{{ a }}{% if a %}x{% endif %}", "a"));
@@ -503,8 +604,10 @@ mod tests {
 
     #[test]
     fn env_name_prefers_the_templates_own() {
-        assert_eq!(env_name("DATABASE_URL={{ db_url }}\n", "db_url"), "DATABASE_URL");
-        assert_eq!(env_name("Environment=\"SECRET_KEY={{ app_secret }}\"", "app_secret"), "SECRET_KEY");
-        assert_eq!(env_name("password = {{ pw }}", "pw"), "PW");
+        let e = |text: &str, name: &str| env_name(&assigned_names(text), name);
+        assert_eq!(e("DATABASE_URL={{ db_url }}\n", "db_url"), "DATABASE_URL");
+        assert_eq!(e("Environment=\"SECRET_KEY={{ app_secret }}\"", "app_secret"), "SECRET_KEY");
+        assert_eq!(e("password = {{ pw }}", "pw"), "PW");
+        assert_eq!(e("A={{ x }} B={{ x }}", "x"), "A");
     }
 }
