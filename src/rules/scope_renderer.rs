@@ -15,12 +15,13 @@ use serde_json::Value as Json;
 
 use super::emit::{StartVar, TemplateRenderer, TemplateResult, VarSource};
 use crate::model::resolved::{ResolvedRun, ResolvedTask};
-use crate::model::template::{FileOptions, Output, Vars};
+use crate::model::template::{FileOptions, Output, VarValue, Vars};
 
 /// Renders templates with the scope table of a [`ResolvedRun`].
 pub struct ScopeRenderer<'a> {
     run: &'a ResolvedRun,
-    /// Always render the probes (tests compare this with the shortcut).
+    /// Take no shortcut: resolve every name and render every probe (tests compare
+    /// this with the shortcuts).
     always_probe: bool,
 }
 
@@ -32,68 +33,196 @@ impl<'a> ScopeRenderer<'a> {
 
 /// Names a template reads: identifiers inside `{{ }}` and `{% %}` that are
 /// not attributes, filters, tests or keywords.
+///
+/// One pass over the text and over each tag, written out by hand for tags in ASCII
+/// (nearly all); a tag with other characters goes through the patterns
+/// ([`tag_names_by_pattern`]), whose Unicode classes the hand-written scan does not
+/// reproduce. Both find the same names (unit test against the patterns).
 fn referenced_names(text: &str) -> BTreeSet<String> {
-    static BLOCK: LazyLock<Option<Regex>> = LazyLock::new(|| Regex::new(r"(?s)\{\{(.*?)\}\}|\{%(.*?)%\}").ok());
-    static IDENT: LazyLock<Option<Regex>> =
-        LazyLock::new(|| Regex::new(r#"(^|[^\w.|'"])([A-Za-z_][A-Za-z0-9_]*)"#).ok());
-    const KEYWORDS: &[&str] = &[
-        "if",
-        "else",
-        "elif",
-        "endif",
-        "for",
-        "endfor",
-        "in",
-        "not",
-        "and",
-        "or",
-        "is",
-        "true",
-        "false",
-        "True",
-        "False",
-        "none",
-        "None",
-        "set",
-        "endset",
-        "macro",
-        "endmacro",
-        "raw",
-        "endraw",
-        "block",
-        "endblock",
-        "include",
-        "import",
-        "from",
-        "with",
-        "endwith",
-        "recursive",
-        "loop",
-        "defined",
-        "undefined",
-        "filter",
-        "endfilter",
-        "call",
-        "endcall",
-        "as",
-    ];
     let mut out = BTreeSet::new();
-    let (Some(block), Some(ident)) = (BLOCK.as_ref(), IDENT.as_ref()) else { return out };
-    for caps in block.captures_iter(text) {
-        let inner = caps.get(1).or_else(|| caps.get(2)).map_or("", |m| m.as_str());
-        // String literals, filter and test names, attributes and calls are not variables.
-        let stripped = strip_strings(inner);
-        let stripped = glue(&stripped);
-        for c in ident.captures_iter(&stripped) {
-            let Some(m) = c.get(2) else { continue };
-            let name = m.as_str();
-            let called = stripped[m.end()..].starts_with('(');
-            if !KEYWORDS.contains(&name) && !called {
-                out.insert(name.to_string());
-            }
+    for inner in tags(text) {
+        if inner.is_ascii() {
+            tag_names(inner, &mut out);
+        } else {
+            tag_names_by_pattern(inner, &mut out);
         }
     }
     out
+}
+
+const KEYWORDS: &[&str] = &[
+    "if",
+    "else",
+    "elif",
+    "endif",
+    "for",
+    "endfor",
+    "in",
+    "not",
+    "and",
+    "or",
+    "is",
+    "true",
+    "false",
+    "True",
+    "False",
+    "none",
+    "None",
+    "set",
+    "endset",
+    "macro",
+    "endmacro",
+    "raw",
+    "endraw",
+    "block",
+    "endblock",
+    "include",
+    "import",
+    "from",
+    "with",
+    "endwith",
+    "recursive",
+    "loop",
+    "defined",
+    "undefined",
+    "filter",
+    "endfilter",
+    "call",
+    "endcall",
+    "as",
+];
+
+/// The insides of the `{{ … }}` and `{% … %}` tags of `text`, in order: what
+/// `(?s)\{\{(.*?)\}\}|\{%(.*?)%\}` captures (each tag ends at the first closing
+/// delimiter; an opening one without a closing one is text).
+fn tags(text: &str) -> impl Iterator<Item = &str> {
+    let bytes = text.as_bytes();
+    let mut at = 0;
+    std::iter::from_fn(move || {
+        while let Some(found) = bytes.get(at..).and_then(|rest| rest.iter().position(|&b| b == b'{')) {
+            let open = at + found;
+            let close: &[u8] = match bytes.get(open + 1) {
+                Some(b'{') => b"}}",
+                Some(b'%') => b"%}",
+                _ => {
+                    at = open + 1;
+                    continue;
+                }
+            };
+            let body = open + 2;
+            match bytes.get(body..).and_then(|rest| rest.windows(2).position(|w| w == close)) {
+                Some(len) => {
+                    at = body + len + 2;
+                    // Delimiters are ASCII, so these are character boundaries.
+                    return text.get(body..body + len);
+                }
+                None => at = open + 1,
+            }
+        }
+        None
+    })
+}
+
+/// The names one ASCII tag reads, as [`tag_names_by_pattern`] finds them: strings
+/// blanked, `is [not] test` removed, spaces around `|` and `.` removed, then every
+/// identifier that does not follow a word character, `.`, `|` or a quote, is not a
+/// keyword and is not called.
+fn tag_names(inner: &str, out: &mut BTreeSet<String>) {
+    let word = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
+    // `\s` of the patterns, in ASCII.
+    let space = |b: u8| matches!(b, b'\t' | b'\n' | 0x0B | 0x0C | b'\r' | b' ');
+    let ident_start = |b: u8| b.is_ascii_alphabetic() || b == b'_';
+    let stripped = strip_strings(inner);
+    let s = stripped.as_bytes();
+    // `\bis\s+(not\s+)?[A-Za-z_]\w*` → " ".
+    let mut untested: Vec<u8> = Vec::with_capacity(s.len());
+    let mut i = 0;
+    while i < s.len() {
+        if s[i..].starts_with(b"is") && (i == 0 || !word(s[i - 1])) {
+            let mut j = i + 2;
+            let spaces = s[j..].iter().take_while(|&&b| space(b)).count();
+            if spaces > 0 {
+                j += spaces;
+                let mut k = j;
+                if s[k..].starts_with(b"not") {
+                    let after = s[k + 3..].iter().take_while(|&&b| space(b)).count();
+                    if after > 0 && s.get(k + 3 + after).is_some_and(|&b| ident_start(b)) {
+                        k += 3 + after;
+                    }
+                }
+                if s.get(k).is_some_and(|&b| ident_start(b)) {
+                    k += 1 + s[k + 1..].iter().take_while(|&&b| word(b)).count();
+                    untested.push(b' ');
+                    i = k;
+                    continue;
+                }
+            }
+        }
+        untested.push(s[i]);
+        i += 1;
+    }
+    // `\s*([|.])\s*` → `$1`: spaces next to `|` or `.` go.
+    let s = &untested;
+    let mut glued: Vec<u8> = Vec::with_capacity(s.len());
+    let mut i = 0;
+    while i < s.len() {
+        if space(s[i]) {
+            let run = s[i..].iter().take_while(|&&b| space(b)).count();
+            let before = i > 0 && matches!(s[i - 1], b'|' | b'.');
+            let after = s.get(i + run).is_some_and(|&b| matches!(b, b'|' | b'.'));
+            if !before && !after {
+                glued.extend_from_slice(&s[i..i + run]);
+            }
+            i += run;
+        } else {
+            glued.push(s[i]);
+            i += 1;
+        }
+    }
+    // `(^|[^\w.|'"])([A-Za-z_][A-Za-z0-9_]*)`, not a keyword, not followed by `(`.
+    let s = &glued;
+    let mut i = 0;
+    while i < s.len() {
+        let start = if i == 0 && ident_start(s[0]) {
+            Some(0)
+        } else if !word(s[i])
+            && !matches!(s[i], b'.' | b'|' | b'\'' | b'"')
+            && s.get(i + 1).is_some_and(|&b| ident_start(b))
+        {
+            Some(i + 1)
+        } else {
+            None
+        };
+        let Some(start) = start else {
+            i += 1;
+            continue;
+        };
+        let end = start + 1 + s[start + 1..].iter().take_while(|&&b| word(b)).count();
+        // ASCII throughout, so the bytes are the name's text.
+        let name = std::str::from_utf8(&s[start..end]).unwrap_or_default();
+        if !KEYWORDS.contains(&name) && s.get(end) != Some(&b'(') {
+            out.insert(name.to_string());
+        }
+        i = end;
+    }
+}
+
+/// [`tag_names`] with the patterns (Unicode word and space classes).
+fn tag_names_by_pattern(inner: &str, out: &mut BTreeSet<String>) {
+    static IDENT: LazyLock<Option<Regex>> =
+        LazyLock::new(|| Regex::new(r#"(^|[^\w.|'"])([A-Za-z_][A-Za-z0-9_]*)"#).ok());
+    let Some(ident) = IDENT.as_ref() else { return };
+    // String literals, filter and test names, attributes and calls are not variables.
+    let stripped = strip_strings(inner);
+    let stripped = glue(&stripped);
+    for c in ident.captures_iter(&stripped) {
+        let Some(m) = c.get(2) else { continue };
+        let name = m.as_str();
+        let called = stripped[m.end()..].starts_with('(');
+        if !KEYWORDS.contains(&name) && !called {
+            out.insert(name.to_string());
+        }
+    }
 }
 
 /// `a | f`, `a . b` and `x is defined` written with spaces, made tight so the
@@ -179,6 +308,18 @@ fn bare_prints(text: &str) -> BTreeMap<&str, usize> {
     out
 }
 
+/// Whether a variable's value is plain data: no string that could be a template (none
+/// holds a `{`) and no map that could be a vault, unsafe or unknown marker (no key
+/// starting with `__`). Such a value resolves to itself and touches no secret.
+fn plain(j: &Json) -> bool {
+    match j {
+        Json::String(s) => !s.contains('{'),
+        Json::Array(items) => items.iter().all(plain),
+        Json::Object(map) => map.iter().all(|(k, v)| !k.starts_with("__") && plain(v)),
+        Json::Null | Json::Bool(_) | Json::Number(_) => true,
+    }
+}
+
 /// How many times each of `names` occurs in `text` as a whole word (a maximal run of
 /// ASCII letters, digits and `_`), in one pass over the text; a name that never occurs
 /// is missing. Keys are slices of `text`.
@@ -239,8 +380,14 @@ impl TemplateRenderer for ScopeRenderer<'_> {
         let mut deferred: Vec<(String, StartVar)> = Vec::new();
         let mut assigned: Option<HashMap<&str, &str>> = None;
         for name in referenced_names(text) {
-            let r = scope.templar.resolve_var(&name, &scope.site);
-            let secret = matches!(r.output, Output::Sensitive(_)) || !r.report.secrets.is_empty();
+            // A variable defined as plain data resolves to itself and touches no secret:
+            // resolving it (a fresh evaluation, its value converted to JSON) is foreseeable.
+            let plain_data = !self.always_probe
+                && scope.templar.definition(&name).is_some_and(|v| matches!(&*v, VarValue::Json(j) if plain(j)));
+            let secret = !plain_data && {
+                let r = scope.templar.resolve_var(&name, &scope.site);
+                matches!(r.output, Output::Sensitive(_)) || !r.report.secrets.is_empty()
+            };
             if secret || self.run.env_specific.contains(&name) {
                 let source = VarSource::Variable(name.clone());
                 let assigned = assigned.get_or_insert_with(|| assigned_names(text));
@@ -559,6 +706,55 @@ mod tests {
         "no tags at all, a and b",
     ];
 
+    /// `referenced_names` as it was before session 5 (patterns only): the oracle.
+    fn referenced_names_by_pattern(text: &str) -> BTreeSet<String> {
+        let block = Regex::new(r"(?s)\{\{(.*?)\}\}|\{%(.*?)%\}").unwrap();
+        let mut out = BTreeSet::new();
+        for caps in block.captures_iter(text) {
+            let inner = caps.get(1).or_else(|| caps.get(2)).map_or("", |m| m.as_str());
+            tag_names_by_pattern(inner, &mut out);
+        }
+        out
+    }
+
+    #[test]
+    fn hand_written_names_agree_with_the_patterns() {
+        let texts = [
+            "{{ a.b | default('x') }} {% if c is defined and d %}{{ 'e' ~ f }}{% endif %}",
+            "{{a|b}}{{ a | b }}{{ a .b }}{{ a. b}}{{a . b . c}}{{ x is not none }}{{ x is not  }}{{ x is notable }}",
+            "{{ this is defined }}{{is defined}}{{ x is\tdefined }}{{ x\x0bis\x0b y }}{{ x is 5 }}{{ isx }}",
+            "{{ f(a) }}{{ f (a) }}{{ a[b] }}{{ a['b'] }}{{ \"c\" ~ d }}{{ 'unclosed }}{{ e }}",
+            "{% for k, v in m.items() %}{{ k }}={{ v }}{% endfor %}{% set x = y %}{{ loop.index }}",
+            "{{{ a }}} {{ b }}}} {%% c %%} {{ {% d %} }} {{ e",
+            "{{ 1a }}{{ _a }}{{ a1 }}{{ 9 }}{{ -a }}{{ a-b }}{{ a+b*c/d }}{{ (a) }}",
+            "{{ é }}{{ éa }}{{ aé }}{{ a\u{a0}| b }}{{ x is\u{a0}defined }}{{ ü.x }}",
+            "{# {{ a }} #}{% raw %}{{ b }}{% endraw %}{{ None }}{{ none }}{{ True }}",
+            "{{ a|b|c(d) }}{{ a | b(c) }}{{ x if y else z }}{{ [a, b] }}{{ {'k': v} }}",
+            "{{ is }}{{ is x }}{{ x is }}{{ not is not x }}{{ x.is defined }}{{ x|is }}",
+            "",
+            "{{}}{%%}{{ }}",
+        ];
+        for t in texts {
+            assert_eq!(referenced_names(t), referenced_names_by_pattern(t), "{t:?}");
+        }
+        // Generated texts: pieces of tags glued at random (a fixed seed, so reruns agree).
+        let pieces = [
+            "{{", "}}", "{%", "%}", " ", "\t", "\n", "a", "b1", "_c", "is", "not", "defined", "none", "|", ".", "(",
+            ")", "'", "\"", "x", "-", "=", "é", "\u{a0}", "if", "for", "in", "9", "{", "}", "%", "ab", "isnt",
+        ];
+        let mut seed: u64 = 7;
+        for _ in 0..3_000 {
+            let mut t = String::new();
+            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            let len = 1 + (seed >> 59) as usize;
+            for _ in 0..len * 2 {
+                seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                t.push_str(pieces[(seed >> 33) as usize % pieces.len()]);
+            }
+            assert_eq!(referenced_names(&t), referenced_names_by_pattern(&t), "{t:?}");
+        }
+    }
+
     #[test]
     fn one_pass_scans_agree_with_a_pass_per_name() {
         for text in TRICKY {
@@ -579,6 +775,18 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn plain_data_has_no_template_and_no_marker() {
+        let p = |text: &str| plain(&serde_json::from_str(text).unwrap());
+        assert!(p(r#"{"a": [1, true, null, "x y"], "b": {"c": "%s"}}"#));
+        assert!(!p(r#""{{ x }}""#));
+        assert!(!p(r#"["ok", "{% if a %}b{% endif %}"]"#));
+        assert!(!p(r#"{"k": "{# c #}"}"#));
+        assert!(!p(r#"{"__ansible_vault": "$ANSIBLE_VAULT;1.1;AES256"}"#));
+        assert!(!p(r#"[{"__ansible_unsafe": "x"}]"#));
+        assert!(!p(r#"{"__migrate_unknown": "registered"}"#));
     }
 
     #[test]
