@@ -248,24 +248,30 @@ impl Predicate {
         {
             return false;
         }
-        let text = value.map(value_text).or_else(|| d.default.clone());
         let needs_text = d.one_of.is_some() || d.not_in.is_some() || self.regex.is_some();
         if !needs_text {
             return true;
         }
+        // A string argument is compared as it is, without a copy.
+        let text: Option<Cow<str>> = match value {
+            Some(serde_json::Value::String(s)) => Some(Cow::Borrowed(s)),
+            Some(v) => Some(Cow::Owned(value_text(v))),
+            None => d.default.as_deref().map(Cow::Borrowed),
+        };
         let Some(text) = text else { return false };
+        let text: &str = &text;
         if let Some(list) = &d.one_of
-            && !list.iter().any(|x| x == &text)
+            && !list.iter().any(|x| x == text)
         {
             return false;
         }
         if let Some(list) = &d.not_in
-            && list.iter().any(|x| x == &text)
+            && list.iter().any(|x| x == text)
         {
             return false;
         }
         if let Some(re) = &self.regex
-            && !re.is_match(&text)
+            && !re.is_match(text)
         {
             return false;
         }

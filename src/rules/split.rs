@@ -293,7 +293,9 @@ pub fn convert(inputs: &Inputs) -> (Conversion, Vec<Finding>) {
     }
     let probes = loopback_probes(&items);
     // Images are built in parallel, each with its own findings, merged in service order.
-    let built: Vec<(ImageSpec, Vec<Finding>)> = {
+    // Collected straight into the image list: pushing each large `ImageSpec` into a
+    // growing vector afterwards was a visible copy in the stage's sequential part.
+    let (images, image_findings): (Vec<ImageSpec>, Vec<Vec<Finding>>) = {
         use rayon::prelude::*;
         own.par_iter()
             .map(|s| {
@@ -307,12 +309,10 @@ pub fn convert(inputs: &Inputs) -> (Conversion, Vec<Finding>) {
                 let image = build_image(s, &relevant, &items, &probes, &base, inputs, &mut image_findings);
                 (image, image_findings)
             })
-            .collect()
+            .unzip()
     };
-    for (image, image_findings) in built {
-        conversion.images.push(image);
-        findings.extend(image_findings);
-    }
+    conversion.images = images;
+    findings.extend(image_findings.into_iter().flatten());
     for s in services.values() {
         let code = |c: &str| rule_code(inputs.rules, c);
         match s.disposition {
