@@ -5,7 +5,7 @@
 //! Owns the file's schema and lookups by service name, package and program.
 //! It decides nothing: [`super::split`] asks it questions.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use regex::Regex;
 use serde::{Deserialize, Serialize};
@@ -161,6 +161,9 @@ pub struct Catalog {
     pub shared_roles: Vec<String>,
     pub essential_packages: Vec<String>,
     patterns: Vec<(usize, Regex)>,
+    /// The first entry (index into `services`) naming each daemon package, for
+    /// [`Catalog::by_package`] (asked for every package of every install task).
+    packages: HashMap<String, usize>,
 }
 
 impl Catalog {
@@ -193,7 +196,19 @@ impl Catalog {
             }
             services.push(s);
         }
-        Ok(Catalog { services, shared_roles: file.shared_roles, essential_packages: file.essential_packages, patterns })
+        let mut packages: HashMap<String, usize> = HashMap::new();
+        for (i, s) in services.iter().enumerate() {
+            for p in s.packages.values().flatten() {
+                packages.entry(p.clone()).or_insert(i);
+            }
+        }
+        Ok(Catalog {
+            services,
+            shared_roles: file.shared_roles,
+            essential_packages: file.essential_packages,
+            patterns,
+            packages,
+        })
     }
 
     pub fn get(&self, name: &str) -> Option<&ServiceEntry> {
@@ -218,7 +233,7 @@ impl Catalog {
 
     /// The entry whose daemon package this is.
     pub fn by_package(&self, package: &str) -> Option<&ServiceEntry> {
-        self.services.iter().find(|s| s.packages.values().any(|list| list.iter().any(|p| p == package)))
+        self.packages.get(package).and_then(|&i| self.services.get(i))
     }
 
     /// The entry a program (a command's first word) belongs to.
@@ -252,6 +267,22 @@ impl ServiceEntry {
 mod tests {
     use crate::rules::ruleset::RuleSet;
     use crate::spec::image::PackageFamily;
+
+    #[test]
+    fn the_package_index_finds_what_a_scan_of_the_entries_finds() {
+        let set = RuleSet::load_embedded().unwrap();
+        let c = &set.catalog;
+        let scan = |package: &str| {
+            c.services.iter().find(|s| s.packages.values().any(|list| list.iter().any(|p| p == package)))
+        };
+        let mut names: Vec<&str> =
+            c.services.iter().flat_map(|s| s.packages.values().flatten()).map(String::as_str).collect();
+        names.extend(["", "curl", "nginx-extras", "not-a-package"]);
+        assert!(names.len() > 30);
+        for name in names {
+            assert_eq!(c.by_package(name).map(|e| &e.name), scan(name).map(|e| &e.name), "{name}");
+        }
+    }
 
     #[test]
     fn lookups() {

@@ -30,7 +30,7 @@ use crate::model::resolved::{ResolvedRun, ResolvedTask};
 use crate::model::template::Output;
 use crate::model::{Origin, Project};
 use crate::sensitive::Sensitive;
-use crate::spec::image::{Conversion, EnvSource, EnvValue};
+use crate::spec::image::{Conversion, EnvSource, EnvValue, EnvVar, ImageSpec};
 use crate::spec::parameter::Tier;
 
 /// One value a service needs, ready to be stored.
@@ -65,6 +65,8 @@ pub struct Discovery {
 
 /// Discovers the parameter values of every image of `conversion` from `run`.
 pub fn discover(conversion: &Conversion, run: &ResolvedRun, config: &Config) -> Discovery {
+    use rayon::prelude::*;
+
     let mut out = Discovery::default();
     let rules = match SecretRules::builtin() {
         Ok(r) => Some(r),
@@ -93,110 +95,153 @@ pub fn discover(conversion: &Conversion, run: &ResolvedRun, config: &Config) -> 
         .into_iter()
         .map(|(name, services)| (name, services.into_iter().map(str::to_string).collect()))
         .collect();
-    let mut seen: BTreeSet<String> = BTreeSet::new();
-    for image in &conversion.images {
-        for var in &image.env {
-            let EnvValue::Parameter { parameter, secret } = &var.value else { continue };
-            if !seen.insert(parameter.clone()) {
-                continue;
-            }
-            let unknown = |why: String| {
-                Finding::new(
-                    codes::PARAMETER_VALUE_UNKNOWN,
-                    Severity::Warning,
-                    var.origin.path.to_string(),
-                    var.origin.line,
-                    format!(
-                        "the value of `{}` for `{}` is unknown ({why}); `{parameter}` is not pushed",
-                        var.name, image.service
-                    ),
-                )
-            };
-            let Some(source) = &var.source else {
-                out.findings.push(unknown("its source is not known".into()));
-                continue;
-            };
-            let (task_origin, variable) = match source {
-                EnvSource::Variable { task, name } => (task, Some(name.clone())),
-                EnvSource::TaskArg { task, .. }
-                | EnvSource::TaskArgLine { task, .. }
-                | EnvSource::Literal { task, .. } => (task, None),
-            };
-            let Some(task) = tasks.get(&origin_key(task_origin)) else {
-                out.findings.push(unknown("its task was not found in the run".into()));
-                continue;
-            };
-            let found = match source {
-                EnvSource::Variable { name, .. } => variable_value(run, task, name),
-                EnvSource::TaskArg { key, .. } => task
-                    .secret_args
-                    .get(key)
-                    .map(|v| Known { text: Sensitive::new(py_str(v.expose())), vault: true })
-                    .ok_or_else(|| "a vault value and no vault password was given".to_string()),
-                EnvSource::TaskArgLine { key, name, .. } => task
-                    .secret_args
-                    .get(key)
-                    .and_then(|v| line_value(&py_str(v.expose()), name))
-                    .map(|text| Known { text, vault: true })
-                    .ok_or_else(|| "a vault value and no vault password was given".to_string()),
-                EnvSource::Literal { value, .. } => Ok(Known { text: value.clone(), vault: false }),
-            };
-            let known = match found {
-                Ok(k) => k,
-                Err(why) => {
-                    out.findings.push(unknown(why));
-                    continue;
-                }
-            };
-            // A value SSM refuses (`{{ … }}` kept by `!unsafe`, over 8 KB, empty) would make the
-            // whole push fail: report it here and leave it out.
-            if let Err(why) = crate::spec::parameter::check_value(known.text.expose(), Tier::Standard) {
-                out.findings.push(Finding::new(
-                    codes::PARAMETER_VALUE_UNKNOWN,
-                    Severity::Warning,
-                    var.origin.path.to_string(),
-                    var.origin.line,
-                    format!(
-                        "the value of `{}` for `{}` cannot be stored in SSM ({why}); `{parameter}` is not pushed: \
-                         set it in the task definition by hand",
-                        var.name, image.service
-                    ),
-                ));
-                continue;
-            }
-            let provenance = if known.vault { Provenance::Vault } else { Provenance::Template };
-            let classified = rules.map(|r| {
-                Classifier::new(r, &config.secrets.overrides).classify(&var.name, known.text.expose(), provenance)
-            });
-            // Vault-touched values stay secret whatever an override says: the
-            // rules engine already wrote them as secrets into the task definition.
-            let is_secret = *secret || known.vault || classified.is_some_and(|c| c.secret);
-            // Where to change the value: the line that defined the variable for this
-            // environment (group_vars, role defaults), else the task that uses it.
-            let origin = match source {
-                EnvSource::Variable { name, .. } => run.definition_of(task, name),
-                _ => None,
-            }
-            .unwrap_or_else(|| task_origin.clone());
-            let services = match &variable {
-                Some(v) => readers.get(v.as_str()).cloned().unwrap_or_else(|| Arc::from(Vec::new())),
-                None => Arc::from(vec![image.service.clone()]),
-            };
-            out.values.push(DiscoveredValue {
-                service: image.service.clone(),
-                name: var.name.clone(),
-                parameter: parameter.clone(),
-                value: known.text,
-                secret: is_secret,
-                origin,
-                variable,
-                services,
-            });
+    let cx = ValueCx { run, config, rules, tasks: &tasks, readers: &readers };
+    // Each image's values on both cores (resolving and classifying them is the stage's
+    // work), then merged in image order: a parameter two images name is taken from the
+    // first one, and a later one is skipped without a finding, as in one sequential pass.
+    let (per_image, build_time) = rayon::join(
+        || {
+            conversion
+                .images
+                .par_iter()
+                .map(|image| {
+                    let mut seen: BTreeSet<&str> = BTreeSet::new();
+                    let mut found: Vec<(&str, Result<DiscoveredValue, Finding>)> = Vec::new();
+                    for var in &image.env {
+                        let EnvValue::Parameter { parameter, secret } = &var.value else { continue };
+                        if seen.insert(parameter.as_str()) {
+                            found.push((parameter.as_str(), cx.value(image, var, parameter, *secret)));
+                        }
+                    }
+                    found
+                })
+                .collect::<Vec<_>>()
+        },
+        || {
+            let mut findings = Vec::new();
+            build_time_environment(conversion, run, &mut findings);
+            findings
+        },
+    );
+    let mut seen: BTreeSet<&str> = BTreeSet::new();
+    for (parameter, found) in per_image.into_iter().flatten() {
+        if !seen.insert(parameter) {
+            continue;
+        }
+        match found {
+            Ok(value) => out.values.push(value),
+            Err(finding) => out.findings.push(finding),
         }
     }
-    build_time_environment(conversion, run, &mut out.findings);
+    out.findings.extend(build_time);
     out.values.sort_by(|a, b| a.parameter.cmp(&b.parameter));
     out
+}
+
+/// What every value's discovery reads.
+struct ValueCx<'a> {
+    run: &'a ResolvedRun,
+    config: &'a Config,
+    rules: Option<&'static SecretRules>,
+    tasks: &'a BTreeMap<(&'a str, u32), &'a ResolvedTask>,
+    readers: &'a BTreeMap<&'a str, Arc<[String]>>,
+}
+
+impl ValueCx<'_> {
+    /// The value of `var` (stored as `parameter`) for `image`, or the finding that says why
+    /// it is not pushed.
+    fn value(
+        &self,
+        image: &ImageSpec,
+        var: &EnvVar,
+        parameter: &str,
+        secret: bool,
+    ) -> Result<DiscoveredValue, Finding> {
+        let run = self.run;
+        let unknown = |why: String| {
+            Finding::new(
+                codes::PARAMETER_VALUE_UNKNOWN,
+                Severity::Warning,
+                var.origin.path.to_string(),
+                var.origin.line,
+                format!(
+                    "the value of `{}` for `{}` is unknown ({why}); `{parameter}` is not pushed",
+                    var.name, image.service
+                ),
+            )
+        };
+        let Some(source) = &var.source else {
+            return Err(unknown("its source is not known".into()));
+        };
+        let (task_origin, variable) = match source {
+            EnvSource::Variable { task, name } => (task, Some(name.clone())),
+            EnvSource::TaskArg { task, .. } | EnvSource::TaskArgLine { task, .. } | EnvSource::Literal { task, .. } => {
+                (task, None)
+            }
+        };
+        let Some(task) = self.tasks.get(&origin_key(task_origin)) else {
+            return Err(unknown("its task was not found in the run".into()));
+        };
+        let found = match source {
+            EnvSource::Variable { name, .. } => variable_value(run, task, name),
+            EnvSource::TaskArg { key, .. } => task
+                .secret_args
+                .get(key)
+                .map(|v| Known { text: Sensitive::new(py_str(v.expose())), vault: true })
+                .ok_or_else(|| "a vault value and no vault password was given".to_string()),
+            EnvSource::TaskArgLine { key, name, .. } => task
+                .secret_args
+                .get(key)
+                .and_then(|v| line_value(&py_str(v.expose()), name))
+                .map(|text| Known { text, vault: true })
+                .ok_or_else(|| "a vault value and no vault password was given".to_string()),
+            EnvSource::Literal { value, .. } => Ok(Known { text: value.clone(), vault: false }),
+        };
+        let known = found.map_err(unknown)?;
+        // A value SSM refuses (`{{ … }}` kept by `!unsafe`, over 8 KB, empty) would make the
+        // whole push fail: report it here and leave it out.
+        if let Err(why) = crate::spec::parameter::check_value(known.text.expose(), Tier::Standard) {
+            return Err(Finding::new(
+                codes::PARAMETER_VALUE_UNKNOWN,
+                Severity::Warning,
+                var.origin.path.to_string(),
+                var.origin.line,
+                format!(
+                    "the value of `{}` for `{}` cannot be stored in SSM ({why}); `{parameter}` is not pushed: \
+                     set it in the task definition by hand",
+                    var.name, image.service
+                ),
+            ));
+        }
+        let provenance = if known.vault { Provenance::Vault } else { Provenance::Template };
+        let classified = self.rules.map(|r| {
+            Classifier::new(r, &self.config.secrets.overrides).classify(&var.name, known.text.expose(), provenance)
+        });
+        // Vault-touched values stay secret whatever an override says: the
+        // rules engine already wrote them as secrets into the task definition.
+        let is_secret = secret || known.vault || classified.is_some_and(|c| c.secret);
+        // Where to change the value: the line that defined the variable for this
+        // environment (group_vars, role defaults), else the task that uses it.
+        let origin = match source {
+            EnvSource::Variable { name, .. } => run.definition_of(task, name),
+            _ => None,
+        }
+        .unwrap_or_else(|| task_origin.clone());
+        let services = match &variable {
+            Some(v) => self.readers.get(v.as_str()).cloned().unwrap_or_else(|| Arc::from(Vec::new())),
+            None => Arc::from(vec![image.service.clone()]),
+        };
+        Ok(DiscoveredValue {
+            service: image.service.clone(),
+            name: var.name.clone(),
+            parameter: parameter.to_string(),
+            value: known.text,
+            secret: is_secret,
+            origin,
+            variable,
+            services,
+        })
+    }
 }
 
 /// The value of the last `NAME=` line of `text` (an `/etc/environment` body), read as
@@ -241,7 +286,7 @@ fn variable_value(run: &ResolvedRun, task: &ResolvedTask, name: &str) -> Result<
 
 /// `environment:` on tasks that feed an image's build: build-time only.
 fn build_time_environment(conversion: &Conversion, run: &ResolvedRun, findings: &mut Vec<Finding>) {
-    let built: BTreeSet<(String, u32)> =
+    let built: BTreeSet<(&str, u32)> =
         conversion.images.iter().flat_map(|i| i.steps.iter().map(|s| origin_key(&s.origin))).collect();
     // Play- and block-level `environment:` reaches every task below it: report
     // each definition once, at the line that sets it.
@@ -303,11 +348,11 @@ pub fn packer_environment(project: &Project) -> Vec<Finding> {
     out
 }
 
-fn origin_key(o: &Origin) -> (String, u32) {
-    (o.path.to_string(), o.line)
+fn origin_key(o: &Origin) -> (&str, u32) {
+    (&o.path, o.line)
 }
 
-fn tasks_by_origin(run: &ResolvedRun) -> BTreeMap<(String, u32), &ResolvedTask> {
+fn tasks_by_origin(run: &ResolvedRun) -> BTreeMap<(&str, u32), &ResolvedTask> {
     let mut out = BTreeMap::new();
     for play in &run.plays {
         for t in play.tasks.iter().chain(play.handlers.iter()) {

@@ -10,6 +10,7 @@
 //! modules own (`secrets.yaml`, `base-images.yaml`, `facts.yaml`) and the
 //! catalog (`services.yaml`, see [`super::catalog`]).
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
@@ -247,24 +248,30 @@ impl Predicate {
         {
             return false;
         }
-        let text = value.map(value_text).or_else(|| d.default.clone());
         let needs_text = d.one_of.is_some() || d.not_in.is_some() || self.regex.is_some();
         if !needs_text {
             return true;
         }
+        // A string argument is compared as it is, without a copy.
+        let text: Option<Cow<str>> = match value {
+            Some(serde_json::Value::String(s)) => Some(Cow::Borrowed(s)),
+            Some(v) => Some(Cow::Owned(value_text(v))),
+            None => d.default.as_deref().map(Cow::Borrowed),
+        };
         let Some(text) = text else { return false };
+        let text: &str = &text;
         if let Some(list) = &d.one_of
-            && !list.iter().any(|x| x == &text)
+            && !list.iter().any(|x| x == text)
         {
             return false;
         }
         if let Some(list) = &d.not_in
-            && list.iter().any(|x| x == &text)
+            && list.iter().any(|x| x == text)
         {
             return false;
         }
         if let Some(re) = &self.regex
-            && !re.is_match(&text)
+            && !re.is_match(text)
         {
             return false;
         }
@@ -296,49 +303,52 @@ pub fn value_text(v: &serde_json::Value) -> String {
 
 /// Argument spellings rules never have to care about: the module's aliases
 /// folded into one key (`dest`/`name` → `path` for `file`, `cmd` →
-/// `_raw_params` for commands, ...).
-pub fn normalise_args(
+/// `_raw_params` for commands, ...). Borrowed when no alias is used (most tasks):
+/// copying every task's arguments was a tenth of the stage.
+pub fn normalise_args<'a>(
     module: &str,
-    args: &serde_json::Map<String, serde_json::Value>,
-) -> serde_json::Map<String, serde_json::Value> {
+    args: &'a serde_json::Map<String, serde_json::Value>,
+) -> Cow<'a, serde_json::Map<String, serde_json::Value>> {
+    // (from, to), applied in this order.
+    let aliases: &[(&str, &str)] = match module {
+        "file" | "lineinfile" | "blockinfile" | "replace" => {
+            &[("dest", "path"), ("name", "path"), ("destfile", "path")]
+        }
+        "command" | "shell" | "raw" | "script" => &[("cmd", "_raw_params")],
+        "apt" | "yum" | "dnf" | "dnf5" | "package" | "apk" | "pip" | "npm" | "gem" | "service" | "systemd"
+        | "systemd_service" | "sysvinit" | "user" | "group" => {
+            &[("pkg", "name"), ("package", "name"), ("unit", "name")]
+        }
+        "get_url" | "unarchive" => &[("path", "dest")],
+        "git" => &[("name", "repo")],
+        _ => &[],
+    };
+    // `argv` becomes the command line when no `cmd` or `_raw_params` gives one.
+    let joins_argv = matches!(module, "command" | "shell" | "raw");
+    let aliased = aliases.iter().any(|(from, to)| !args.contains_key(*to) && args.contains_key(*from));
+    let argv = joins_argv
+        && !args.contains_key("_raw_params")
+        && matches!(args.get("argv"), Some(serde_json::Value::Array(_)));
+    if !aliased && !argv {
+        return Cow::Borrowed(args);
+    }
     let mut out = args.clone();
-    let alias = |out: &mut serde_json::Map<String, serde_json::Value>, from: &str, to: &str| {
-        if !out.contains_key(to)
-            && let Some(v) = out.remove(from)
+    for (from, to) in aliases {
+        if !out.contains_key(*to)
+            && let Some(v) = out.remove(*from)
         {
             out.insert(to.to_string(), v);
         }
-    };
-    match module {
-        "file" | "lineinfile" | "blockinfile" | "replace" => {
-            alias(&mut out, "dest", "path");
-            alias(&mut out, "name", "path");
-            alias(&mut out, "destfile", "path");
-        }
-        "command" | "shell" | "raw" => {
-            alias(&mut out, "cmd", "_raw_params");
-            if !out.contains_key("_raw_params")
-                && let Some(serde_json::Value::Array(argv)) = out.get("argv")
-            {
-                let words: Vec<String> = argv.iter().map(value_text).collect();
-                let line = super::shell::join(&words);
-                out.insert("_raw_params".into(), serde_json::Value::String(line));
-            }
-        }
-        "script" => alias(&mut out, "cmd", "_raw_params"),
-        "apt" | "yum" | "dnf" | "dnf5" | "package" | "apk" | "pip" | "npm" | "gem" | "service" | "systemd"
-        | "systemd_service" | "sysvinit" | "user" | "group" => {
-            alias(&mut out, "pkg", "name");
-            alias(&mut out, "package", "name");
-            alias(&mut out, "unit", "name");
-        }
-        "get_url" | "unarchive" => alias(&mut out, "path", "dest"),
-        "git" => {
-            alias(&mut out, "name", "repo");
-        }
-        _ => {}
     }
-    out
+    if joins_argv
+        && !out.contains_key("_raw_params")
+        && let Some(serde_json::Value::Array(argv)) = out.get("argv")
+    {
+        let words: Vec<String> = argv.iter().map(value_text).collect();
+        let line = super::shell::join(&words);
+        out.insert("_raw_params".into(), serde_json::Value::String(line));
+    }
+    Cow::Owned(out)
 }
 
 /// Every rule, in code order, and the services catalog.
@@ -670,6 +680,84 @@ mod tests {
         std::fs::remove_file(dir.path().join("services.yaml")).unwrap();
         let err = RuleSet::load_dir(dir.path()).unwrap_err();
         assert!(err.message.contains("catalog"), "{err}");
+    }
+
+    /// `normalise_args` as it was before session 5 (always a copy): the oracle.
+    type Args = serde_json::Map<String, serde_json::Value>;
+
+    fn normalise_by_copy(module: &str, args: &Args) -> Args {
+        let mut out = args.clone();
+        let alias = |out: &mut Args, from: &str, to: &str| {
+            if !out.contains_key(to)
+                && let Some(v) = out.remove(from)
+            {
+                out.insert(to.to_string(), v);
+            }
+        };
+        match module {
+            "file" | "lineinfile" | "blockinfile" | "replace" => {
+                alias(&mut out, "dest", "path");
+                alias(&mut out, "name", "path");
+                alias(&mut out, "destfile", "path");
+            }
+            "command" | "shell" | "raw" => {
+                alias(&mut out, "cmd", "_raw_params");
+                if !out.contains_key("_raw_params")
+                    && let Some(serde_json::Value::Array(argv)) = out.get("argv")
+                {
+                    let words: Vec<String> = argv.iter().map(value_text).collect();
+                    out.insert("_raw_params".into(), serde_json::Value::String(crate::rules::shell::join(&words)));
+                }
+            }
+            "script" => alias(&mut out, "cmd", "_raw_params"),
+            "apt" | "yum" | "dnf" | "dnf5" | "package" | "apk" | "pip" | "npm" | "gem" | "service" | "systemd"
+            | "systemd_service" | "sysvinit" | "user" | "group" => {
+                alias(&mut out, "pkg", "name");
+                alias(&mut out, "package", "name");
+                alias(&mut out, "unit", "name");
+            }
+            "get_url" | "unarchive" => alias(&mut out, "path", "dest"),
+            "git" => alias(&mut out, "name", "repo"),
+            _ => {}
+        }
+        out
+    }
+
+    #[test]
+    fn normalised_args_are_borrowed_unless_an_alias_is_used() {
+        let modules = [
+            "file", "lineinfile", "replace", "command", "shell", "raw", "script", "apt", "service", "user",
+            "get_url", "unarchive", "git", "copy", "template",
+        ];
+        let arg_sets = [
+            r#"{}"#,
+            r#"{"dest": "/a", "mode": "0644"}"#,
+            r#"{"name": "/a", "path": "/b"}"#,
+            r#"{"destfile": "/a", "name": "/b", "state": "absent"}"#,
+            r#"{"cmd": "ls -l", "chdir": "/tmp"}"#,
+            r#"{"argv": ["echo", "a b"], "creates": "/x"}"#,
+            r#"{"argv": ["echo"], "_raw_params": "true"}"#,
+            r#"{"argv": "echo", "cmd": "true"}"#,
+            r#"{"pkg": ["a", "b"], "package": "c", "unit": "d"}"#,
+            r#"{"name": "nginx", "state": "started"}"#,
+            r#"{"path": "/opt", "url": "https://x"}"#,
+            r#"{"name": "https://git/x", "dest": "/src", "repo": "https://git/y"}"#,
+            r#"{"src": "a.j2", "dest": "/etc/a", "name": "x"}"#,
+        ];
+        for module in modules {
+            for text in arg_sets {
+                let args: Args = serde_json::from_str(text).unwrap();
+                let got = normalise_args(module, &args);
+                let want = normalise_by_copy(module, &args);
+                // Same entries in the same order (the order of a map with swapped-out keys matters).
+                assert_eq!(
+                    serde_json::to_string(&*got).unwrap(),
+                    serde_json::to_string(&want).unwrap(),
+                    "{module} {text}"
+                );
+                assert_eq!(matches!(got, Cow::Borrowed(_)), want == args, "{module} {text}");
+            }
+        }
     }
 
     #[test]

@@ -293,7 +293,9 @@ pub fn convert(inputs: &Inputs) -> (Conversion, Vec<Finding>) {
     }
     let probes = loopback_probes(&items);
     // Images are built in parallel, each with its own findings, merged in service order.
-    let built: Vec<(ImageSpec, Vec<Finding>)> = {
+    // Collected straight into the image list: pushing each large `ImageSpec` into a
+    // growing vector afterwards was a visible copy in the stage's sequential part.
+    let (images, image_findings): (Vec<ImageSpec>, Vec<Vec<Finding>>) = {
         use rayon::prelude::*;
         own.par_iter()
             .map(|s| {
@@ -307,12 +309,10 @@ pub fn convert(inputs: &Inputs) -> (Conversion, Vec<Finding>) {
                 let image = build_image(s, &relevant, &items, &probes, &base, inputs, &mut image_findings);
                 (image, image_findings)
             })
-            .collect()
+            .unzip()
     };
-    for (image, image_findings) in built {
-        conversion.images.push(image);
-        findings.extend(image_findings);
-    }
+    conversion.images = images;
+    findings.extend(image_findings.into_iter().flatten());
     for s in services.values() {
         let code = |c: &str| rule_code(inputs.rules, c);
         match s.disposition {
@@ -387,34 +387,51 @@ pub fn convert(inputs: &Inputs) -> (Conversion, Vec<Finding>) {
     }
     conversion.pairs.sort();
 
-    // 5. Accounting: exactly one entry per task.
-    for item in &items {
-        let title = title(item.task);
-        let (kind, code, reason) = match &item.decision {
-            Some((k, c, r)) => (*k, c.clone(), r.clone()),
-            None => {
-                (item.outcome.disposition, item.outcome.code.clone(), item.outcome.reason.clone().unwrap_or_default())
-            }
-        };
-        let disposition = match kind {
-            OutcomeKind::Skipped => Disposition::Skipped { condition: reason },
-            OutcomeKind::Dropped => Disposition::Dropped { code, reason },
-            OutcomeKind::NeedsHuman => Disposition::NeedsHuman { code, reason },
-            OutcomeKind::Converted => {
-                Disposition::Converted { services: item.services.iter().cloned().collect(), code }
-            }
-        };
-        for (severity, message) in &item.outcome.findings {
-            let (c, msg) = split_code(message, &item.outcome.code);
-            findings.push(finding(rule_code(inputs.rules, &c), *severity, &item.task.origin, msg));
-        }
-        conversion.accounting.push(TaskAccount { origin: item.task.origin.clone(), title, disposition });
+    // 5. Accounting: exactly one entry per task, each built on its own (on both cores),
+    // added in task order. Each item is freed where its entry is built (freeing the
+    // outcomes one after another on this thread was visible at 1,000 roles).
+    let accounts: Vec<(TaskAccount, Vec<Finding>)> = {
+        use rayon::prelude::*;
+        items.into_par_iter().map(|item| account(&item, inputs.rules)).collect()
+    };
+    for (account, task_findings) in accounts {
+        findings.extend(task_findings);
+        conversion.accounting.push(account);
     }
     conversion.images.sort_by(|a, b| a.service.cmp(&b.service));
     conversion.managed.sort_by(|a, b| a.service.cmp(&b.service));
     conversion.sidecars.sort_by(|a, b| a.service.cmp(&b.service));
     crate::diagnostics::normalize(&mut findings);
     (conversion, findings)
+}
+
+/// The task's entry in the accounting, and the findings its outcome carries.
+fn account(item: &Item, rules: &RuleSet) -> (TaskAccount, Vec<Finding>) {
+    let title = title(item.task);
+    let (kind, code, reason) = match &item.decision {
+        Some((k, c, r)) => (*k, c.clone(), r.clone()),
+        None => {
+            (item.outcome.disposition, item.outcome.code.clone(), item.outcome.reason.clone().unwrap_or_default())
+        }
+    };
+    let disposition = match kind {
+        OutcomeKind::Skipped => Disposition::Skipped { condition: reason },
+        OutcomeKind::Dropped => Disposition::Dropped { code, reason },
+        OutcomeKind::NeedsHuman => Disposition::NeedsHuman { code, reason },
+        OutcomeKind::Converted => {
+            Disposition::Converted { services: item.services.iter().cloned().collect(), code }
+        }
+    };
+    let findings = item
+        .outcome
+        .findings
+        .iter()
+        .map(|(severity, message)| {
+            let (c, msg) = split_code(message, &item.outcome.code);
+            finding(rule_code(rules, &c), *severity, &item.task.origin, msg)
+        })
+        .collect();
+    (TaskAccount { origin: item.task.origin.clone(), title, disposition }, findings)
 }
 
 /// A message may start with its own code (`M802 ...`); otherwise the rule's.
@@ -652,11 +669,11 @@ fn assign(items: &mut [Item], services: &BTreeMap<String, Service>, inputs: &Inp
             .collect()
     };
 
-    // Tasks that feed no process, by play: one finding per play (each task is in the accounting).
-    let mut orphans: BTreeMap<usize, Vec<(Origin, String)>> = BTreeMap::new();
-    for item in items.iter_mut() {
+    // Each task on its own, on both cores (they only read what was computed above); a task
+    // that feeds no process comes back with its play, its origin and its title.
+    let feed = |item: &mut Item| -> Option<(usize, (Origin, String))> {
         if item.outcome.disposition != OutcomeKind::Converted {
-            continue;
+            return None;
         }
         let mut targets: BTreeSet<String> = BTreeSet::new();
         // The task's own claims and definitions.
@@ -730,7 +747,7 @@ fn assign(items: &mut [Item], services: &BTreeMap<String, Service>, inputs: &Inp
                 if own.is_empty() {
                     item.decision =
                         Some((OutcomeKind::Dropped, "M355".into(), "no image in this play needs it".into()));
-                    continue;
+                    return None;
                 } else {
                     targets = own;
                 }
@@ -743,7 +760,7 @@ fn assign(items: &mut [Item], services: &BTreeMap<String, Service>, inputs: &Inp
                         role.clone().unwrap_or_default()
                     ),
                 ));
-                continue;
+                return None;
             } else {
                 let apps = app_in_play(item.play);
                 let all = own_in_play(item.play);
@@ -765,7 +782,7 @@ fn assign(items: &mut [Item], services: &BTreeMap<String, Service>, inputs: &Inp
                             dropped.join(", ")
                         ),
                     ));
-                    continue;
+                    return None;
                 }
                 if targets.is_empty() {
                     item.decision = Some((
@@ -773,8 +790,7 @@ fn assign(items: &mut [Item], services: &BTreeMap<String, Service>, inputs: &Inp
                         "M356".into(),
                         "no long-running process in this play to attach it to".into(),
                     ));
-                    orphans.entry(item.play).or_default().push((item.task.origin.clone(), title(item.task)));
-                    continue;
+                    return Some((item.play, (item.task.origin.clone(), title(item.task))));
                 }
             }
         }
@@ -831,7 +847,7 @@ fn assign(items: &mut [Item], services: &BTreeMap<String, Service>, inputs: &Inp
                     ),
                 ));
                 item.services = hosts;
-                continue;
+                return None;
             }
         }
         if built.is_empty() {
@@ -877,9 +893,19 @@ fn assign(items: &mut [Item], services: &BTreeMap<String, Service>, inputs: &Inp
                     format!("feeds {}, whose foreground command is unknown: no image is built", human.join(", ")),
                 ))
             };
-            continue;
+            return None;
         }
         item.services = built;
+        None
+    };
+    let orphaned: Vec<Option<(usize, (Origin, String))>> = {
+        use rayon::prelude::*;
+        items.par_iter_mut().map(feed).collect()
+    };
+    // Tasks that feed no process, by play: one finding per play (each task is in the accounting).
+    let mut orphans: BTreeMap<usize, Vec<(Origin, String)>> = BTreeMap::new();
+    for (play, task) in orphaned.into_iter().flatten() {
+        orphans.entry(play).or_default().push(task);
     }
     for (play, tasks) in orphans {
         let Some((origin, first)) = tasks.first() else { continue };
