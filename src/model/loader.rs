@@ -1294,7 +1294,8 @@ fn scan_secrets(set: &SourceSet, paths: Vec<Arc<str>>, payload: Option<&BTreeSet
             let Some(file) = set.get(&p) else { return out };
             let Ok(text) = file.text() else { return out };
             if let Some(h) = VaultHeader::parse(text) {
-                out.push(Secret { origin: Origin::new(p.clone(), 1), key: None, whole_file: true, vault_id: h.vault_id });
+                let origin = Origin::new(p.clone(), 1);
+                out.push(Secret { origin, key: None, whole_file: true, vault_id: h.vault_id });
                 return out;
             }
             if payload.is_some_and(|payload| payload.contains(&p)) && !is_yaml_name(&p) {
