@@ -5,7 +5,7 @@
 //! module). A scope is built once per context and `set_fact` generation and
 //! shared by the tasks that see the same layers.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use serde_json::Value as Json;
@@ -285,16 +285,16 @@ struct Walker<'a, 'c> {
     /// Templars by what they are built from: contexts with the same layers (a role, its
     /// includes and blocks without vars, its handlers) share one, and with it the values
     /// it already resolved.
-    cache: HashMap<TemplarKey, Templar>,
+    cache: foldhash::HashMap<TemplarKey, Templar>,
     /// The variables below the task's own, by what they are built from.
-    shared_cache: HashMap<SharedKey, SharedVars>,
+    shared_cache: foldhash::HashMap<SharedKey, SharedVars>,
     /// Every layer a cache key names, kept alive for as long as the caches so that an
     /// address in a key is never reused by another layer.
     pinned: Vec<Layer>,
     /// The play's own layers merged, for the layer counts they were merged at.
     play_base: Option<([usize; 5], PlayBase)>,
     /// One shared copy of each module name the play's tasks call.
-    modules: HashMap<ModuleName, Arc<ModuleName>>,
+    modules: foldhash::HashMap<ModuleName, Arc<ModuleName>>,
     /// The last [`PlayBase::generation`] given out in this play.
     base_generations: u64,
     pending_import: Imported,
@@ -305,10 +305,10 @@ struct Walker<'a, 'c> {
 struct PlayBase {
     vars: Vars,
     /// Names the roles' defaults define.
-    defaults: HashSet<Arc<str>>,
+    defaults: foldhash::HashSet<Arc<str>>,
     /// Names the layers above the defaults (inventory to roles' vars) define: a context's
     /// own role defaults, which sit below them, do not replace these.
-    above_defaults: HashSet<Arc<str>>,
+    above_defaults: foldhash::HashSet<Arc<str>>,
     /// `vars` as the shared table the contexts' tables sit on, made when first needed
     /// and again after `vars` changed.
     table: Option<SharedVars>,
@@ -323,12 +323,12 @@ impl PlayBase {
         for (k, v) in p.magic.iter() {
             vars.insert_shared(k.clone(), v.clone());
         }
-        let mut defaults = HashSet::new();
+        let mut defaults = foldhash::HashSet::default();
         for (k, v) in p.defaults.iter().flat_map(|l| l.iter()) {
             defaults.insert(k.clone());
             vars.insert_shared(k.clone(), v.clone());
         }
-        let mut above_defaults = HashSet::new();
+        let mut above_defaults = foldhash::HashSet::default();
         let above: [&[Layer]; 4] = [&p.inventory, &p.play_vars, &p.vars_files, &p.role_vars];
         for (k, v) in above.into_iter().flatten().flat_map(|l| l.iter()) {
             above_defaults.insert(k.clone());
@@ -377,11 +377,11 @@ impl<'a, 'c> Walker<'a, 'c> {
             scopes: Vec::new(),
             definitions: Definitions::default(),
             play: PlayState::default(),
-            cache: HashMap::new(),
-            shared_cache: HashMap::new(),
+            cache: foldhash::HashMap::default(),
+            shared_cache: foldhash::HashMap::default(),
             pinned: Vec::new(),
             play_base: None,
-            modules: HashMap::new(),
+            modules: foldhash::HashMap::default(),
             base_generations: 0,
             pending_import: Imported::default(),
         }
