@@ -110,6 +110,8 @@ pub(crate) struct Loader<'s> {
     /// Files under `tasks/` or `handlers/` parsed as task lists ahead of the walk, in
     /// parallel, with the findings of parsing them: taken when the walk loads the file.
     parsed_tasks: HashMap<Arc<str>, (Vec<Task>, Vec<Finding>)>,
+    /// Likely vars files parsed ahead in the same way.
+    parsed_vars: HashMap<Arc<str>, (VarsFile, Vec<Finding>)>,
 }
 
 impl<'s> Loader<'s> {
@@ -131,21 +133,29 @@ impl<'s> Loader<'s> {
             queue: VecDeque::new(),
             edges: BTreeMap::new(),
             parsed_tasks: HashMap::new(),
+            parsed_vars: HashMap::new(),
         }
     }
 
     pub(crate) fn run(mut self) -> Project {
-        self.read_configs_and_requirements();
-        self.check_yaml_files();
-        self.parse_task_files();
-        self.discover_roles();
-        self.discover_playbooks();
-        self.drain();
-        let inventories = self.load_inventories();
-        let scoped_vars = self.load_scoped_vars();
-        let secrets = self.collect_secrets();
+        let set = self.set;
+        // The walk below is one thread; what depends on nothing but the files (the Packer
+        // templates, the vault values of every YAML file) is worked out on the pool beside it.
+        let ((packer, yaml_secrets), (inventories, scoped_vars)) = rayon::join(
+            || rayon::join(|| super::packer::load(set), || scan_secrets(set, scanned_ahead_paths(set), None)),
+            || {
+                self.read_configs_and_requirements();
+                self.check_yaml_files();
+                self.parse_ahead();
+                self.discover_roles();
+                self.discover_playbooks();
+                self.drain();
+                (self.load_inventories(), self.load_scoped_vars())
+            },
+        );
+        let secrets = self.collect_secrets(yaml_secrets);
         self.check_cycles();
-        self.finish(inventories, scoped_vars, secrets)
+        self.finish(packer, inventories, scoped_vars, secrets)
     }
 
     fn intern(&mut self, s: &str) -> Arc<str> {
@@ -247,28 +257,59 @@ impl<'s> Loader<'s> {
         }
     }
 
-    /// Parses the likely task files (YAML under a `tasks/` or `handlers/` directory) in
+    /// Parses the likely task files (YAML under a `tasks/` or `handlers/` directory) and
+    /// vars files (YAML under `defaults/`, `vars/`, `group_vars/` or `host_vars/`) in
     /// parallel; parsing depends on nothing but the file. A file the walk never loads as
-    /// tasks is dropped unused, with its findings.
-    fn parse_task_files(&mut self) {
+    /// tasks or vars is dropped unused, with its findings.
+    fn parse_ahead(&mut self) {
         let set = self.set;
-        let mut paths = Vec::new();
+        let mut tasks = Vec::new();
+        let mut vars = Vec::new();
         for f in set.files() {
-            let in_tasks_dir = f.rel.split('/').rev().skip(1).any(|c| c == "tasks" || c == "handlers");
-            if in_tasks_dir && is_yaml_name(&f.rel) && !is_payload(&f.rel) {
-                paths.push(self.intern(&f.rel));
+            if !is_yaml_name(&f.rel) || is_payload(&f.rel) {
+                continue;
+            }
+            let mut dirs = f.rel.split('/').rev().skip(1);
+            if dirs.clone().any(|c| c == "tasks" || c == "handlers") {
+                tasks.push(self.intern(&f.rel));
+            }
+            if dirs.any(|c| matches!(c, "defaults" | "vars" | "group_vars" | "host_vars")) {
+                vars.push(self.intern(&f.rel));
             }
         }
-        self.parsed_tasks = paths
-            .into_par_iter()
-            .filter_map(|path| {
-                let docs = set.get(&path)?.yaml().ok()?;
-                let doc = docs.docs.first().unwrap_or(&NULL_NODE);
-                let mut findings = Vec::new();
-                let tasks = task::parse_tasks(doc, &mut Cx::new(path.clone(), &mut findings));
-                Some((path, (tasks, findings)))
-            })
-            .collect();
+        let (parsed_tasks, parsed_vars) = rayon::join(
+            || {
+                tasks
+                    .into_par_iter()
+                    .filter_map(|path| {
+                        let docs = set.get(&path)?.yaml().ok()?;
+                        let doc = docs.docs.first().unwrap_or(&NULL_NODE);
+                        let mut findings = Vec::new();
+                        let tasks = task::parse_tasks(doc, &mut Cx::new(path.clone(), &mut findings));
+                        Some((path, (tasks, findings)))
+                    })
+                    .collect()
+            },
+            || {
+                vars.into_par_iter()
+                    .filter_map(|path| {
+                        let file = set.get(&path)?;
+                        let text = file.text().ok()?;
+                        // As `load_vars_file` reads it: no tree for a vault file or one that does not parse.
+                        let doc = if VaultHeader::parse(text).is_some() {
+                            None
+                        } else {
+                            file.yaml().ok().map(|docs| docs.docs.first().unwrap_or(&NULL_NODE))
+                        };
+                        let mut findings = Vec::new();
+                        let vf = vars::parse_vars_file(text, doc, &mut Cx::new(path.clone(), &mut findings));
+                        Some((path, (vf, findings)))
+                    })
+                    .collect()
+            },
+        );
+        self.parsed_tasks = parsed_tasks;
+        self.parsed_vars = parsed_vars;
     }
 
     fn discover_roles(&mut self) {
@@ -987,9 +1028,15 @@ impl<'s> Loader<'s> {
             }
         };
         let doc = if VaultHeader::parse(text).is_some() { None } else { self.doc(&path) };
-        let vf = {
-            let mut cx = Cx::new(path.clone(), &mut self.findings);
-            vars::parse_vars_file(text, doc, &mut cx)
+        let vf = match self.parsed_vars.remove(&path) {
+            Some((vf, findings)) => {
+                self.findings.extend(findings);
+                vf
+            }
+            None => {
+                let mut cx = Cx::new(path.clone(), &mut self.findings);
+                vars::parse_vars_file(text, doc, &mut cx)
+            }
         };
         self.vars_files.insert(path, vf);
     }
@@ -1088,50 +1135,21 @@ impl<'s> Loader<'s> {
 
     // ---- secrets ---------------------------------------------------------------------
 
-    fn collect_secrets(&mut self) -> Vec<Secret> {
+    /// Every vault value of the repository: `ahead` holds those of the YAML files
+    /// ([`scanned_ahead_paths`]); the vars files and `template`/`copy` sources the walk
+    /// found besides them are scanned here.
+    fn collect_secrets(&mut self, ahead: Vec<Secret>) -> Vec<Secret> {
         let set = self.set;
-        let mut out: Vec<Secret> = Vec::new();
-        let mut paths: BTreeSet<Arc<str>> = self.vars_files.keys().cloned().collect();
-        for f in set.files() {
-            if is_yaml_name(&f.rel) && !is_payload(&f.rel) {
-                paths.insert(self.intern(&f.rel));
-            }
-        }
+        let mut paths: BTreeSet<Arc<str>> =
+            self.vars_files.keys().filter(|p| !is_scanned_ahead(p)).cloned().collect();
         for p in self.payload_refs.iter() {
             // Only small text files can be vault ciphertext worth looking at.
-            if set.get(p).is_some_and(|f| f.size() < 1024 * 1024) {
+            if !is_scanned_ahead(p) && set.get(p).is_some_and(|f| f.size() < 1024 * 1024) {
                 paths.insert(p.clone());
             }
         }
-        let payload = &self.payload_refs;
-        // Each file is read and scanned on its own; the result is sorted below.
-        let found: Vec<Vec<Secret>> = paths
-            .into_par_iter()
-            .map(|p| {
-                let mut out = Vec::new();
-                let Some(file) = set.get(&p) else { return out };
-                let Ok(text) = file.text() else { return out };
-                if let Some(h) = VaultHeader::parse(text) {
-                    out.push(Secret {
-                        origin: Origin::new(p.clone(), 1),
-                        key: None,
-                        whole_file: true,
-                        vault_id: h.vault_id,
-                    });
-                    return out;
-                }
-                if payload.contains(&p) && !is_yaml_name(&p) {
-                    return out;
-                }
-                if let Ok(docs) = file.yaml() {
-                    for d in &docs.docs {
-                        vars::inline_vault_values(d, &p, &mut out);
-                    }
-                }
-                out
-            })
-            .collect();
-        out.extend(found.into_iter().flatten());
+        let mut out = ahead;
+        out.extend(scan_secrets(set, paths.into_iter().collect(), Some(&self.payload_refs)));
         out.sort();
         out.dedup();
         for s in &out {
@@ -1216,8 +1234,13 @@ impl<'s> Loader<'s> {
 
     // ---- result ------------------------------------------------------------------------
 
-    fn finish(mut self, inventories: Vec<Inventory>, scoped_vars: Vec<ScopedVars>, secrets: Vec<Secret>) -> Project {
-        let (packer, packer_findings) = super::packer::load(self.set);
+    fn finish(
+        mut self,
+        (packer, packer_findings): (Vec<super::packer::PackerTemplate>, Vec<Finding>),
+        inventories: Vec<Inventory>,
+        scoped_vars: Vec<ScopedVars>,
+        secrets: Vec<Secret>,
+    ) -> Project {
         self.findings.extend(packer_findings);
         for r in &mut self.roles {
             r.used = self.used_roles.contains(&r.path);
@@ -1249,6 +1272,45 @@ impl<'s> Loader<'s> {
 }
 
 // ---- helpers ------------------------------------------------------------------------------
+
+/// True for the files whose vault values are looked for ahead of the walk: every YAML file
+/// that is not a `template`/`copy` payload.
+fn is_scanned_ahead(rel: &str) -> bool {
+    is_yaml_name(rel) && !is_payload(rel)
+}
+
+fn scanned_ahead_paths(set: &SourceSet) -> Vec<Arc<str>> {
+    set.files().filter(|f| is_scanned_ahead(&f.rel)).map(|f| Arc::from(f.rel.as_str())).collect()
+}
+
+/// The vault ciphertext of each file (whole files and inline `!vault` values), each file
+/// read and scanned on its own, in parallel. A `payload` file that is not YAML is only
+/// checked for being a whole vault file.
+fn scan_secrets(set: &SourceSet, paths: Vec<Arc<str>>, payload: Option<&BTreeSet<Arc<str>>>) -> Vec<Secret> {
+    let found: Vec<Vec<Secret>> = paths
+        .into_par_iter()
+        .map(|p| {
+            let mut out = Vec::new();
+            let Some(file) = set.get(&p) else { return out };
+            let Ok(text) = file.text() else { return out };
+            if let Some(h) = VaultHeader::parse(text) {
+                let origin = Origin::new(p.clone(), 1);
+                out.push(Secret { origin, key: None, whole_file: true, vault_id: h.vault_id });
+                return out;
+            }
+            if payload.is_some_and(|payload| payload.contains(&p)) && !is_yaml_name(&p) {
+                return out;
+            }
+            if let Ok(docs) = file.yaml() {
+                for d in &docs.docs {
+                    vars::inline_vault_values(d, &p, &mut out);
+                }
+            }
+            out
+        })
+        .collect();
+    found.into_iter().flatten().collect()
+}
 
 /// `tasks/main.yml`, `defaults/main/x.yml`, ...: a file that makes its
 /// grandparent directory a role. `last` is true when `name` is the file itself.

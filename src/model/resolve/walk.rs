@@ -5,7 +5,7 @@
 //! module). A scope is built once per context and `set_fact` generation and
 //! shared by the tasks that see the same layers.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use serde_json::Value as Json;
@@ -285,16 +285,16 @@ struct Walker<'a, 'c> {
     /// Templars by what they are built from: contexts with the same layers (a role, its
     /// includes and blocks without vars, its handlers) share one, and with it the values
     /// it already resolved.
-    cache: HashMap<TemplarKey, Templar>,
+    cache: foldhash::HashMap<TemplarKey, Templar>,
     /// The variables below the task's own, by what they are built from.
-    shared_cache: HashMap<SharedKey, SharedVars>,
+    shared_cache: foldhash::HashMap<SharedKey, SharedVars>,
     /// Every layer a cache key names, kept alive for as long as the caches so that an
     /// address in a key is never reused by another layer.
     pinned: Vec<Layer>,
     /// The play's own layers merged, for the layer counts they were merged at.
     play_base: Option<([usize; 5], PlayBase)>,
     /// One shared copy of each module name the play's tasks call.
-    modules: HashMap<ModuleName, Arc<ModuleName>>,
+    modules: foldhash::HashMap<ModuleName, Arc<ModuleName>>,
     /// The last [`PlayBase::generation`] given out in this play.
     base_generations: u64,
     pending_import: Imported,
@@ -305,10 +305,10 @@ struct Walker<'a, 'c> {
 struct PlayBase {
     vars: Vars,
     /// Names the roles' defaults define.
-    defaults: HashSet<Arc<str>>,
+    defaults: foldhash::HashSet<Arc<str>>,
     /// Names the layers above the defaults (inventory to roles' vars) define: a context's
     /// own role defaults, which sit below them, do not replace these.
-    above_defaults: HashSet<Arc<str>>,
+    above_defaults: foldhash::HashSet<Arc<str>>,
     /// `vars` as the shared table the contexts' tables sit on, made when first needed
     /// and again after `vars` changed.
     table: Option<SharedVars>,
@@ -323,12 +323,12 @@ impl PlayBase {
         for (k, v) in p.magic.iter() {
             vars.insert_shared(k.clone(), v.clone());
         }
-        let mut defaults = HashSet::new();
+        let mut defaults = foldhash::HashSet::default();
         for (k, v) in p.defaults.iter().flat_map(|l| l.iter()) {
             defaults.insert(k.clone());
             vars.insert_shared(k.clone(), v.clone());
         }
-        let mut above_defaults = HashSet::new();
+        let mut above_defaults = foldhash::HashSet::default();
         let above: [&[Layer]; 4] = [&p.inventory, &p.play_vars, &p.vars_files, &p.role_vars];
         for (k, v) in above.into_iter().flatten().flat_map(|l| l.iter()) {
             above_defaults.insert(k.clone());
@@ -377,11 +377,11 @@ impl<'a, 'c> Walker<'a, 'c> {
             scopes: Vec::new(),
             definitions: Definitions::default(),
             play: PlayState::default(),
-            cache: HashMap::new(),
-            shared_cache: HashMap::new(),
+            cache: foldhash::HashMap::default(),
+            shared_cache: foldhash::HashMap::default(),
             pinned: Vec::new(),
             play_base: None,
-            modules: HashMap::new(),
+            modules: foldhash::HashMap::default(),
             base_generations: 0,
             pending_import: Imported::default(),
         }
@@ -414,7 +414,13 @@ impl<'a, 'c> Walker<'a, 'c> {
     // ---- plays ---------------------------------------------------------------------
 
     fn play(&mut self, playbook: &str, play: &Play) -> Result<(), ResolveError> {
-        self.play = PlayState { playbook_dir: crate::source::parent(playbook).to_string(), ..Default::default() };
+        self.play = PlayState {
+            playbook_dir: crate::source::parent(playbook).to_string(),
+            // Room for a typical play's tasks at once (`ResolvedTask` is large): growing by doubling
+            // copied the list and touched fresh pages at every step; pages never written cost nothing.
+            tasks: Vec::with_capacity(256),
+            ..Default::default()
+        };
         self.cache.clear();
         self.shared_cache.clear();
         self.pinned.clear();
@@ -461,13 +467,20 @@ impl<'a, 'c> Walker<'a, 'c> {
         hroot.handler = true;
         self.tasks(&play.handlers, &hroot)?;
         let state = std::mem::take(&mut self.play);
+        // The run keeps these until the rules are done: each list is made at its length
+        // (the walk's list has room to spare).
         let mut handlers = state.handlers;
-        handlers.extend(state.tasks.iter().filter(|t| t.is_handler).cloned());
-        // The run keeps these until the rules are done: no spare capacity (the task
-        // list grew by doubling, and collecting in place keeps its capacity).
+        let plain = state.tasks.iter().filter(|t| !t.is_handler).count();
+        handlers.reserve_exact(state.tasks.len() - plain);
+        let mut tasks: Vec<ResolvedTask> = Vec::with_capacity(plain);
+        for t in state.tasks {
+            if t.is_handler {
+                handlers.push(t);
+            } else {
+                tasks.push(t);
+            }
+        }
         handlers.shrink_to_fit();
-        let mut tasks: Vec<ResolvedTask> = state.tasks.into_iter().filter(|t| !t.is_handler).collect();
-        tasks.shrink_to_fit();
         self.plays.push(ResolvedPlay {
             origin: play.origin.clone(),
             name: play.name.clone(),
@@ -897,9 +910,15 @@ impl<'a, 'c> Walker<'a, 'c> {
         if t.become_user.is_some() {
             c.become_user = t.become_user.clone();
         }
-        let templar = self.templar(&c, None);
-        let site = self.site(&t.origin, &c);
-        match self.loop_items(t, &templar, &site) {
+        // The scope is only needed for a loop's items (what the include brings in builds its own).
+        let items = if t.loop_.is_some() {
+            let templar = self.templar(&c, None);
+            let site = self.site(&t.origin, &c);
+            self.loop_items(t, &templar, &site)
+        } else {
+            Items::NoLoop
+        };
+        match items {
             Items::NoLoop | Items::Unknown(_) => body(self, &c),
             Items::List { items, loop_var, index_var } => {
                 for (i, item) in items.into_iter().enumerate() {
@@ -949,9 +968,12 @@ impl<'a, 'c> Walker<'a, 'c> {
     // ---- scopes -----------------------------------------------------------------------
 
     fn site(&self, origin: &Origin, ctx: &Ctx) -> Site {
-        Site::new(origin.clone())
-            .with_playbook_dir(self.play.playbook_dir.clone())
-            .with_role_dir(ctx.role.as_ref().map(|r| r.path.to_string()))
+        // Both directories are known here: what `Site::new` would derive from the path is not needed.
+        Site {
+            origin: origin.clone(),
+            role_dir: ctx.role.as_ref().map(|r| r.path.to_string()),
+            playbook_dir: self.play.playbook_dir.clone(),
+        }
     }
 
     /// The Templar for a context (and a task's own `vars:`), in precedence order.
@@ -1389,10 +1411,15 @@ impl<'a, 'c> Walker<'a, 'c> {
                 _ => n.clone(),
             }
         });
-        let mut args = serde_json::Map::new();
+        let mut args = serde_json::Map::with_capacity(a.args.len());
         let mut secret_args = BTreeMap::new();
         for (k, v) in a.args.iter() {
             let raw = v.to_json();
+            if crate::model::template::is_plain(&raw) {
+                // What `resolve_value` would give back (itself, nothing reported), without the copy.
+                args.insert(k.to_string(), raw);
+                continue;
+            }
             let r = templar.resolve_value(&raw, site);
             self.report(&r, origin, &mut unresolved);
             match r.output {

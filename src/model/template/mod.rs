@@ -206,6 +206,22 @@ impl fmt::Display for Undefined {
 
 /// Everything an evaluation could not do, or did with a value that is not
 /// plain text. Sorted, without duplicates.
+/// True when [`Templar::resolve_value`] gives `value` back unchanged with an empty report
+/// whatever the variables: no string in it is a template, no map has one of the keys
+/// that mark an unsafe, vault or unknown value, and every number is an integer (a float
+/// goes through the template engine's own number type on the way, which is left to it).
+pub fn is_plain(value: &Json) -> bool {
+    match value {
+        Json::Null | Json::Bool(_) => true,
+        Json::Number(n) => n.is_i64() || n.is_u64(),
+        Json::String(s) => !preprocess::is_template(s, preprocess::Delims::ansible()),
+        Json::Array(items) => items.iter().all(is_plain),
+        Json::Object(map) => map.iter().all(|(k, v)| {
+            !matches!(k.as_str(), "__ansible_unsafe" | "__ansible_vault" | "__migrate_unknown") && is_plain(v)
+        }),
+    }
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Report {
     /// Undefined variables that made the evaluation fail.
@@ -436,6 +452,11 @@ impl Templar {
     /// text as Ansible would print it. A single `{{ expr }}` gives Python's
     /// `str()` of its value; `omit` gives [`Output::Omit`].
     pub fn render_str(&self, text: &str, site: &Site) -> Rendered<String> {
+        // Text without a template prints as itself and records nothing (most names and
+        // arguments): no evaluation needed.
+        if !preprocess::is_template(text, preprocess::Delims::ansible()) {
+            return Rendered { output: Output::Value(text.to_string()), report: Report::default() };
+        }
         scope::Call::new(self, site).render_str(text)
     }
 
@@ -443,6 +464,9 @@ impl Templar {
     /// it templated, single expressions keep their type (`"{{ [1, 2] }}"` is a
     /// list), `omit` removed from maps and lists.
     pub fn resolve_value(&self, value: &Json, site: &Site) -> Rendered<Json> {
+        if is_plain(value) {
+            return Rendered { output: Output::Value(value.clone()), report: Report::default() };
+        }
         scope::Call::new(self, site).resolve_value(value)
     }
 

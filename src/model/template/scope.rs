@@ -329,12 +329,12 @@ pub struct Base {
     shared: Option<Arc<VarTable>>,
     facts: Option<Arc<FactTable>>,
     pub lookups: Lookups,
-    cache: Mutex<HashMap<String, Arc<Resolved>>>,
+    cache: Mutex<foldhash::HashMap<String, Arc<Resolved>>>,
 }
 
 impl Base {
     pub fn new(facts: Option<Arc<FactTable>>, shared: Option<Arc<VarTable>>, vars: Vars, lookups: Lookups) -> Base {
-        Base { vars: SortedVars::new(vars), shared, facts, lookups, cache: Mutex::new(HashMap::new()) }
+        Base { vars: SortedVars::new(vars), shared, facts, lookups, cache: Mutex::new(foldhash::HashMap::default()) }
     }
 
     /// The caller's or shared variable `name`, as the layer that defined it holds it.
@@ -374,12 +374,12 @@ impl Base {
 pub struct Layer {
     vars: SortedVars,
     parent: Option<Arc<Layer>>,
-    cache: Mutex<HashMap<String, Arc<Resolved>>>,
+    cache: Mutex<foldhash::HashMap<String, Arc<Resolved>>>,
 }
 
 impl Layer {
     pub fn new(vars: Vars, parent: Option<Arc<Layer>>) -> Layer {
-        Layer { vars: SortedVars::new(vars), parent, cache: Mutex::new(HashMap::new()) }
+        Layer { vars: SortedVars::new(vars), parent, cache: Mutex::new(foldhash::HashMap::default()) }
     }
 
     pub(crate) fn find(&self, name: &str) -> Option<&Arc<VarValue>> {

@@ -416,3 +416,45 @@ fn bare_names_render_as_minijinja_renders_them() {
         assert_eq!(fast.output, slow.output, "{src}");
     }
 }
+
+/// `render_str` and `resolve_value` skip the evaluation of text and values without a
+/// template (`is_plain`): the shortcut must give what the full evaluation gives.
+#[test]
+fn plain_text_and_values_resolve_as_the_full_evaluation_does() {
+    let t = templar(json!({"x": "{{ y }}", "y": 1}));
+    let values = [
+        json!(null),
+        json!(true),
+        json!(0),
+        json!(-7),
+        json!(u64::MAX),
+        json!(""),
+        json!("plain text"),
+        json!("50%"),
+        json!(["a", 1, null, {"k": "v"}]),
+        json!({"b": 2, "a": 1, "nested": {"list": [1, 2, 3], "s": "x"}}),
+        json!({}),
+        json!([]),
+    ];
+    for v in values {
+        assert!(is_plain(&v), "{v}");
+        let full = scope::Call::new(&t, &site()).resolve_value(&v);
+        assert_eq!(t.resolve_value(&v, &site()), full, "{v}");
+        if let Some(s) = v.as_str() {
+            assert_eq!(t.render_str(s, &site()), scope::Call::new(&t, &site()).render_str(s), "{s}");
+        }
+    }
+    // Templates, floats and the marker maps take the full evaluation.
+    for v in [
+        json!("{{ x }}"),
+        json!("{% if y %}a{% endif %}"),
+        json!("#jinja2: trim_blocks: False\na"),
+        json!(1.5),
+        json!(["a", "{{ y }}"]),
+        json!({"__ansible_unsafe": "{{ y }}"}),
+        json!({"__ansible_vault": "x"}),
+        json!({"__migrate_unknown": "why"}),
+    ] {
+        assert!(!is_plain(&v), "{v}");
+    }
+}
