@@ -1140,8 +1140,7 @@ impl<'s> Loader<'s> {
     /// found besides them are scanned here.
     fn collect_secrets(&mut self, ahead: Vec<Secret>) -> Vec<Secret> {
         let set = self.set;
-        let mut paths: BTreeSet<Arc<str>> =
-            self.vars_files.keys().filter(|p| !is_scanned_ahead(p)).cloned().collect();
+        let mut paths: BTreeSet<Arc<str>> = self.vars_files.keys().filter(|p| !is_scanned_ahead(p)).cloned().collect();
         for p in self.payload_refs.iter() {
             // Only small text files can be vault ciphertext worth looking at.
             if !is_scanned_ahead(p) && set.get(p).is_some_and(|f| f.size() < 1024 * 1024) {

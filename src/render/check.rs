@@ -207,11 +207,8 @@ fn is_shell_run(logical: &str) -> bool {
     // Every next line needs a character before its own continuation (or, the
     // last, one character at all).
     logical[1..].iter().all(|line| {
-        let content = if continued(line) {
-            line.trim_end_matches([' ', '\t']).strip_suffix('\\').unwrap_or(line)
-        } else {
-            line
-        };
+        let content =
+            if continued(line) { line.trim_end_matches([' ', '\t']).strip_suffix('\\').unwrap_or(line) } else { line };
         !content.is_empty()
     })
 }
@@ -288,7 +285,7 @@ mod tests {
         let text = without_comment_lines(GENERATED);
         let lines = checked_lines(&text).expect("a generated file is in the shape the shortcut takes");
         let whole = Dockerfile::parse(&text).unwrap();
-        let kinds = |i: &[Instruction]| i.iter().map(|i| std::mem::discriminant(i)).collect::<Vec<_>>();
+        let kinds = |i: &[Instruction]| i.iter().map(std::mem::discriminant).collect::<Vec<_>>();
         assert_eq!(kinds(&lines), kinds(&whole.instructions));
         // The RUNs were not parsed: they stand as `RUN x`.
         let runs: Vec<_> = lines.iter().filter_map(Instruction::as_run).collect();
@@ -360,8 +357,26 @@ mod tests {
     #[test]
     fn random_edits_get_the_answer_of_the_whole_parse() {
         let pieces = [
-            "\"", "'", "\\", "\\\n", "\n", "\n\n", " ", "\t", "#", "[", "]", ",", "=", "RUN ", "USER root\n", "ADD a b\n",
-            "\nRUN ", "\nCMD [\"y\"]", "\r", "x",
+            "\"",
+            "'",
+            "\\",
+            "\\\n",
+            "\n",
+            "\n\n",
+            " ",
+            "\t",
+            "#",
+            "[",
+            "]",
+            ",",
+            "=",
+            "RUN ",
+            "USER root\n",
+            "ADD a b\n",
+            "\nRUN ",
+            "\nCMD [\"y\"]",
+            "\r",
+            "x",
         ];
         let base = without_comment_lines(GENERATED);
         let mut seed: u64 = 7;

@@ -6,8 +6,8 @@ use std::fmt::Write;
 
 use serde::Serialize;
 
-use super::shell::one_line;
 use super::Note;
+use super::shell::one_line;
 use crate::spec::image::{CronSchedule, EnvValue, ImageSpec, ReportItem, ServiceKind};
 
 fn schedule(s: &CronSchedule) -> String {

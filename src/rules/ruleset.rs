@@ -726,8 +726,21 @@ mod tests {
     #[test]
     fn normalised_args_are_borrowed_unless_an_alias_is_used() {
         let modules = [
-            "file", "lineinfile", "replace", "command", "shell", "raw", "script", "apt", "service", "user",
-            "get_url", "unarchive", "git", "copy", "template",
+            "file",
+            "lineinfile",
+            "replace",
+            "command",
+            "shell",
+            "raw",
+            "script",
+            "apt",
+            "service",
+            "user",
+            "get_url",
+            "unarchive",
+            "git",
+            "copy",
+            "template",
         ];
         let arg_sets = [
             r#"{}"#,

@@ -410,17 +410,13 @@ fn account(item: &Item, rules: &RuleSet) -> (TaskAccount, Vec<Finding>) {
     let title = title(item.task);
     let (kind, code, reason) = match &item.decision {
         Some((k, c, r)) => (*k, c.clone(), r.clone()),
-        None => {
-            (item.outcome.disposition, item.outcome.code.clone(), item.outcome.reason.clone().unwrap_or_default())
-        }
+        None => (item.outcome.disposition, item.outcome.code.clone(), item.outcome.reason.clone().unwrap_or_default()),
     };
     let disposition = match kind {
         OutcomeKind::Skipped => Disposition::Skipped { condition: reason },
         OutcomeKind::Dropped => Disposition::Dropped { code, reason },
         OutcomeKind::NeedsHuman => Disposition::NeedsHuman { code, reason },
-        OutcomeKind::Converted => {
-            Disposition::Converted { services: item.services.iter().cloned().collect(), code }
-        }
+        OutcomeKind::Converted => Disposition::Converted { services: item.services.iter().cloned().collect(), code },
     };
     let findings = item
         .outcome
