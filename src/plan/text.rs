@@ -275,16 +275,25 @@ fn write_file(out: &mut String, plan: &Plan, file: &FileChange, style: Style) {
     }
     match file_body(file) {
         Body::Lines(lines) => {
+            // Most of a plan's bytes are these lines (24 MB at 1,000 roles): the prefixes are
+            // formatted once per file, and each line is copied, not formatted.
+            let removed = format!("      {del} ");
+            let added = format!("      {add} ");
             for line in lines {
-                let _ = match line {
-                    Line::Context(s) => writeln!(out, "        {s}"),
-                    Line::Removed(s) => writeln!(out, "      {del} {s}"),
-                    Line::Added(s) => writeln!(out, "      {add} {s}"),
+                let (prefix, text) = match line {
+                    Line::Context(s) => ("        ", s),
+                    Line::Removed(s) => (removed.as_str(), s),
+                    Line::Added(s) => (added.as_str(), s),
                     Line::Hidden(n) => {
-                        writeln!(out, "        # ({n} unchanged {} hidden)", if n == 1 { "line" } else { "lines" })
+                        let _ =
+                            writeln!(out, "        # ({n} unchanged {} hidden)", if n == 1 { "line" } else { "lines" });
+                        continue;
                     }
-                    Line::NoNewline => writeln!(out, "        # (no newline at end of file)"),
+                    Line::NoNewline => ("        ", "# (no newline at end of file)"),
                 };
+                out.push_str(prefix);
+                out.push_str(text);
+                out.push('\n');
             }
         }
         Body::Summary(s) => {

@@ -148,6 +148,18 @@ pub fn parse(text: &str) -> Result<Documents, YamlError> {
 /// each compact `- `/`? ` indicator opens at most one level; block scalar
 /// bodies (`|`, `>`) are skipped. Flow nesting is bounded by the parser itself.
 fn prescan_depth(text: &str) -> Result<(), YamlError> {
+    // A line indented by I spaces sits under at most I + 1 levels, and each compact
+    // indicator after the indentation takes two bytes: a line of L bytes opens at most
+    // L + 1 levels. With every line under MAX_PRESCAN_DEPTH - 1 bytes (nearly every
+    // file) the limit cannot be reached, and a newline search replaces the scan.
+    if lines_shorter_than(text, MAX_PRESCAN_DEPTH - 1) {
+        return Ok(());
+    }
+    scan_depth(text)
+}
+
+/// The line-by-line scan of [`prescan_depth`].
+fn scan_depth(text: &str) -> Result<(), YamlError> {
     let mut indents: Vec<usize> = Vec::new();
     let mut scalar_body_above: Option<usize> = None;
     for (i, line) in text.lines().enumerate() {
@@ -186,6 +198,18 @@ fn prescan_depth(text: &str) -> Result<(), YamlError> {
         }
     }
     Ok(())
+}
+
+/// Whether every line of `text` is shorter than `limit` bytes.
+fn lines_shorter_than(text: &str, limit: usize) -> bool {
+    let mut start = 0;
+    for newline in memchr::memchr_iter(b'\n', text.as_bytes()) {
+        if newline - start >= limit {
+            return false;
+        }
+        start = newline + 1;
+    }
+    text.len() - start < limit
 }
 
 /// `key: |`, `- >-`, `|2+`: the last token opens a literal or folded scalar.
@@ -672,6 +696,44 @@ mod tests {
         assert_eq!(err.kind, YamlErrorKind::Limit);
         let flow = "[".repeat(5000);
         assert!(parse(&flow).is_err());
+    }
+
+    #[test]
+    fn the_depth_shortcut_skips_only_texts_the_scan_accepts() {
+        // The deepest texts whose lines are all under the shortcut's limit: one line per
+        // indentation from 0 to `deepest`, then compact indicators up to the longest line.
+        let limit = MAX_PRESCAN_DEPTH - 1;
+        for deepest in 0..limit - 2 {
+            let mut text = String::new();
+            for indent in 0..=deepest {
+                text.push_str(&" ".repeat(indent));
+                text.push_str("k:\n");
+            }
+            text.push_str(&" ".repeat(deepest + 1));
+            while text.len() - text.rfind('\n').map_or(0, |i| i + 1) + 3 < limit {
+                text.push_str("- ");
+            }
+            text.push_str("x\n");
+            assert!(lines_shorter_than(&text, limit), "deepest {deepest}");
+            assert!(scan_depth(&text).is_ok(), "deepest {deepest}: the shortcut would skip a failure");
+        }
+        // One level more than the scan accepts needs a line over the limit.
+        let mut text = String::new();
+        for indent in 0..=MAX_PRESCAN_DEPTH {
+            text.push_str(&" ".repeat(indent));
+            text.push_str("k:\n");
+        }
+        assert!(!lines_shorter_than(&text, limit));
+        assert_eq!(parse(&text).unwrap_err().kind, YamlErrorKind::Limit);
+    }
+
+    #[test]
+    fn lines_shorter_than_counts_every_line() {
+        assert!(lines_shorter_than("", 1));
+        assert!(lines_shorter_than("ab\ncd\n", 3));
+        assert!(!lines_shorter_than("ab\ncd\n", 2));
+        assert!(!lines_shorter_than("a\nabc", 3), "the last line, without a newline");
+        assert!(!lines_shorter_than("abc\na\n", 3), "the first line");
     }
 
     #[test]
