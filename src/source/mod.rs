@@ -437,7 +437,7 @@ fn read_text(path: &Path, size: u64) -> Result<String, FileProblem> {
     if bytes.len() as u64 > MAX_FILE_BYTES {
         return Err(FileProblem::TooLarge(bytes.len() as u64));
     }
-    if bytes.iter().take(8192).any(|&b| b == 0) {
+    if memchr::memchr(0, &bytes[..bytes.len().min(8192)]).is_some() {
         return Err(FileProblem::Binary);
     }
     String::from_utf8(bytes).map_err(|e| {
