@@ -204,8 +204,6 @@ impl fmt::Display for Undefined {
     }
 }
 
-/// Everything an evaluation could not do, or did with a value that is not
-/// plain text. Sorted, without duplicates.
 /// True when [`Templar::resolve_value`] gives `value` back unchanged with an empty report
 /// whatever the variables: no string in it is a template, no map has one of the keys
 /// that mark an unsafe, vault or unknown value, and every number is an integer (a float
@@ -222,6 +220,8 @@ pub fn is_plain(value: &Json) -> bool {
     }
 }
 
+/// Everything an evaluation could not do, or did with a value that is not
+/// plain text. Sorted, without duplicates.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Report {
     /// Undefined variables that made the evaluation fail.
