@@ -15,7 +15,7 @@ use serde_json::Value as Json;
 
 use super::emit::{StartVar, TemplateRenderer, TemplateResult, VarSource};
 use crate::model::resolved::{ResolvedRun, ResolvedTask};
-use crate::model::template::{FileOptions, Output, VarValue, Vars};
+use crate::model::template::{FileOptions, Output, VarValue, Vars, is_plain};
 
 /// Renders templates with the scope table of a [`ResolvedRun`].
 pub struct ScopeRenderer<'a> {
@@ -308,18 +308,6 @@ fn bare_prints(text: &str) -> BTreeMap<&str, usize> {
     out
 }
 
-/// Whether a variable's value is plain data: no string that could be a template (none
-/// holds a `{`) and no map that could be a vault, unsafe or unknown marker (no key
-/// starting with `__`). Such a value resolves to itself and touches no secret.
-fn plain(j: &Json) -> bool {
-    match j {
-        Json::String(s) => !s.contains('{'),
-        Json::Array(items) => items.iter().all(plain),
-        Json::Object(map) => map.iter().all(|(k, v)| !k.starts_with("__") && plain(v)),
-        Json::Null | Json::Bool(_) | Json::Number(_) => true,
-    }
-}
-
 /// How many times each of `names` occurs in `text` as a whole word (a maximal run of
 /// ASCII letters, digits and `_`), in one pass over the text; a name that never occurs
 /// is missing. Keys are slices of `text`.
@@ -380,10 +368,11 @@ impl TemplateRenderer for ScopeRenderer<'_> {
         let mut deferred: Vec<(String, StartVar)> = Vec::new();
         let mut assigned: Option<HashMap<&str, &str>> = None;
         for name in referenced_names(text) {
-            // A variable defined as plain data resolves to itself and touches no secret:
-            // resolving it (a fresh evaluation, its value converted to JSON) is foreseeable.
+            // A variable defined as plain data (`template::is_plain`) resolves to itself with
+            // nothing reported, so it touches no secret: resolving it (a fresh evaluation, its
+            // value converted to JSON) is foreseeable.
             let plain_data = !self.always_probe
-                && scope.templar.definition(&name).is_some_and(|v| matches!(&*v, VarValue::Json(j) if plain(j)));
+                && scope.templar.definition(&name).is_some_and(|v| matches!(&*v, VarValue::Json(j) if is_plain(j)));
             let secret = !plain_data && {
                 let r = scope.templar.resolve_var(&name, &scope.site);
                 matches!(r.output, Output::Sensitive(_)) || !r.report.secrets.is_empty()
@@ -779,7 +768,7 @@ mod tests {
 
     #[test]
     fn plain_data_has_no_template_and_no_marker() {
-        let p = |text: &str| plain(&serde_json::from_str(text).unwrap());
+        let p = |text: &str| is_plain(&serde_json::from_str(text).unwrap());
         assert!(p(r#"{"a": [1, true, null, "x y"], "b": {"c": "%s"}}"#));
         assert!(!p(r#""{{ x }}""#));
         assert!(!p(r#"["ok", "{% if a %}b{% endif %}"]"#));
