@@ -96,6 +96,14 @@ pub fn name_template<'a>(src: &'a str, delims: &Delims) -> Option<Vec<Piece<'a>>
     Some(pieces)
 }
 
+/// The text minijinja's lexer reads of template `src` (keep_trailing_newline off, as
+/// in every environment here): one trailing `\n` dropped, then one `\r`. Callers put
+/// back the newlines the source had beyond the output's (`keep_trailing_newlines`).
+pub fn lexed_source(src: &str) -> &str {
+    let src = src.strip_suffix('\n').unwrap_or(src);
+    src.strip_suffix('\r').unwrap_or(src)
+}
+
 /// Name of the global function the chain rewrite calls.
 pub const CHAIN_FN: &str = "__ansible_chain";
 

@@ -833,7 +833,7 @@ impl Scope {
             return Ok(v);
         }
         if overrides.pairs.is_empty()
-            && let Some(text) = self.print_names(body, &dialect.delims)
+            && let Some(text) = self.print_names(body, &dialect.delims, true)
         {
             return Ok(Value::from(keep_trailing_newlines(body, text)));
         }
@@ -848,14 +848,28 @@ impl Scope {
     }
 
     /// Text and `{{ name }}`s rendered without minijinja (see [`preprocess::name_template`]):
-    /// each name's value printed as the formatter prints it. `None` when anything else is
-    /// needed (another kind of template, a value that is undefined, unknown or `omit`):
-    /// minijinja renders it then, looking the same names up again, which records nothing new.
-    /// A render with text beside its value never keeps a native value.
-    fn print_names(self: &Arc<Self>, body: &str, delims: &Delims) -> Option<String> {
-        let pieces = preprocess::name_template(body, delims)?;
-        if pieces.iter().all(|p| matches!(p, preprocess::Piece::Name(_))) && pieces.len() < 2 {
-            // A lone `{{ name }}` keeps its native value: minijinja's path decides.
+    /// each name's value printed as the formatter prints it, over the text minijinja's lexer
+    /// reads ([`preprocess::lexed_source`]; the caller puts back the trailing newlines with
+    /// [`keep_trailing_newlines`], as after a minijinja render). `None` when anything else is
+    /// needed (another kind of template, delimiters other than Ansible's, a value that is
+    /// undefined, unknown or `omit`): minijinja renders it then, looking the same names up
+    /// again, which records nothing new. `native`: a render that would keep the native value
+    /// of a lone `{{ name }}` (a YAML string); a lone name is printed there only when its value
+    /// is a string, whose native value is its text, and never when the lexer drops nothing
+    /// (the caller looked that up already). A render with text beside its value never keeps a
+    /// native value.
+    fn print_names(self: &Arc<Self>, body: &str, delims: &Delims, native: bool) -> Option<String> {
+        if delims != Delims::ansible() {
+            return None;
+        }
+        let lexed = preprocess::lexed_source(body);
+        let pieces = preprocess::name_template(lexed, delims)?;
+        let lone = match pieces.as_slice() {
+            [] => return None,
+            [preprocess::Piece::Name(_)] => true,
+            _ => false,
+        };
+        if native && lone && lexed.len() == body.len() {
             return None;
         }
         let mut out = String::with_capacity(body.len() + 16);
@@ -864,7 +878,7 @@ impl Scope {
                 preprocess::Piece::Text(t) => out.push_str(t),
                 preprocess::Piece::Name(name) => {
                     let v = self.lookup(name)?;
-                    if is_omit(&v) || unknown_of(&v).is_some() {
+                    if is_omit(&v) || unknown_of(&v).is_some() || (native && lone && v.kind() != ValueKind::String) {
                         return None;
                     }
                     out.push_str(&pyfmt::to_python_str(&v));
@@ -876,6 +890,10 @@ impl Scope {
 
     /// Renders template text to a string, keeping trailing newlines as Ansible does.
     pub fn render_text(self: &Arc<Self>, body: &str, dialect: &Dialect, from_yaml: bool) -> Result<String, Error> {
+        // Text and bare names (most generated and many real template files): nothing to compile.
+        if let Some(out) = self.print_names(body, &dialect.delims, false) {
+            return Ok(keep_trailing_newlines(body, out));
+        }
         let source = preprocess::rewrite_template(body, &dialect.delims, from_yaml);
         let out = ENGINE.render(dialect, &source, Value::from_dyn_object(self.clone()))?;
         Ok(keep_trailing_newlines(body, out))

@@ -417,6 +417,56 @@ fn bare_names_render_as_minijinja_renders_them() {
     }
 }
 
+/// Template files and YAML strings made of text and bare `{{ name }}`s, with the trailing
+/// newlines minijinja's lexer drops (one `\n`, then one `\r`) and Ansible puts back, are
+/// printed without minijinja too: each must give what minijinja gives. A leading empty
+/// comment (`{# #}`) renders to nothing, leaves the trailing newlines alone and sends the
+/// same template through minijinja.
+#[test]
+fn text_and_bare_names_with_trailing_newlines_render_as_minijinja_renders_them() {
+    let mut vars = Vars::new();
+    vars.set("n", json!(3))
+        .set("none", json!(null))
+        .set("s", json!("it's \"q\""))
+        .set("nl", json!("ends\n"))
+        .set("nl2", json!("ends\n\n"))
+        .set("cr", json!("ends\r"))
+        .set("l", json!([1, "a", null, false]))
+        .set("d", json!({"k": "v", "n": [1]}))
+        .set("t", json!("{{ n }}-{{ s }}\n"))
+        .set("bad", json!("{{ nothere }}"))
+        .set("o", json!("{{ omit }}"))
+        .set_unknown("u", "registered by a task")
+        .set_secret("v", Some(crate::sensitive::Sensitive::new("pw".to_string())));
+    let facts = Facts::for_image("debian:12").unwrap();
+    let t = Templar::new(facts.as_ref(), vars, Lookups::default());
+    let names = ["n", "none", "s", "nl", "nl2", "cr", "l", "d", "t", "bad", "o", "u", "v", "nothere", "ansible_managed"];
+    let custom = FileOptions { variable_start: "[[".into(), variable_end: "]]".into(), ..FileOptions::default() };
+    let lstrip = FileOptions { trim_blocks: false, lstrip_blocks: true, ..FileOptions::default() };
+    for a in names {
+        for b in ["n", "nl", "none", "u", "nothere"] {
+            for end in ["", "\n", "\n\n", "\r\n", "\r", "\n\r", " \n"] {
+                let sources = [
+                    format!("{{{{ {a} }}}}{end}"),
+                    format!("x = {{{{ {a} }}}}{end}"),
+                    format!("# {{{{ {b} }}}}\n  a={{{{ {a} }}}}\n\tb={{{{{b}}}}}{end}"),
+                    format!("{{{{ {a} }}}}{{{{ {b} }}}}{end}"),
+                ];
+                for src in sources {
+                    for options in [&FileOptions::default(), &custom, &lstrip] {
+                        let fast = t.render_template_text(&src, "t.j2", &site(), options);
+                        let slow = t.render_template_text(&format!("{{# #}}{src}"), "t.j2", &site(), options);
+                        assert_eq!(fast, slow, "{src:?}");
+                    }
+                    let fast = t.resolve_value(&json!(src), &site());
+                    let slow = t.resolve_value(&json!(format!("{{# #}}{src}")), &site());
+                    assert_eq!(fast, slow, "{src:?}");
+                }
+            }
+        }
+    }
+}
+
 /// `render_str` and `resolve_value` skip the evaluation of text and values without a
 /// template (`is_plain`): the shortcut must give what the full evaluation gives.
 #[test]
