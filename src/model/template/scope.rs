@@ -894,7 +894,7 @@ impl Scope {
         if let Some(out) = self.print_names(body, &dialect.delims, false) {
             return Ok(keep_trailing_newlines(body, out));
         }
-        let source = preprocess::rewrite_template(body, &dialect.delims, from_yaml);
+        let source = rewrite_template_again(body, &dialect.delims, from_yaml);
         let out = ENGINE.render(dialect, &source, Value::from_dyn_object(self.clone()))?;
         Ok(keep_trailing_newlines(body, out))
     }
@@ -926,6 +926,35 @@ impl Scope {
         let out = self.render_text(body, &dialect, false)?;
         Ok(if newline == "\n" { out } else { out.replace('\n', &newline) })
     }
+}
+
+/// The last template text a thread rewrote for [`Scope::render_text`]: its delimiters, whether it
+/// came from YAML, the text, and the rewritten text (`None`: unchanged).
+type LastRewrite = Option<(Delims, bool, String, Option<String>)>;
+
+thread_local! {
+    static LAST_REWRITE: std::cell::RefCell<LastRewrite> = const { std::cell::RefCell::new(None) };
+}
+
+/// [`preprocess::rewrite_template`], remembering the last text this thread rewrote: the rules
+/// stage renders one template file two or three times in a row (with placeholders, with a
+/// probe, with the values baked), and rewriting it again cost as much as comparing it once.
+/// The result depends only on the arguments, so which thread remembers what does not matter.
+fn rewrite_template_again<'a>(body: &'a str, delims: &Delims, from_yaml: bool) -> Cow<'a, str> {
+    let hit = LAST_REWRITE.with_borrow(|last| match last {
+        Some((d, y, text, rewritten)) if *y == from_yaml && text == body && d == delims => Some(rewritten.clone()),
+        _ => None,
+    });
+    if let Some(rewritten) = hit {
+        return rewritten.map_or(Cow::Borrowed(body), Cow::Owned);
+    }
+    let source = preprocess::rewrite_template(body, delims, from_yaml);
+    let rewritten = match &source {
+        Cow::Borrowed(_) => None,
+        Cow::Owned(s) => Some(s.clone()),
+    };
+    LAST_REWRITE.set(Some((delims.clone(), from_yaml, body.to_string(), rewritten)));
+    source
 }
 
 /// Jinja drops one trailing newline of the source; Ansible adds back as many
@@ -1517,4 +1546,43 @@ pub fn template_vars(scope: &Arc<Scope>, path: &str, dest: Option<&str>) -> Vars
         vars.set_unknown(name, why);
     }
     vars
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The remembered rewrite gives what a fresh rewrite gives, whatever came before it
+    /// (the same text again, another text, the same text with other delimiters or from YAML).
+    #[test]
+    fn remembered_rewrites_equal_fresh_ones() {
+        let custom = Delims {
+            block: ("[%".into(), "%]".into()),
+            variable: ("[[".into(), "]]".into()),
+            comment: ("[#".into(), "#]".into()),
+        };
+        let texts = [
+            "plain {{ a }}\n",
+            "{% if a.b is defined %}{{ 'x\\y' }}{% endif %}\n",
+            "[[ a.b is defined ]] {{ 'x\\y' }}",
+            "{{ 'x\\y' }}",
+            "",
+        ];
+        let mut changed = 0;
+        for _ in 0..2 {
+            for text in texts {
+                for delims in [Delims::ansible(), &custom] {
+                    for from_yaml in [false, true, false] {
+                        let fresh = preprocess::rewrite_template(text, delims, from_yaml);
+                        changed += usize::from(matches!(fresh, Cow::Owned(_)));
+                        for _ in 0..2 {
+                            assert_eq!(rewrite_template_again(text, delims, from_yaml), fresh, "{text:?} {from_yaml}");
+                        }
+                    }
+                }
+            }
+        }
+        // Both kinds of result were remembered.
+        assert!(changed > 0 && changed < 60, "{changed}");
+    }
 }
