@@ -63,14 +63,24 @@ pub fn bare_name(expr: &str) -> Option<&str> {
     if WORDS.contains(&name) { None } else { Some(name) }
 }
 
-/// A piece of a template made only of text and bare `{{ name }}`s (see [`name_template`]).
+/// When `expr` (the inside of `{{ }}`) is a bare name or names joined by `.` without spaces
+/// (`item.name`), the path: evaluating it is looking the first name up and reading each
+/// attribute of the result, which needs no compiled expression.
+pub fn bare_path(expr: &str) -> Option<&str> {
+    let path = expr.trim_matches([' ', '\t', '\n', '\r']);
+    path.split('.').all(|part| bare_name(part) == Some(part)).then_some(path)
+}
+
+/// A piece of a template made only of text and bare `{{ name }}`s or `{{ name.attr }}`s
+/// (see [`name_template`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Piece<'a> {
     Text(&'a str),
+    /// A name, or names joined by `.` ([`bare_path`]).
     Name(&'a str),
 }
 
-/// When `src` (with `delims`) is nothing but text and `{{ name }}`s (no other
+/// When `src` (with `delims`) is nothing but text and `{{ name }}`s or `{{ name.attr }}`s (no other
 /// expression, tag, comment or whitespace control, no trailing newline that the
 /// lexer would strip), its pieces in order: rendering it is printing each name's
 /// value between the texts, which needs no compiled template.
@@ -87,7 +97,7 @@ pub fn name_template<'a>(src: &'a str, delims: &Delims) -> Option<Vec<Piece<'a>>
         }
         let inner = &rest[start + open.len()..];
         let end = inner.find(close)?;
-        pieces.push(Piece::Name(bare_name(&inner[..end])?));
+        pieces.push(Piece::Name(bare_path(&inner[..end])?));
         rest = &inner[end + close.len()..];
     }
     if !rest.is_empty() {
@@ -731,8 +741,15 @@ mod tests {
             Some(vec![Piece::Name("a"), Piece::Text("/x-"), Piece::Name("b"), Piece::Text(".conf")])
         );
         assert_eq!(name_template("plain }} text", &d), Some(vec![Piece::Text("plain }} text")]));
+        assert_eq!(name_template("x {{ a.b_1.c }}", &d), Some(vec![Piece::Text("x "), Piece::Name("a.b_1.c")]));
         for other in [
-            "{{ a.b }}/x",
+            "{{ a . b }}/x",
+            "{{ a.0 }}/x",
+            "{{ a. }}/x",
+            "{{ .a }}/x",
+            "{{ a.none }}/x",
+            "{{ a['b'] }}/x",
+            "{{ a.b() }}/x",
             "{{- a }}/x",
             "{{ a -}}/x",
             "{{ a }}\n",

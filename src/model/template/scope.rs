@@ -847,10 +847,10 @@ impl Scope {
         Ok(Value::from(keep_trailing_newlines(body, text)))
     }
 
-    /// Text and `{{ name }}`s rendered without minijinja (see [`preprocess::name_template`]):
-    /// each name's value printed as the formatter prints it, over the text minijinja's lexer
-    /// reads ([`preprocess::lexed_source`]; the caller puts back the trailing newlines with
-    /// [`keep_trailing_newlines`], as after a minijinja render). `None` when anything else is
+    /// Text and `{{ name }}`s (or `{{ name.attr }}`s) rendered without minijinja (see
+    /// [`preprocess::name_template`]): each name's value printed as the formatter prints it,
+    /// over the text minijinja's lexer reads ([`preprocess::lexed_source`]; the caller puts back
+    /// the trailing newlines with [`keep_trailing_newlines`], as after a minijinja render). `None` when anything else is
     /// needed (another kind of template, delimiters other than Ansible's, a value that is
     /// undefined, unknown or `omit`): minijinja renders it then, looking the same names up
     /// again, which records nothing new. `native`: a render that would keep the native value
@@ -876,8 +876,14 @@ impl Scope {
         for piece in pieces {
             match piece {
                 preprocess::Piece::Text(t) => out.push_str(t),
-                preprocess::Piece::Name(name) => {
-                    let v = self.lookup(name)?;
+                preprocess::Piece::Name(path) => {
+                    // `item.name`: the first name looked up, then each attribute read as minijinja
+                    // reads it (`get_attr`); one that is missing leaves the render to minijinja.
+                    let mut names = path.split('.');
+                    let mut v = self.lookup(names.next()?)?;
+                    for attr in names {
+                        v = v.get_attr(attr).ok().filter(|a| !a.is_undefined())?;
+                    }
                     if is_omit(&v) || unknown_of(&v).is_some() || (native && lone && v.kind() != ValueKind::String) {
                         return None;
                     }

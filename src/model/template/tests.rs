@@ -433,6 +433,7 @@ fn text_and_bare_names_with_trailing_newlines_render_as_minijinja_renders_them()
         .set("cr", json!("ends\r"))
         .set("l", json!([1, "a", null, false]))
         .set("d", json!({"k": "v", "n": [1]}))
+        .set("dd", json!({"a": {"b": "{{ s }}\n"}, "bad": "{{ nothere }}", "o": "{{ omit }}", "u": "{{ u }}"}))
         .set("t", json!("{{ n }}-{{ s }}\n"))
         .set("bad", json!("{{ nothere }}"))
         .set("o", json!("{{ omit }}"))
@@ -440,7 +441,42 @@ fn text_and_bare_names_with_trailing_newlines_render_as_minijinja_renders_them()
         .set_secret("v", Some(crate::sensitive::Sensitive::new("pw".to_string())));
     let facts = Facts::for_image("debian:12").unwrap();
     let t = Templar::new(facts.as_ref(), vars, Lookups::default());
-    let names = ["n", "none", "s", "nl", "nl2", "cr", "l", "d", "t", "bad", "o", "u", "v", "nothere", "ansible_managed"];
+    let names = [
+        "n",
+        "none",
+        "s",
+        "nl",
+        "nl2",
+        "cr",
+        "l",
+        "d",
+        "t",
+        "bad",
+        "o",
+        "u",
+        "v",
+        "nothere",
+        "ansible_managed",
+        "d.k",
+        "d.n",
+        "d.nothere",
+        "dd.a.b",
+        "dd.a.nothere.x",
+        "dd.bad",
+        "dd.o",
+        "dd.u",
+        "l.x",
+        "s.upper",
+        "u.x",
+        "v.x",
+        "none.x",
+        "nothere.x",
+        "vars.n",
+        "vars.nothere",
+        "vars.d.k",
+        "ansible_facts.os_family",
+        "hostvars.x",
+    ];
     let custom = FileOptions { variable_start: "[[".into(), variable_end: "]]".into(), ..FileOptions::default() };
     let lstrip = FileOptions { trim_blocks: false, lstrip_blocks: true, ..FileOptions::default() };
     for a in names {
