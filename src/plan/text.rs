@@ -210,7 +210,8 @@ pub(crate) fn file_header(plan: &Plan, file: &FileChange) -> (String, Option<&'s
 
 /// `(binary, 2048 bytes, sha256 0123456789ab)`.
 pub(crate) fn describe(body: &FileBody) -> String {
-    let short = &body.sha256[..12.min(body.sha256.len())];
+    let sha256 = body.sha256();
+    let short = &sha256[..12.min(sha256.len())];
     let n = body.content.len();
     let bytes = if n == 1 { "1 byte".to_string() } else { format!("{n} bytes") };
     match body.text() {
@@ -279,6 +280,18 @@ fn write_file(out: &mut String, plan: &Plan, file: &FileChange, style: Style) {
             // formatted once per file, and each line is copied, not formatted.
             let removed = format!("      {del} ");
             let added = format!("      {add} ");
+            // The section is sized once for its lines instead of doubling as they are copied in.
+            let prefix = removed.len().max(added.len()) + 1;
+            out.reserve(
+                lines
+                    .iter()
+                    .map(|line| match line {
+                        Line::Context(s) | Line::Removed(s) | Line::Added(s) => prefix + s.len(),
+                        Line::Hidden(_) | Line::NoNewline => 48,
+                    })
+                    .sum::<usize>()
+                    + 8,
+            );
             for line in lines {
                 let (prefix, text) = match line {
                     Line::Context(s) => ("        ", s),
