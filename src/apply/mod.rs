@@ -153,7 +153,7 @@ pub fn apply(
         .filter(|f| matches!(f.action, Action::Delete | Action::Conflict(Conflict::StaleEdited)))
         .collect();
     let final_files: BTreeMap<String, String> =
-        plan.files.iter().filter_map(|f| f.after.as_ref().map(|a| (f.path.clone(), a.sha256.clone()))).collect();
+        plan.files.iter().filter_map(|f| f.after.as_ref().map(|a| (f.path.clone(), a.sha256().to_string()))).collect();
     let final_manifest = Manifest::new(final_files);
 
     let manifest_path = out_dir.join(MANIFEST_FILE);
@@ -165,7 +165,7 @@ pub fn apply(
         pending.format_version = plan::manifest::MANIFEST_VERSION;
         for f in &writes {
             if let Some(a) = &f.after {
-                pending.pending.insert(f.path.clone(), a.sha256.clone());
+                pending.pending.insert(f.path.clone(), a.sha256().to_string());
             }
         }
         if !writes.is_empty() {

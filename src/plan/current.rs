@@ -90,7 +90,7 @@ pub fn read(
         DiskEntry::File(body) => {
             let source = format!("{label}/{MANIFEST_FILE}");
             current.manifest = Manifest::parse(&body.content, &source).map_err(CurrentError::Manifest)?;
-            current.manifest_sha256 = Some(body.sha256);
+            current.manifest_sha256 = Some(body.sha256().to_string());
         }
         DiskEntry::Other => {
             return Err(CurrentError::Manifest(format!("`{}` is not a regular file", manifest_path.display())));

@@ -82,7 +82,7 @@ pub fn current_state(current: &Current) -> String {
         match entry {
             DiskEntry::Absent => f.field(b"absent"),
             DiskEntry::Other => f.field(b"other"),
-            DiskEntry::File(body) => f.field(body.sha256.as_bytes()).field(&[body.executable as u8]),
+            DiskEntry::File(body) => f.field(body.sha256().as_bytes()).field(&[body.executable as u8]),
         };
     }
     match &current.parameters {

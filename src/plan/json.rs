@@ -101,7 +101,7 @@ pub fn render(plan: &Plan) -> String {
 
 fn file_state(body: &FileBody) -> JsonState {
     JsonState::File {
-        sha256: body.sha256.clone(),
+        sha256: body.sha256().to_string(),
         size: body.content.len(),
         executable: body.executable,
         binary: body.text().is_none(),

@@ -8,7 +8,7 @@
 
 use std::fmt::Write;
 
-use super::lines::Line;
+use super::lines::{self, Line};
 use super::text::{self, Body};
 use super::{Action, FileChange, ParameterChange, Plan};
 
@@ -101,7 +101,7 @@ fn file_change_cell(f: &FileChange) -> String {
         Action::Conflict(c) => format!("conflict ({})", c.name().replace('-', " ")),
         Action::NoOp => "no-op".to_string(),
     };
-    let detail = match text::file_body(f) {
+    let detail = match file_body(f) {
         Body::Lines(body) => {
             let added = body.iter().filter(|l| matches!(l, Line::Added(_))).count();
             let removed = body.iter().filter(|l| matches!(l, Line::Removed(_))).count();
@@ -113,6 +113,8 @@ fn file_change_cell(f: &FileChange) -> String {
             }
         }
         Body::Summary(s) | Body::Comment(s) => s,
+        // Never: `file_body` lists a whole text's lines.
+        Body::Whole(..) => String::new(),
     };
     let mode = match (&f.before, &f.after) {
         (Some(b), Some(a)) if b.executable != a.executable => format!(", mode {} → {}", b.mode(), a.mode()),
@@ -160,7 +162,7 @@ fn details(plan: &Plan, f: &FileChange) -> String {
     {
         let _ = writeln!(body, "~ mode = \"{}\" -> \"{}\"", b.mode(), a.mode());
     }
-    match text::file_body(f) {
+    match file_body(f) {
         Body::Lines(lines) => {
             for line in lines {
                 let _ = match line {
@@ -174,6 +176,8 @@ fn details(plan: &Plan, f: &FileChange) -> String {
                 };
             }
         }
+        // Never: `file_body` lists a whole text's lines.
+        Body::Whole(..) => {}
         Body::Summary(s) => {
             let _ = writeln!(body, "{} {s}", f.action.symbol());
         }
@@ -227,4 +231,12 @@ fn escape(s: &str) -> String {
 /// Escapes text for HTML outside a table (markdown code spans stay intact).
 fn escape_html(s: &str) -> String {
     s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+}/// The body of a file block, a whole text as its list of lines.
+fn file_body(f: &FileChange) -> Body<'_> {
+    match text::file_body(f) {
+        Body::Whole(text, wrap) => Body::Lines(lines::whole(text, wrap)),
+        other => other,
+    }
 }
+
+

@@ -20,7 +20,7 @@ pub mod text;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use rayon::prelude::*;
 use sha2::{Digest, Sha256};
@@ -146,20 +146,34 @@ impl Conflict {
     }
 }
 
-/// The content of a file, with its digest computed once.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// The content of a file, with its digest computed once, when it is first asked for.
+#[derive(Debug, Clone)]
 pub struct FileBody {
     pub content: Arc<[u8]>,
     pub executable: bool,
-    /// Lower-case hex SHA-256 of `content`.
-    pub sha256: String,
+    /// Lower-case hex SHA-256 of `content`. Most digests are never read (a text plan shows
+    /// only those of binary files; the manifest is compared only for files that differ), and
+    /// hashing every generated file was most of the diff after the copy.
+    sha256: OnceLock<String>,
 }
+
+/// Equal content and mode; whether the digest was computed yet does not matter.
+impl PartialEq for FileBody {
+    fn eq(&self, other: &FileBody) -> bool {
+        self.executable == other.executable && self.content == other.content
+    }
+}
+
+impl Eq for FileBody {}
 
 impl FileBody {
     pub fn new(content: impl Into<Arc<[u8]>>, executable: bool) -> FileBody {
-        let content = content.into();
-        let sha256 = sha256_hex(&content);
-        FileBody { content, executable, sha256 }
+        FileBody { content: content.into(), executable, sha256: OnceLock::new() }
+    }
+
+    /// Lower-case hex SHA-256 of the content.
+    pub fn sha256(&self) -> &str {
+        self.sha256.get_or_init(|| sha256_hex(&self.content))
     }
 
     /// The content as text, when it is UTF-8 without NUL bytes.
@@ -404,7 +418,7 @@ pub fn diff(desired: &Desired, current: &Current) -> Result<Plan, PlanError> {
             (DiskEntry::File(now), Some(want)) => {
                 let action = if now.content == want.content {
                     if now.executable == want.executable { Action::NoOp } else { Action::Update }
-                } else if owned(&now.sha256) {
+                } else if owned(now.sha256()) {
                     Action::Update
                 } else if current.manifest.files.contains_key(path) {
                     Action::Conflict(Conflict::EditedByHand)
@@ -414,7 +428,7 @@ pub fn diff(desired: &Desired, current: &Current) -> Result<Plan, PlanError> {
                 (action, Some(now.clone()))
             }
             (DiskEntry::File(now), None) => {
-                let action = if owned(&now.sha256) { Action::Delete } else { Action::Conflict(Conflict::StaleEdited) };
+                let action = if owned(now.sha256()) { Action::Delete } else { Action::Conflict(Conflict::StaleEdited) };
                 (action, Some(now.clone()))
             }
         };

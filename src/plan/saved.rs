@@ -90,8 +90,8 @@ impl SavedPlan {
             .map(|f| {
                 let saved = SavedFile {
                     action: f.action.name().to_string(),
-                    before_sha256: f.before.as_ref().map(|b| b.sha256.clone()),
-                    after_sha256: f.after.as_ref().map(|b| b.sha256.clone()),
+                    before_sha256: f.before.as_ref().map(|b| b.sha256().to_string()),
+                    after_sha256: f.after.as_ref().map(|b| b.sha256().to_string()),
                 };
                 (f.path.clone(), saved)
             })
@@ -168,7 +168,7 @@ impl SavedPlan {
         if fingerprint::inputs(desired) != self.fingerprint.inputs {
             let mut named = Vec::new();
             let now: BTreeMap<&str, Option<&str>> =
-                plan.files.iter().map(|f| (f.path.as_str(), f.after.as_ref().map(|b| b.sha256.as_str()))).collect();
+                plan.files.iter().map(|f| (f.path.as_str(), f.after.as_ref().map(|b| b.sha256()))).collect();
             for (path, f) in &self.files {
                 if now.get(path.as_str()).copied().flatten() != f.after_sha256.as_deref() {
                     named.push(format!("`{path}`"));
@@ -191,7 +191,7 @@ impl SavedPlan {
             let mut named = Vec::new();
             for (path, entry) in &current.files {
                 let now = match entry {
-                    DiskEntry::File(b) => Some(b.sha256.as_str()),
+                    DiskEntry::File(b) => Some(b.sha256()),
                     _ => None,
                 };
                 let then = self.files.get(path).and_then(|f| f.before_sha256.as_deref());

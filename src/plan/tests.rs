@@ -472,3 +472,14 @@ fn markdown_leaves_out_diffs_past_the_budget() {
     assert!(md.len() < 65_536, "{}", md.len());
     assert!(md.contains("2 more diffs are left out to keep this comment short"), "{}", &md[..400]);
 }
+
+#[test]
+fn a_file_digest_is_computed_when_asked_and_does_not_change_equality() {
+    let a = FileBody::new(b"abc".to_vec(), false);
+    let b = FileBody::new(b"abc".to_vec(), false);
+    assert_eq!(a.sha256(), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    assert_eq!(a, b, "one digest computed, the other not");
+    assert_eq!(a.clone().sha256(), a.sha256());
+    assert_ne!(a, FileBody::new(b"abc".to_vec(), true));
+    assert_ne!(a, FileBody::new(b"abd".to_vec(), false));
+}

@@ -210,7 +210,8 @@ pub(crate) fn file_header(plan: &Plan, file: &FileChange) -> (String, Option<&'s
 
 /// `(binary, 2048 bytes, sha256 0123456789ab)`.
 pub(crate) fn describe(body: &FileBody) -> String {
-    let short = &body.sha256[..12.min(body.sha256.len())];
+    let sha256 = body.sha256();
+    let short = &sha256[..12.min(sha256.len())];
     let n = body.content.len();
     let bytes = if n == 1 { "1 byte".to_string() } else { format!("{n} bytes") };
     match body.text() {
@@ -222,6 +223,9 @@ pub(crate) fn describe(body: &FileBody) -> String {
 /// What a file block shows: a mode line and body lines, or summaries for binary files.
 pub(crate) enum Body<'a> {
     Lines(Vec<Line<'a>>),
+    /// A whole text, every line added ([`Line::Added`]) or removed: the lines of
+    /// [`lines::whole`], left unsplit so the text plan can copy them without a list.
+    Whole(&'a str, fn(&'a str) -> Line<'a>),
     /// One line: `symbol summary` (create/delete) or `~ before -> after`.
     Summary(String),
     /// A comment line only.
@@ -236,12 +240,12 @@ pub(crate) fn file_body(file: &FileChange) -> Body<'_> {
         }
         (_, None, Some(a)) => match a.text() {
             Some("") => Body::Comment("(empty file)".into()),
-            Some(t) => Body::Lines(lines::whole(t, Line::Added)),
+            Some(t) => Body::Whole(t, Line::Added),
             None => Body::Summary(describe(a)),
         },
         (_, Some(b), None) => match b.text() {
             Some("") => Body::Comment("(empty file)".into()),
-            Some(t) => Body::Lines(lines::whole(t, Line::Removed)),
+            Some(t) => Body::Whole(t, Line::Removed),
             None => Body::Summary(describe(b)),
         },
         (_, Some(b), Some(a)) => match (b.text(), a.text()) {
@@ -273,28 +277,15 @@ fn write_file(out: &mut String, plan: &Plan, file: &FileChange, style: Style) {
         }
         _ => {}
     }
+    // Most of a plan's bytes are body lines (24 MB at 1,000 roles): the prefixes are
+    // formatted once per file, and each line is copied, not formatted.
+    let removed = format!("      {del} ");
+    let added = format!("      {add} ");
     match file_body(file) {
-        Body::Lines(lines) => {
-            // Most of a plan's bytes are these lines (24 MB at 1,000 roles): the prefixes are
-            // formatted once per file, and each line is copied, not formatted.
-            let removed = format!("      {del} ");
-            let added = format!("      {add} ");
-            for line in lines {
-                let (prefix, text) = match line {
-                    Line::Context(s) => ("        ", s),
-                    Line::Removed(s) => (removed.as_str(), s),
-                    Line::Added(s) => (added.as_str(), s),
-                    Line::Hidden(n) => {
-                        let _ =
-                            writeln!(out, "        # ({n} unchanged {} hidden)", if n == 1 { "line" } else { "lines" });
-                        continue;
-                    }
-                    Line::NoNewline => ("        ", "# (no newline at end of file)"),
-                };
-                out.push_str(prefix);
-                out.push_str(text);
-                out.push('\n');
-            }
+        Body::Lines(lines) => push_lines(out, &lines, &removed, &added),
+        Body::Whole(text, wrap) => {
+            let prefix = if matches!(wrap(""), Line::Added(_)) { &added } else { &removed };
+            push_whole(out, text, prefix);
         }
         Body::Summary(s) => {
             let _ = writeln!(out, "      {sym} {s}");
@@ -304,6 +295,59 @@ fn write_file(out: &mut String, plan: &Plan, file: &FileChange, style: Style) {
         }
     }
     out.push_str("    }\n");
+}
+
+/// Diff lines behind their prefixes (`removed`, `added`; context lines are indented).
+fn push_lines(out: &mut String, lines: &[Line<'_>], removed: &str, added: &str) {
+    // The section is sized once for its lines instead of doubling as they are copied in.
+    let prefix = removed.len().max(added.len()) + 1;
+    out.reserve(
+        lines
+            .iter()
+            .map(|line| match line {
+                Line::Context(s) | Line::Removed(s) | Line::Added(s) => prefix + s.len(),
+                Line::Hidden(_) | Line::NoNewline => 48,
+            })
+            .sum::<usize>()
+            + 8,
+    );
+    for line in lines {
+        let (prefix, text) = match *line {
+            Line::Context(s) => ("        ", s),
+            Line::Removed(s) => (removed, s),
+            Line::Added(s) => (added, s),
+            Line::Hidden(n) => {
+                let _ = writeln!(out, "        # ({n} unchanged {} hidden)", if n == 1 { "line" } else { "lines" });
+                continue;
+            }
+            Line::NoNewline => ("        ", "# (no newline at end of file)"),
+        };
+        out.push_str(prefix);
+        out.push_str(text);
+        out.push('\n');
+    }
+}
+
+/// What [`push_lines`] writes for [`lines::whole`]`(text)` with every line behind `prefix`,
+/// copied line by line from the text without building the list (a new file is all such lines).
+fn push_whole(out: &mut String, text: &str, prefix: &str) {
+    let newlines = memchr::memchr_iter(b'\n', text.as_bytes()).count();
+    out.reserve(text.len() + (newlines + 1) * prefix.len() + 48);
+    let mut rest = text;
+    while !rest.is_empty() {
+        out.push_str(prefix);
+        match memchr::memchr(b'\n', rest.as_bytes()) {
+            Some(end) => {
+                out.push_str(&rest[..=end]);
+                rest = &rest[end + 1..];
+            }
+            None => {
+                out.push_str(rest);
+                out.push_str("\n        # (no newline at end of file)\n");
+                break;
+            }
+        }
+    }
 }
 
 /// How a parameter value prints: quoted, or `(sensitive value)`.
@@ -358,4 +402,24 @@ fn write_parameter(out: &mut String, p: &ParameterChange, style: Style) {
         (None, None) => {}
     }
     out.push_str("    }\n");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_whole_text_is_written_as_its_listed_lines() {
+        let texts = ["", "a", "a\n", "\n", "\n\n", "a\nb", "a\nb\n", "a\r\nb\r\n", "é\n\nx", "  indented\n\tt"];
+        for text in texts {
+            for (prefix, added) in [("      + ", true), ("      - ", false)] {
+                let mut direct = "x".to_string();
+                push_whole(&mut direct, text, prefix);
+                let listed_lines = if added { lines::whole(text, Line::Added) } else { lines::whole(text, Line::Removed) };
+                let mut listed = "x".to_string();
+                push_lines(&mut listed, &listed_lines, "      - ", "      + ");
+                assert_eq!(direct, listed, "{text:?}");
+            }
+        }
+    }
 }

@@ -4,7 +4,8 @@
 //! Decides grouping (consecutive shell work shares one RUN, consecutive
 //! installs of one manager share one install command), the packages the
 //! generated commands need, and the final user. Owns no Dockerfile syntax
-//! beyond that: the text is in `templates/`.
+//! beyond that: the commands come from the step templates in `templates/steps/`,
+//! the file's text from `dockerfile_text`.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::LazyLock;
@@ -24,7 +25,7 @@ pub const START_TEMPLATES_DIR: &str = "/usr/local/share/migrate/start";
 /// Where requirements files of language installs are copied to.
 pub const REQUIREMENTS_DIR: &str = "/usr/local/share/migrate/requirements";
 
-/// Everything Dockerfile.j2 needs.
+/// Everything the Dockerfile's text needs (`dockerfile_text`).
 #[derive(Debug)]
 pub struct DockerfileView {
     pub generated_from: String,
@@ -103,8 +104,10 @@ pub struct StartFileView {
 }
 
 // The views as the templates read them: minijinja values built directly
-// (the keys are the names the templates use).
+// (the keys are the names the templates use). The Dockerfile's own view is read only by
+// the reference template of the equivalence test (`dockerfile_text`).
 
+#[cfg(test)]
 impl DockerfileView {
     pub fn value(&self) -> Value {
         context! {
@@ -130,6 +133,7 @@ impl DockerfileView {
     }
 }
 
+#[cfg(test)]
 impl Group {
     fn value(&self) -> Value {
         match self {
@@ -156,6 +160,7 @@ impl Group {
     }
 }
 
+#[cfg(test)]
 impl Segment {
     fn value(&self) -> Value {
         context! {
@@ -165,6 +170,7 @@ impl Segment {
     }
 }
 
+#[cfg(test)]
 impl Command {
     fn value(&self) -> Value {
         context! { head => &self.head, continued => templates::strings(&self.continued) }

@@ -142,9 +142,21 @@ fn task_files(
     let mut artifacts = Vec::new();
     let (files, mut findings) = ecs::build(image, user, partners, settings);
     let dir = format!("{service}/{ECS_DIR}");
-    let task_definition = json(&files.task_definition);
     let task_path = format!("{dir}/task-definition.json");
-    let checked = ecs::check::check_task_definition(&task_path, &task_definition);
+    // Checked as the `Value` it is printed from (a `Value` prints as the struct does, keys in
+    // field order), instead of parsing the text back; the text still gives the lines.
+    let (task_definition, checked) = match serde_json::to_value(&files.task_definition) {
+        Ok(value) => {
+            let text = json(&value);
+            let checked = ecs::check::check_parsed_task_definition(&task_path, &text, &value);
+            (text, checked)
+        }
+        Err(_) => {
+            let text = json(&files.task_definition);
+            let checked = ecs::check::check_task_definition(&task_path, &text);
+            (text, checked)
+        }
+    };
     // A jobs-only image runs to completion in scheduled tasks: a health check has nothing to watch.
     let jobs_only = image.kind == ServiceKind::Jobs;
     findings.extend(checked.into_iter().filter(|f| !(jobs_only && f.code == codes::NIST_HEALTH_CHECK)));
@@ -168,9 +180,15 @@ fn task_files(
 /// Pretty JSON with a trailing newline. The types serialise infallibly (no
 /// maps with non-string keys), so an error cannot happen; it would give `{}`.
 fn json<T: Serialize>(value: &T) -> String {
-    let mut text = serde_json::to_string_pretty(value).unwrap_or_else(|_| "{}".into());
-    text.push('\n');
-    text
+    // Into a buffer of the usual size (serde_json's own starts at 128 bytes and regrows).
+    let mut text = Vec::with_capacity(4 << 10);
+    if serde_json::to_writer_pretty(&mut text, value).is_err() {
+        text = b"{}".to_vec();
+    }
+    text.push(b'\n');
+    text.shrink_to_fit();
+    // serde_json writes UTF-8 only.
+    String::from_utf8(text).unwrap_or_else(|_| "{}\n".into())
 }
 
 /// A YAML scalar: JSON string syntax is valid YAML double-quoted style.
@@ -289,6 +307,24 @@ mod tests {
         let (settings, _) = Settings::resolve("shop", Some("prod"), &config);
         let findings = add_ecs_files(&conversion(), &settings, &mut vec![]);
         assert!(findings.iter().any(|f| f.code.id == "M941" && f.message.contains("`ecs.services.apii`")));
+    }
+
+    #[test]
+    fn a_task_definition_prints_and_checks_the_same_through_a_value() {
+        // A valid task definition, and one the check refuses (an invalid size).
+        let mut config = configured();
+        for (cpu, memory) in [(None, None), (Some(256), Some(4096))] {
+            config.services.insert("api".into(), crate::config::EcsServiceConfig { cpu, memory, ..Default::default() });
+            let (settings, _) = Settings::resolve("shop", Some("prod"), &config);
+            let image = image(ServiceKind::App);
+            let (files, _) = ecs::build(&image, "10001", &[], &settings);
+            let direct = json(&files.task_definition);
+            let value = serde_json::to_value(&files.task_definition).unwrap();
+            assert_eq!(json(&value), direct);
+            let checked = ecs::check::check_parsed_task_definition("td.json", &direct, &value);
+            assert_eq!(checked, ecs::check::check_task_definition("td.json", &direct));
+            assert_eq!(checked.iter().any(|f| f.code.id == "M902"), cpu.is_some(), "{checked:?}");
+        }
     }
 
     #[test]

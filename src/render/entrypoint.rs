@@ -62,8 +62,11 @@ pub fn start_files(image: &ImageSpec) -> Result<StartFiles, RenderError> {
         }
         let mut variables = BTreeSet::new();
         let mut unknown = BTreeSet::new();
-        for caps in PLACEHOLDER.captures_iter(&file.template) {
-            let name = caps[1].to_string();
+        // Each match is `${NAME}`: the name is between the braces (a plain search, which the
+        // regex crate runs much faster than one that reports groups).
+        for found in PLACEHOLDER.find_iter(&file.template) {
+            let text = found.as_str();
+            let name = text.strip_prefix("${").and_then(|t| t.strip_suffix('}')).unwrap_or(text).to_string();
             if env.contains(name.as_str()) {
                 variables.insert(name);
             } else {
@@ -153,4 +156,38 @@ pub fn render_script(
         checks => checks,
     };
     Ok(templates.render(templates::ENTRYPOINT, context)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Origin;
+    use crate::spec::ecs::tests::image;
+    use crate::spec::image::{EnvValue, EnvVar, ServiceKind};
+
+    #[test]
+    fn placeholders_are_the_names_between_braces() {
+        let mut image = image(ServiceKind::App);
+        image.start_files.truncate(1);
+        image.start_files[0].template = "a=${APP_KEY} b=${B_1}${APP_KEY} $C ${9x} ${ D} ${_E}\n".into();
+        image.env = ["APP_KEY", "_E", "C"]
+            .iter()
+            .map(|n| EnvVar {
+                name: n.to_string(),
+                value: EnvValue::Literal { value: String::new() },
+                origin: Origin::new("vars.yml".into(), 1),
+                source: None,
+            })
+            .collect();
+        let start = start_files(&image).unwrap();
+        assert_eq!(start.files[0].variables, ["APP_KEY", "_E"]);
+        let unknown: Vec<&str> = start
+            .notes
+            .iter()
+            .map(|n| n.message.as_str())
+            .filter(|m| m.contains("is not an environment variable"))
+            .collect();
+        assert_eq!(unknown.len(), 1, "{unknown:?}");
+        assert!(unknown[0].starts_with("`${B_1}`"), "{unknown:?}");
+    }
 }

@@ -5,8 +5,9 @@
 //!
 //! Pure: it reads repository files only through the closure it is given and
 //! writes nothing; `apply` writes the [`Artifact`]s. The text comes from
-//! minijinja templates in `templates/` (embedded), except MIGRATION.md and
-//! migration.json, which `report` writes directly; every Dockerfile is parsed
+//! minijinja templates in `templates/` (embedded: the step commands and the
+//! entrypoint), except the Dockerfile (`dockerfile_text`), MIGRATION.md and
+//! migration.json (`report`), which are written directly; every Dockerfile is parsed
 //! again with `dockerfile-parser` before it is returned, so a template bug is
 //! an error here, not a broken file on disk. No secret value ever reaches an
 //! artifact: the spec carries parameter names, never values, and start files
@@ -14,6 +15,7 @@
 
 mod check;
 mod dockerfile;
+mod dockerfile_text;
 pub mod ecs;
 mod entrypoint;
 mod report;
@@ -272,7 +274,7 @@ fn render_image(
             ),
         });
     }
-    let dockerfile = templates.render_file(templates::DOCKERFILE, view.value(), 8 << 10)?;
+    let dockerfile = view.text()?;
     out.push(Artifact::text(format!("{service}/Dockerfile"), self_checked(service, dockerfile)?));
 
     if !start.files.is_empty() {

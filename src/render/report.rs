@@ -8,6 +8,7 @@ use serde::Serialize;
 
 use super::Note;
 use super::shell::one_line;
+use crate::model::Origin;
 use crate::spec::image::{CronSchedule, EnvValue, ImageSpec, ReportItem, ServiceKind};
 
 fn schedule(s: &CronSchedule) -> String {
@@ -210,7 +211,9 @@ pub fn render(image: &ImageSpec, notes: &[Note], generated_from: &str) -> String
 /// One line of a report list in migration.json.
 #[derive(Serialize)]
 struct ItemDecl<'a> {
-    origin: Option<String>,
+    /// Written as its `file:line` text, without a string of its own.
+    #[serde(serialize_with = "origin_text")]
+    origin: Option<&'a Origin>,
     code: &'a str,
     what: &'a str,
     why: &'a str,
@@ -221,7 +224,7 @@ fn item_decls(list: &[ReportItem]) -> Vec<ItemDecl<'_>> {
     sorted.sort();
     sorted
         .into_iter()
-        .map(|i| ItemDecl { origin: Some(i.origin.to_string()), code: &i.code, what: &i.what, why: &i.why })
+        .map(|i| ItemDecl { origin: Some(&i.origin), code: &i.code, what: &i.what, why: &i.why })
         .collect()
 }
 
@@ -362,7 +365,7 @@ pub fn declarations(image: &ImageSpec, image_user: &str, added_packages: &[Strin
     dropped_daemons.dedup();
     let mut needs_human = item_decls(&image.report.needs_human);
     needs_human.extend(notes.iter().map(|note| ItemDecl {
-        origin: note.origin.as_ref().map(|o| o.to_string()),
+        origin: note.origin.as_ref(),
         code: "",
         what: &note.message,
         why: "",
@@ -398,7 +401,20 @@ pub fn declarations(image: &ImageSpec, image_user: &str, added_packages: &[Strin
             needs_human,
         },
     };
-    let mut text = serde_json::to_string_pretty(&declarations).unwrap_or_default();
-    text.push('\n');
-    text
+    // Into a buffer of the usual size (serde_json's own starts at 128 bytes and regrows).
+    let mut text = Vec::with_capacity(8 << 10);
+    if serde_json::to_writer_pretty(&mut text, &declarations).is_err() {
+        text.clear();
+    }
+    text.push(b'\n');
+    text.shrink_to_fit();
+    // serde_json writes UTF-8 only.
+    String::from_utf8(text).unwrap_or_default()
+}
+
+fn origin_text<S: serde::Serializer>(origin: &Option<&Origin>, serializer: S) -> Result<S::Ok, S::Error> {
+    match origin {
+        Some(o) => serializer.collect_str(o),
+        None => serializer.serialize_none(),
+    }
 }

@@ -63,21 +63,62 @@ pub fn is_dockerfile_word(word: &str) -> bool {
 /// collapse, so a task name can never break out of a `#` comment.
 pub fn one_line(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
+    push_one_line(&mut out, text);
+    out
+}
+
+/// Appends [`one_line`]`(text)` to `out`.
+pub fn push_one_line(out: &mut String, text: &str) {
+    // Most texts (origins, task names) are printable ASCII with single inner spaces: already one line.
+    let bytes = text.as_bytes();
+    let plain = bytes.first().is_none_or(|&b| b != b' ')
+        && bytes.last().is_none_or(|&b| b != b' ')
+        && bytes.iter().all(|&b| (b' '..=b'~').contains(&b))
+        && !text.contains("  ");
+    if plain {
+        out.push_str(text);
+        return;
+    }
+    let mut first = true;
     for word in text.split(|c: char| c.is_whitespace() || c.is_control()) {
         if word.is_empty() {
             continue;
         }
-        if !out.is_empty() {
+        if !first {
             out.push(' ');
         }
+        first = false;
         out.push_str(word);
     }
-    out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The word-by-word rewrite, without the shortcut for texts already on one line.
+    fn one_line_slow(text: &str) -> String {
+        text.split(|c: char| c.is_whitespace() || c.is_control()).filter(|w| !w.is_empty()).collect::<Vec<_>>().join(" ")
+    }
+
+    #[test]
+    fn one_line_shortcut_gives_the_same_text() {
+        let pieces = ["a", "b c", " ", "  ", "\t", "\n", "\r", "\u{85}", "\u{a0}", "é", "~", "\u{7f}", "#", ""];
+        let mut texts: Vec<String> = Vec::new();
+        for a in pieces {
+            for b in pieces {
+                for c in pieces {
+                    texts.push(format!("{a}{b}{c}"));
+                }
+            }
+        }
+        for text in &texts {
+            let mut out = "x".to_string();
+            push_one_line(&mut out, text);
+            assert_eq!(out, format!("x{}", one_line_slow(text)), "{text:?}");
+            assert_eq!(one_line(text), one_line_slow(text), "{text:?}");
+        }
+    }
 
     #[test]
     fn plain_words_stay_bare() {

@@ -16,6 +16,8 @@ use super::shell;
 
 static TEMPLATE_DIR: Dir<'_> = include_dir!("$CARGO_MANIFEST_DIR/src/render/templates");
 
+/// The old Dockerfile template (`reference/`), now written by `dockerfile_text`; tests compare both.
+#[cfg(test)]
 pub const DOCKERFILE: &str = "Dockerfile.j2";
 pub const ENTRYPOINT: &str = "entrypoint.sh.j2";
 
@@ -55,7 +57,6 @@ impl Templates {
             })
         });
         env.add_filter("line", |text: &str| shell::one_line(text));
-        env.add_filter("exec_form", exec_form_filter);
         env.add_filter("dirname", |path: &str| match path.rfind('/') {
             Some(0) => "/".to_string(),
             Some(i) => path[..i].to_string(),
@@ -76,25 +77,27 @@ impl Templates {
         Ok(Templates { env })
     }
 
+    /// The templates with the old Dockerfile templates of `reference/` added, for the test
+    /// that compares them with `dockerfile_text`.
+    #[cfg(test)]
+    pub fn with_reference_dockerfile() -> Templates {
+        let mut templates = Templates::load().unwrap();
+        templates.env.add_filter("exec_form", exec_form_filter);
+        for (name, source) in [
+            (DOCKERFILE, include_str!("reference/Dockerfile.j2")),
+            ("instructions/run.j2", include_str!("reference/instructions/run.j2")),
+            ("instructions/copy.j2", include_str!("reference/instructions/copy.j2")),
+            ("instructions/workdir.j2", include_str!("reference/instructions/workdir.j2")),
+        ] {
+            templates.env.add_template(name, source).unwrap();
+        }
+        templates
+    }
+
     /// Renders template `name` with `context`.
     pub fn render(&self, name: &str, context: Value) -> Result<String, TemplateFailure> {
         let template = self.env.get_template(name).map_err(|e| failure(name, &e))?;
         template.render(context).map_err(|e| failure(name, &e))
-    }
-
-    /// Like [`Templates::render`] for a whole file of about `capacity` bytes: the output
-    /// is written into a buffer of that size (minijinja starts from the size of the
-    /// template and grows it a few times), then trimmed to its length.
-    pub fn render_file(&self, name: &str, context: Value, capacity: usize) -> Result<String, TemplateFailure> {
-        let template = self.env.get_template(name).map_err(|e| failure(name, &e))?;
-        let mut out: Vec<u8> = Vec::with_capacity(capacity);
-        template.render_captured_to(context, &mut out).map_err(|e| failure(name, &e))?;
-        out.shrink_to_fit();
-        String::from_utf8(out).map_err(|_| TemplateFailure {
-            template: name.to_string(),
-            line: None,
-            message: "the output is not UTF-8".into(),
-        })
     }
 }
 
@@ -138,6 +141,7 @@ fn sh_filter(word: Value) -> Result<String, Error> {
     })
 }
 
+#[cfg(test)]
 fn exec_form_filter(words: Vec<String>) -> Result<String, Error> {
     let mut parts = Vec::with_capacity(words.len());
     for word in &words {
@@ -158,7 +162,7 @@ mod tests {
     #[test]
     fn every_template_loads() {
         let templates = Templates::load().unwrap();
-        assert!(templates.env.get_template(DOCKERFILE).is_ok());
+        assert!(Templates::with_reference_dockerfile().env.get_template(DOCKERFILE).is_ok());
         assert!(templates.env.get_template("steps/install-packages.j2").is_ok());
     }
 

@@ -63,8 +63,14 @@ pub fn check_task_definition(path: &str, text: &str) -> Vec<Finding> {
             return vec![Finding::error(codes::INVALID_SYNTAX, path, line, format!("not valid JSON: {e}"))];
         }
     };
+    check_parsed_task_definition(path, text, &value)
+}
+
+/// [`check_task_definition`] of `text` already parsed into `value` (the renderer prints the
+/// task definitions it builds from a `Value`, and need not parse them back).
+pub fn check_parsed_task_definition(path: &str, text: &str, value: &Value) -> Vec<Finding> {
     let mut c = Checker { path, text, findings: Vec::new() };
-    c.task(&value);
+    c.task(value);
     c.findings.sort();
     c.findings
 }
