@@ -231,12 +231,11 @@ fn escape(s: &str) -> String {
 /// Escapes text for HTML outside a table (markdown code spans stay intact).
 fn escape_html(s: &str) -> String {
     s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
-}/// The body of a file block, a whole text as its list of lines.
+}
+/// The body of a file block, a whole text as its list of lines.
 fn file_body(f: &FileChange) -> Body<'_> {
     match text::file_body(f) {
         Body::Whole(text, wrap) => Body::Lines(lines::whole(text, wrap)),
         other => other,
     }
 }
-
-

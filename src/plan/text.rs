@@ -415,7 +415,8 @@ mod tests {
             for (prefix, added) in [("      + ", true), ("      - ", false)] {
                 let mut direct = "x".to_string();
                 push_whole(&mut direct, text, prefix);
-                let listed_lines = if added { lines::whole(text, Line::Added) } else { lines::whole(text, Line::Removed) };
+                let listed_lines =
+                    if added { lines::whole(text, Line::Added) } else { lines::whole(text, Line::Removed) };
                 let mut listed = "x".to_string();
                 push_lines(&mut listed, &listed_lines, "      - ", "      + ");
                 assert_eq!(direct, listed, "{text:?}");

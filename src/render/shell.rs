@@ -98,7 +98,10 @@ mod tests {
 
     /// The word-by-word rewrite, without the shortcut for texts already on one line.
     fn one_line_slow(text: &str) -> String {
-        text.split(|c: char| c.is_whitespace() || c.is_control()).filter(|w| !w.is_empty()).collect::<Vec<_>>().join(" ")
+        text.split(|c: char| c.is_whitespace() || c.is_control())
+            .filter(|w| !w.is_empty())
+            .collect::<Vec<_>>()
+            .join(" ")
     }
 
     #[test]
