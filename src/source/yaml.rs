@@ -219,14 +219,16 @@ fn is_block_scalar_header(body: &str) -> bool {
     matches!(chars.next(), Some('|' | '>')) && token.len() <= 3 && chars.all(|c| matches!(c, '1'..='9' | '+' | '-'))
 }
 
-/// A collection being built; its node's value is set from `items`/`entries`
-/// (as an exact-size box) when the collection ends.
+/// A collection being built. Its children wait on the builder's shared stacks
+/// (`items`, `entries`) from `start` on, and move into one exact-size box when the
+/// collection ends: one allocation per collection, instead of a growing vector
+/// per collection and a shrinking copy at its end.
 enum Frame {
     Seq {
         line: u32,
         tag: NodeTag,
         anchor: usize,
-        items: Vec<Node>,
+        start: usize,
     },
     /// `merges` holds `<<` sources until the mapping ends: as in PyYAML, keys the
     /// mapping sets itself win over merged ones wherever they appear.
@@ -234,7 +236,7 @@ enum Frame {
         line: u32,
         tag: NodeTag,
         anchor: usize,
-        entries: Vec<(Node, Node)>,
+        start: usize,
         pending_key: Option<Node>,
         merges: Vec<Node>,
     },
@@ -244,6 +246,10 @@ enum Frame {
 struct Builder {
     docs: Vec<Node>,
     stack: Vec<Frame>,
+    /// Items of the open sequences, innermost last.
+    items: Vec<Node>,
+    /// Entries of the open mappings, innermost last.
+    entries: Vec<(Node, Node)>,
     anchors: HashMap<usize, (Node, usize)>,
     alias_nodes: usize,
     warnings: Vec<YamlWarning>,
@@ -286,18 +292,18 @@ impl Builder {
                         ),
                     });
                 }
-                self.push_value(node, 0, size)?;
+                self.push_value(node, 0);
             }
             Event::Scalar(text, style, anchor, tag) => {
                 let (tag, str_tag) = convert_tag(tag);
                 let value = resolve_scalar(&text, style, tag, str_tag);
                 let node = Node { value, line, tag };
-                self.push_value(node, anchor, 1)?;
+                self.push_value(node, anchor);
             }
             Event::SequenceStart(anchor, tag) => {
                 self.check_depth(line, col)?;
                 let tag = convert_tag(tag).0;
-                self.stack.push(Frame::Seq { line, tag, anchor, items: Vec::new() });
+                self.stack.push(Frame::Seq { line, tag, anchor, start: self.items.len() });
             }
             Event::MappingStart(anchor, tag) => {
                 self.check_depth(line, col)?;
@@ -306,24 +312,26 @@ impl Builder {
                     line,
                     tag,
                     anchor,
-                    entries: Vec::new(),
+                    start: self.entries.len(),
                     pending_key: None,
                     merges: Vec::new(),
                 });
             }
             Event::SequenceEnd | Event::MappingEnd => {
                 let (node, anchor) = match self.stack.pop() {
-                    Some(Frame::Seq { line, tag, anchor, items }) => {
-                        (Node { value: Value::Seq(items.into_boxed_slice()), line, tag }, anchor)
+                    Some(Frame::Seq { line, tag, anchor, start }) => {
+                        // `Drain` knows its length: the box is allocated once, at its size.
+                        let items: Box<[Node]> = self.items.drain(start..).collect();
+                        (Node { value: Value::Seq(items), line, tag }, anchor)
                     }
-                    Some(Frame::Map { line, tag, anchor, mut entries, merges, .. }) => {
-                        apply_merges(&mut entries, merges, &mut self.warnings);
-                        (Node { value: Value::Map(entries.into_boxed_slice()), line, tag }, anchor)
+                    Some(Frame::Map { line, tag, anchor, start, merges, .. }) => {
+                        apply_merges(&mut self.entries, start, merges, &mut self.warnings);
+                        let entries: Box<[(Node, Node)]> = self.entries.drain(start..).collect();
+                        (Node { value: Value::Map(entries), line, tag }, anchor)
                     }
                     None => return Ok(()),
                 };
-                let size = node.count();
-                self.push_value(node, anchor, size)?;
+                self.push_value(node, anchor);
             }
         }
         Ok(())
@@ -341,21 +349,23 @@ impl Builder {
         Ok(())
     }
 
-    /// Attaches a finished node to its parent (or ends a document).
-    fn push_value(&mut self, node: Node, anchor: usize, size: usize) -> Result<(), YamlError> {
+    /// Attaches a finished node to its parent (or ends a document). An anchored
+    /// node is remembered with its size, for the alias budget; only anchored nodes
+    /// are ever counted.
+    fn push_value(&mut self, node: Node, anchor: usize) {
         if anchor > 0 {
+            let size = node.count();
             self.anchors.insert(anchor, (node.clone(), size));
         }
         match self.stack.last_mut() {
             None => self.docs.push(node),
-            Some(Frame::Seq { items, .. }) => items.push(node),
-            Some(Frame::Map { entries, pending_key, merges, .. }) => match pending_key.take() {
+            Some(Frame::Seq { .. }) => self.items.push(node),
+            Some(Frame::Map { start, pending_key, merges, .. }) => match pending_key.take() {
                 None => *pending_key = Some(node),
                 Some(key) if is_merge_key(&key) => merges.push(node),
-                Some(key) => insert_entry(entries, key, node, &mut self.warnings),
+                Some(key) => insert_entry(&mut self.entries, *start, key, node, &mut self.warnings),
             },
         }
-        Ok(())
     }
 }
 
@@ -363,10 +373,16 @@ fn is_merge_key(key: &Node) -> bool {
     key.tag == NodeTag::None && matches!(&key.value, Value::Str(s) if &**s == "<<")
 }
 
-/// Adds `key: value` to a mapping; a repeated key replaces the earlier value
-/// (PyYAML's behaviour) and is reported.
-fn insert_entry(entries: &mut Vec<(Node, Node)>, key: Node, value: Node, warnings: &mut Vec<YamlWarning>) {
-    if let Some(slot) = entries.iter_mut().find(|(k, _)| k.value == key.value) {
+/// Adds `key: value` to the mapping whose entries are `entries[start..]`; a repeated
+/// key replaces the earlier value (PyYAML's behaviour) and is reported.
+fn insert_entry(
+    entries: &mut Vec<(Node, Node)>,
+    start: usize,
+    key: Node,
+    value: Node,
+    warnings: &mut Vec<YamlWarning>,
+) {
+    if let Some(slot) = entries[start..].iter_mut().find(|(k, _)| k.value == key.value) {
         if let Some(name) = key.as_str() {
             warnings.push(YamlWarning {
                 line: key.line,
@@ -379,8 +395,8 @@ fn insert_entry(entries: &mut Vec<(Node, Node)>, key: Node, value: Node, warning
     }
 }
 
-/// Appends the keys of `<<` sources that the mapping does not set itself.
-fn apply_merges(entries: &mut Vec<(Node, Node)>, merges: Vec<Node>, warnings: &mut Vec<YamlWarning>) {
+/// Appends the keys of `<<` sources that the mapping (`entries[start..]`) does not set itself.
+fn apply_merges(entries: &mut Vec<(Node, Node)>, start: usize, merges: Vec<Node>, warnings: &mut Vec<YamlWarning>) {
     for merge in merges {
         let line = merge.line;
         let sources = match merge.value {
@@ -394,7 +410,7 @@ fn apply_merges(entries: &mut Vec<(Node, Node)>, merges: Vec<Node>, warnings: &m
         for source in sources {
             if let Value::Map(src_entries) = source.value {
                 for (k, v) in src_entries.into_vec() {
-                    if !entries.iter().any(|(existing, _)| existing.value == k.value) {
+                    if !entries[start..].iter().any(|(existing, _)| existing.value == k.value) {
                         entries.push((k, v));
                     }
                 }
@@ -623,6 +639,173 @@ impl Node {
 mod tests {
     use super::*;
 
+    /// The tree builder as it was before the shared stacks (a vector per collection,
+    /// every collection counted): the oracle for the equivalence test.
+    mod oracle {
+        use super::super::*;
+
+        enum Frame {
+            Seq {
+                line: u32,
+                tag: NodeTag,
+                anchor: usize,
+                items: Vec<Node>,
+            },
+            /// `merges` holds `<<` sources until the mapping ends: as in PyYAML, keys the
+            /// mapping sets itself win over merged ones wherever they appear.
+            Map {
+                line: u32,
+                tag: NodeTag,
+                anchor: usize,
+                entries: Vec<(Node, Node)>,
+                pending_key: Option<Node>,
+                merges: Vec<Node>,
+            },
+        }
+
+        #[derive(Default)]
+        struct Builder {
+            docs: Vec<Node>,
+            stack: Vec<Frame>,
+            anchors: HashMap<usize, (Node, usize)>,
+            alias_nodes: usize,
+            warnings: Vec<YamlWarning>,
+            error: Option<YamlError>,
+        }
+
+        impl<'input> SpannedEventReceiver<'input> for Builder {
+            fn on_event(&mut self, ev: Event<'input>, span: Span) {
+                if self.error.is_some() {
+                    return;
+                }
+                if let Err(e) = self.handle(ev, span) {
+                    self.error = Some(e);
+                }
+            }
+        }
+
+        impl Builder {
+            fn handle(&mut self, ev: Event<'_>, span: Span) -> Result<(), YamlError> {
+                let line = span.start.line() as u32;
+                let col = span.start.col() as u32;
+                match ev {
+                    Event::Nothing | Event::StreamStart | Event::StreamEnd | Event::DocumentStart(_) => {}
+                    Event::DocumentEnd => {}
+                    Event::Alias(id) => {
+                        let (node, size) = self.anchors.get(&id).cloned().ok_or_else(|| YamlError {
+                            line,
+                            col,
+                            kind: YamlErrorKind::Syntax,
+                            message: "alias refers to an unknown anchor".into(),
+                        })?;
+                        self.alias_nodes += size;
+                        if self.alias_nodes > MAX_ALIAS_NODES {
+                            return Err(YamlError {
+                                line,
+                                col,
+                                kind: YamlErrorKind::Limit,
+                                message: format!(
+                                    "alias expansion exceeds {MAX_ALIAS_NODES} nodes (a \"billion laughs\" document?)"
+                                ),
+                            });
+                        }
+                        self.push_value(node, 0, size)?;
+                    }
+                    Event::Scalar(text, style, anchor, tag) => {
+                        let (tag, str_tag) = convert_tag(tag);
+                        let value = resolve_scalar(&text, style, tag, str_tag);
+                        let node = Node { value, line, tag };
+                        self.push_value(node, anchor, 1)?;
+                    }
+                    Event::SequenceStart(anchor, tag) => {
+                        self.check_depth(line, col)?;
+                        let tag = convert_tag(tag).0;
+                        self.stack.push(Frame::Seq { line, tag, anchor, items: Vec::new() });
+                    }
+                    Event::MappingStart(anchor, tag) => {
+                        self.check_depth(line, col)?;
+                        let tag = convert_tag(tag).0;
+                        self.stack.push(Frame::Map {
+                            line,
+                            tag,
+                            anchor,
+                            entries: Vec::new(),
+                            pending_key: None,
+                            merges: Vec::new(),
+                        });
+                    }
+                    Event::SequenceEnd | Event::MappingEnd => {
+                        let (node, anchor) = match self.stack.pop() {
+                            Some(Frame::Seq { line, tag, anchor, items }) => {
+                                (Node { value: Value::Seq(items.into_boxed_slice()), line, tag }, anchor)
+                            }
+                            Some(Frame::Map { line, tag, anchor, mut entries, merges, .. }) => {
+                                apply_merges(&mut entries, 0, merges, &mut self.warnings);
+                                (Node { value: Value::Map(entries.into_boxed_slice()), line, tag }, anchor)
+                            }
+                            None => return Ok(()),
+                        };
+                        let size = node.count();
+                        self.push_value(node, anchor, size)?;
+                    }
+                }
+                Ok(())
+            }
+
+            fn check_depth(&self, line: u32, col: u32) -> Result<(), YamlError> {
+                if self.stack.len() >= MAX_DEPTH {
+                    return Err(YamlError {
+                        line,
+                        col,
+                        kind: YamlErrorKind::Limit,
+                        message: format!("nesting deeper than {MAX_DEPTH} levels"),
+                    });
+                }
+                Ok(())
+            }
+
+            /// Attaches a finished node to its parent (or ends a document).
+            fn push_value(&mut self, node: Node, anchor: usize, size: usize) -> Result<(), YamlError> {
+                if anchor > 0 {
+                    self.anchors.insert(anchor, (node.clone(), size));
+                }
+                match self.stack.last_mut() {
+                    None => self.docs.push(node),
+                    Some(Frame::Seq { items, .. }) => items.push(node),
+                    Some(Frame::Map { entries, pending_key, merges, .. }) => match pending_key.take() {
+                        None => *pending_key = Some(node),
+                        Some(key) if is_merge_key(&key) => merges.push(node),
+                        Some(key) => insert_entry(entries, 0, key, node, &mut self.warnings),
+                    },
+                }
+                Ok(())
+            }
+        }
+
+        pub(super) fn parse(text: &str) -> Result<Documents, YamlError> {
+            let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+            prescan_depth(text)?;
+            let mut builder = Builder::default();
+            let mut parser = Parser::new_from_str(text);
+            if let Err(e) = parser.load(&mut builder, true) {
+                if let Some(err) = builder.error {
+                    return Err(err);
+                }
+                let m = e.marker();
+                return Err(YamlError {
+                    line: m.line() as u32,
+                    col: m.col() as u32,
+                    kind: YamlErrorKind::Syntax,
+                    message: e.info().to_string(),
+                });
+            }
+            if let Some(err) = builder.error {
+                return Err(err);
+            }
+            Ok(Documents { docs: builder.docs, warnings: builder.warnings })
+        }
+    }
+
     fn one(text: &str) -> Node {
         parse(text).unwrap().docs.remove(0)
     }
@@ -764,5 +947,119 @@ mod tests {
         let parsed = parse("---\na: 1\n---\nb: 2\n").unwrap();
         assert_eq!(parsed.docs.len(), 2);
         assert_eq!(parsed.docs[1].line, 4);
+    }
+
+    /// Every node, line, tag, warning and error as the test compares them (`Debug`
+    /// text, so that a NaN equals itself).
+    fn shape(parsed: &Result<Documents, YamlError>) -> String {
+        match parsed {
+            Ok(d) => format!("{:?} {:?}", d.docs, d.warnings),
+            Err(e) => format!("error {e:?}"),
+        }
+    }
+
+    /// Random YAML from pieces that exercise the builder: nested block and flow
+    /// collections, anchors, aliases, `<<` merges (of a mapping and of a list),
+    /// duplicate keys, complex keys, tags, empty collections. Some texts are invalid
+    /// on purpose: the error must be the same too.
+    fn random_yaml(seed: &mut u64, depth: usize, indent: usize, anchors: &mut Vec<String>, out: &mut String) {
+        fn next_in(seed: &mut u64, n: u64) -> u64 {
+            *seed ^= *seed << 13;
+            *seed ^= *seed >> 7;
+            *seed ^= *seed << 17;
+            *seed % n
+        }
+        let pad = " ".repeat(indent);
+        let keys = ["a", "b", "name", "<<", "a", "0644", "yes", "~"];
+        let scalars = ["x", "1", "0x1F", "1.5", "'q'", "\"d\"", "yes", "~", "!!str 12", "!vault |\n  $ANSIBLE_VAULT;1.1;AES256\n  3031"];
+        let entries = 1 + next_in(seed, 4);
+        let as_seq = next_in(seed, 2) == 0;
+        for _ in 0..entries {
+            out.push_str(&pad);
+            if as_seq {
+                out.push_str("- ");
+            } else {
+                let key = keys[next_in(seed, keys.len() as u64) as usize];
+                if next_in(seed, 12) == 0 {
+                    out.push_str("? [k, 1]\n");
+                    out.push_str(&pad);
+                    out.push_str(": ");
+                } else {
+                    out.push_str(key);
+                    out.push_str(": ");
+                }
+            }
+            if next_in(seed, 6) == 0 && !anchors.is_empty() {
+                let a = anchors[next_in(seed, anchors.len() as u64) as usize].clone();
+                if next_in(seed, 4) == 0 {
+                    out.push_str(&format!("[*{a}, *{a}]\n"));
+                } else {
+                    out.push_str(&format!("*{a}\n"));
+                }
+                continue;
+            }
+            let anchor = if next_in(seed, 5) == 0 {
+                let a = format!("n{}", anchors.len());
+                out.push_str(&format!("&{a} "));
+                Some(a)
+            } else {
+                None
+            };
+            match next_in(seed, if depth == 0 { 2 } else { 5 }) {
+                0 | 1 => {
+                    out.push_str(scalars[next_in(seed, scalars.len() as u64) as usize]);
+                    out.push('\n');
+                }
+                2 => out.push_str(if next_in(seed, 2) == 0 { "{}\n" } else { "[]\n" }),
+                3 => out.push_str("{a: 1, b: [2, {c: 3}], a: 4}\n"),
+                _ => {
+                    out.push('\n');
+                    random_yaml(seed, depth - 1, indent + 2, anchors, out);
+                }
+            }
+            if let Some(a) = anchor {
+                anchors.push(a);
+            }
+        }
+    }
+
+    #[test]
+    fn the_shared_stacks_build_the_trees_of_the_old_builder() {
+        let mut texts: Vec<String> = vec![
+            "base: &b {x: 1, y: 2}\nm:\n  <<: *b\n  y: 3\n  y: 4\n".into(),
+            "a: &a [1, 2]\nb: &b {k: v}\nc: {<<: [*b, {k: w, z: 1}], z: 2}\nd: [*a, *a, *b]\n".into(),
+            "m:\n  <<: 3\n  x: 1\n".into(),
+            "? - a\n  - b\n: {c: d}\n? {e: f}\n: x\n".into(),
+            "- [[[[]]], {}, {a: {b: {c: []}}}]\n- - - x\n    - y\n".into(),
+            "---\na: 1\n...\n---\n- b\n--- &x c\n".into(),
+            "a: *missing\n".into(),
+            "a: [1, 2\nb: 3\n".into(),
+            "a: 1\nb: 2\na: 3\nb: {x: 1, x: 2}\n".into(),
+            "".into(),
+        ];
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        for dir in ["samples", "rules", "tests"] {
+            for entry in walkdir::WalkDir::new(root.join(dir)).sort_by_file_name() {
+                let entry = entry.unwrap();
+                let name = entry.file_name().to_string_lossy();
+                if name.ends_with(".yml") || name.ends_with(".yaml") {
+                    texts.push(std::fs::read_to_string(entry.path()).unwrap());
+                }
+            }
+        }
+        assert!(texts.len() > 50, "{} texts", texts.len());
+        let mut seed = 0x9E37_79B9_7F4A_7C15u64;
+        for _ in 0..3000 {
+            let mut text = String::new();
+            random_yaml(&mut seed, 3, 0, &mut Vec::new(), &mut text);
+            texts.push(text);
+        }
+        let mut with_anchor = 0;
+        for text in &texts {
+            let (new, old) = (parse(text), oracle::parse(text));
+            assert_eq!(shape(&new), shape(&old), "{text}");
+            with_anchor += usize::from(new.is_ok() && text.contains('*'));
+        }
+        assert!(with_anchor > 300, "only {with_anchor} texts with aliases parsed");
     }
 }
