@@ -1140,11 +1140,14 @@ impl<'s> Loader<'s> {
     /// found besides them are scanned here.
     fn collect_secrets(&mut self, ahead: Vec<Secret>) -> Vec<Secret> {
         let set = self.set;
-        let mut paths: BTreeSet<Arc<str>> = self.vars_files.keys().filter(|p| !is_scanned_ahead(p)).cloned().collect();
+        // Path → the size a file must stay under to be looked at. Only small text files
+        // can be vault ciphertext worth looking at among the `template`/`copy` sources;
+        // the size is checked by the scan, from the opened file.
+        let mut paths: BTreeMap<Arc<str>, Option<u64>> =
+            self.vars_files.keys().filter(|p| !is_scanned_ahead(p)).map(|p| (p.clone(), None)).collect();
         for p in self.payload_refs.iter() {
-            // Only small text files can be vault ciphertext worth looking at.
-            if !is_scanned_ahead(p) && set.get(p).is_some_and(|f| f.size() < 1024 * 1024) {
-                paths.insert(p.clone());
+            if !is_scanned_ahead(p) && set.get(p).is_some() {
+                paths.entry(p.clone()).or_insert(Some(PAYLOAD_SCAN_LIMIT));
             }
         }
         let mut out = ahead;
@@ -1278,20 +1281,32 @@ fn is_scanned_ahead(rel: &str) -> bool {
     is_yaml_name(rel) && !is_payload(rel)
 }
 
-fn scanned_ahead_paths(set: &SourceSet) -> Vec<Arc<str>> {
-    set.files().filter(|f| is_scanned_ahead(&f.rel)).map(|f| Arc::from(f.rel.as_str())).collect()
+fn scanned_ahead_paths(set: &SourceSet) -> Vec<(Arc<str>, Option<u64>)> {
+    set.files().filter(|f| is_scanned_ahead(&f.rel)).map(|f| (Arc::from(f.rel.as_str()), None)).collect()
 }
+
+/// `template`/`copy` sources of this size or more are not looked at for vault ciphertext.
+const PAYLOAD_SCAN_LIMIT: u64 = 1024 * 1024;
 
 /// The vault ciphertext of each file (whole files and inline `!vault` values), each file
 /// read and scanned on its own, in parallel. A `payload` file that is not YAML is only
-/// checked for being a whole vault file.
-fn scan_secrets(set: &SourceSet, paths: Vec<Arc<str>>, payload: Option<&BTreeSet<Arc<str>>>) -> Vec<Secret> {
+/// checked for being a whole vault file. A path with a limit is skipped when its file
+/// is that large or larger.
+fn scan_secrets(
+    set: &SourceSet,
+    paths: Vec<(Arc<str>, Option<u64>)>,
+    payload: Option<&BTreeSet<Arc<str>>>,
+) -> Vec<Secret> {
     let found: Vec<Vec<Secret>> = paths
         .into_par_iter()
-        .map(|p| {
+        .map(|(p, limit)| {
             let mut out = Vec::new();
             let Some(file) = set.get(&p) else { return out };
-            let Ok(text) = file.text() else { return out };
+            let text = match limit {
+                Some(limit) => file.text_within(limit),
+                None => Some(file.text()),
+            };
+            let Some(Ok(text)) = text else { return out };
             if let Some(h) = VaultHeader::parse(text) {
                 let origin = Origin::new(p.clone(), 1);
                 out.push(Secret { origin, key: None, whole_file: true, vault_id: h.vault_id });
