@@ -21,7 +21,7 @@ use crate::source::yaml::{self, Node};
 use super::freeform::{self, SplitError};
 use super::link::{FileRef, RefKind};
 use super::module_name::{self, ModuleName};
-use super::value::{Flag, Map, Value, Var, is_template, key_text, string_list, vars_of_map};
+use super::value::{Flag, Map, Value, Var, is_template, key_str, key_text, string_list, vars_of_map};
 use super::{Cx, Origin};
 
 /// Task keywords (Ansible's Task and Handler attributes, plus the two keys
@@ -353,13 +353,13 @@ pub(crate) fn parse_task(node: &Node, cx: &mut Cx<'_>) -> Option<Task> {
 fn parse_block(node: &Node, task: &mut Task, cx: &mut Cx<'_>) {
     let mut block = Block { block: Vec::new(), rescue: Vec::new(), always: Vec::new() };
     for (k, v) in node.as_map().unwrap_or(&[]) {
-        let key = key_text(k);
-        match key.as_str() {
+        let key = key_str(k);
+        match &*key {
             "block" => block.block = parse_tasks(v, cx),
             "rescue" => block.rescue = parse_tasks(v, cx),
             "always" => block.always = parse_tasks(v, cx),
             _ if common_keyword(&key, v, task, cx) => {}
-            _ if BLOCK_KEYWORDS.contains(&key.as_str()) || LEGACY_TASK_KEYWORDS.contains(&key.as_str()) => {
+            _ if BLOCK_KEYWORDS.contains(&&*key) || LEGACY_TASK_KEYWORDS.contains(&&*key) => {
                 task.keywords.insert(key, Value::from_node(v));
             }
             _ => {
@@ -456,11 +456,11 @@ struct ModuleSource {
 fn parse_action_task(node: &Node, task: &mut Task, cx: &mut Cx<'_>) {
     let mut candidates: Vec<(&Node, &Node)> = Vec::new();
     for (k, v) in node.as_map().unwrap_or(&[]) {
-        let key = key_text(k);
+        let key = key_str(k);
         if common_keyword(&key, v, task, cx) {
             continue;
         }
-        match key.as_str() {
+        match &*key {
             "loop" => set_loop(task, "loop", k, v, cx),
             "listen" => task.listen = string_list(v),
             "register" => task.register = v.scalar_text().map(|c| c.into_owned()),
