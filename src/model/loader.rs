@@ -16,7 +16,7 @@
 //! problem is a finding at the file and line it concerns.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
-use std::sync::{Arc, LazyLock};
+use std::sync::{Arc, LazyLock, mpsc};
 
 use rayon::prelude::*;
 use regex::Regex;
@@ -112,6 +112,9 @@ pub(crate) struct Loader<'s> {
     parsed_tasks: HashMap<Arc<str>, (Vec<Task>, Vec<Finding>)>,
     /// Likely vars files parsed ahead in the same way.
     parsed_vars: HashMap<Arc<str>, (VarsFile, Vec<Finding>)>,
+    /// While the walk runs: where each new `template`/`copy` source goes to be read
+    /// on the other core ([`prefetch_payload`]).
+    prefetch: Option<mpsc::Sender<Arc<str>>>,
 }
 
 impl<'s> Loader<'s> {
@@ -134,6 +137,7 @@ impl<'s> Loader<'s> {
             edges: BTreeMap::new(),
             parsed_tasks: HashMap::new(),
             parsed_vars: HashMap::new(),
+            prefetch: None,
         }
     }
 
@@ -147,9 +151,21 @@ impl<'s> Loader<'s> {
                 self.read_configs_and_requirements();
                 self.check_yaml_files();
                 self.parse_ahead();
-                self.discover_roles();
-                self.discover_playbooks();
-                self.drain();
+                // The walk is one thread; the sources it finds are read beside it, by a
+                // worker that would otherwise wait. The reader waits on the channel, which
+                // is safe only because the walk itself never waits on the pool: it ends, the
+                // sender is dropped, and the reader returns.
+                let (sender, receiver) = mpsc::channel();
+                self.prefetch = Some(sender);
+                rayon::join(
+                    || {
+                        self.discover_roles();
+                        self.discover_playbooks();
+                        self.drain();
+                        self.prefetch = None;
+                    },
+                    || prefetch_payload(set, receiver),
+                );
                 (self.load_inventories(), self.load_scoped_vars())
             },
         );
@@ -802,7 +818,15 @@ impl<'s> Loader<'s> {
                         }
                     }
                 }
-                RefKind::Template | RefKind::File => self.payload_refs.extend(files),
+                RefKind::Template | RefKind::File => {
+                    for p in files {
+                        if self.payload_refs.insert(p.clone())
+                            && let Some(prefetch) = &self.prefetch
+                        {
+                            let _ = prefetch.send(p);
+                        }
+                    }
+                }
                 _ => {}
             }
         }
@@ -1288,6 +1312,19 @@ fn scanned_ahead_paths(set: &SourceSet) -> Vec<(Arc<str>, Option<u64>)> {
 /// `template`/`copy` sources of this size or more are not looked at for vault ciphertext.
 const PAYLOAD_SCAN_LIMIT: u64 = 1024 * 1024;
 
+/// Reads the `template`/`copy` sources the walk sends, as [`Loader::collect_secrets`] will
+/// ask for them (the same call: the scan then finds the text read), until the walk drops
+/// the sender. Only when the reading happens changes.
+fn prefetch_payload(set: &SourceSet, sources: mpsc::Receiver<Arc<str>>) {
+    while let Ok(p) = sources.recv() {
+        if !is_scanned_ahead(&p)
+            && let Some(file) = set.get(&p)
+        {
+            let _ = file.text_within(PAYLOAD_SCAN_LIMIT);
+        }
+    }
+}
+
 /// The vault ciphertext of each file (whole files and inline `!vault` values), each file
 /// read and scanned on its own, in parallel. A `payload` file that is not YAML is only
 /// checked for being a whole vault file. A path with a limit is skipped when its file
@@ -1768,5 +1805,40 @@ mod tests {
         assert_eq!((p.as_str(), anchored), ("roles/web/files/x", true));
         let (p, anchored) = substitute_magic("{{playbook_dir}}/vars.yml", &play);
         assert_eq!((p.as_str(), anchored), ("pb/vars.yml", true));
+    }
+
+    #[test]
+    fn template_and_copy_sources_are_scanned_for_vault_files_under_the_size_limit() {
+        let vault = "$ANSIBLE_VAULT;1.2;AES256;prod\n6162\n";
+        let big = format!("$ANSIBLE_VAULT;1.1;AES256\n{}\n", "6".repeat(PAYLOAD_SCAN_LIMIT as usize));
+        let mut files: Vec<(String, String)> = vec![
+            ("site.yml".into(), "- hosts: all\n  roles: [app]\n".into()),
+            ("roles/app/templates/small.j2".into(), vault.into()),
+            ("roles/app/files/big.bin".into(), big),
+            ("roles/app/files/plain.txt".into(), "hello\n".into()),
+        ];
+        let mut tasks = String::from(
+            "- template: src=small.j2 dest=/a\n- copy: src=big.bin dest=/b\n- copy: src=plain.txt dest=/c\n",
+        );
+        // Enough sources that the reader beside the walk has work while the walk goes on.
+        for i in 0..200 {
+            files.push((format!("roles/app/templates/t{i}.j2"), if i % 50 == 7 { vault.into() } else { "x\n".into() }));
+            tasks.push_str(&format!("- template: src=t{i}.j2 dest=/t{i}\n"));
+        }
+        files.push(("roles/app/tasks/main.yml".into(), tasks));
+        let refs: Vec<(&str, &str)> = files.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
+        let p = project(&refs);
+        let found: Vec<(&str, bool, Option<&str>)> =
+            p.secrets.iter().map(|s| (&*s.origin.path, s.whole_file, s.vault_id.as_deref())).collect();
+        assert_eq!(
+            found,
+            [
+                ("roles/app/templates/small.j2", true, Some("prod")),
+                ("roles/app/templates/t107.j2", true, Some("prod")),
+                ("roles/app/templates/t157.j2", true, Some("prod")),
+                ("roles/app/templates/t57.j2", true, Some("prod")),
+                ("roles/app/templates/t7.j2", true, Some("prod")),
+            ]
+        );
     }
 }
