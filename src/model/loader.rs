@@ -1440,17 +1440,22 @@ fn vault_id_text(id: &Option<String>) -> String {
 /// True for files under a `templates/` or `files/` directory: payload that
 /// Ansible copies or templates, not Ansible content.
 fn is_payload(rel: &str) -> bool {
-    let mut parts: Vec<&str> = rel.split('/').collect();
-    parts.pop();
-    parts.iter().any(|p| *p == "templates" || *p == "files")
+    let Some((dirs, _)) = rel.rsplit_once('/') else { return false };
+    dirs.split('/').any(|p| p == "templates" || p == "files")
 }
 
 /// YAML by name: `.yml`/`.yaml`, or an extensionless or `.json` file under
 /// `group_vars/`/`host_vars/`.
 fn is_yaml_name(rel: &str) -> bool {
+    let ext = extension(rel);
+    ext.eq_ignore_ascii_case("yml") || ext.eq_ignore_ascii_case("yaml") || (is_vars_dir_file(rel) && is_vars_name(rel))
+}
+
+/// The extension of the file name, as written (`""` for none or a dot-file's name).
+/// Compared without copying it to lower case: these run for every file, several times.
+fn extension(rel: &str) -> &str {
     let name = rel.rsplit('/').next().unwrap_or(rel);
-    let ext = name.rfind('.').filter(|&i| i > 0).map(|i| name[i + 1..].to_ascii_lowercase()).unwrap_or_default();
-    matches!(ext.as_str(), "yml" | "yaml") || (is_vars_dir_file(rel) && is_vars_name(rel))
+    name.rfind('.').filter(|&i| i > 0).map_or("", |i| &name[i + 1..])
 }
 
 /// True for files under `group_vars/` or `host_vars/`.
@@ -1465,8 +1470,8 @@ fn is_vars_name(rel: &str) -> bool {
     if name.starts_with('.') || name.ends_with('~') {
         return false;
     }
-    let ext = name.rfind('.').filter(|&i| i > 0).map(|i| name[i + 1..].to_ascii_lowercase()).unwrap_or_default();
-    VARS_EXTENSIONS.contains(&ext.as_str())
+    let ext = extension(rel);
+    VARS_EXTENSIONS.iter().any(|e| e.eq_ignore_ascii_case(ext))
 }
 
 fn strip_vars_ext(name: &str) -> &str {
@@ -1840,5 +1845,45 @@ mod tests {
                 ("roles/app/templates/t7.j2", true, Some("prod")),
             ]
         );
+    }
+
+    #[test]
+    fn name_tests_without_copies_agree_with_the_copying_ones() {
+        // The versions before they stopped allocating: the oracle.
+        fn old_is_payload(rel: &str) -> bool {
+            let mut parts: Vec<&str> = rel.split('/').collect();
+            parts.pop();
+            parts.iter().any(|p| *p == "templates" || *p == "files")
+        }
+        fn old_ext(rel: &str) -> String {
+            let name = rel.rsplit('/').next().unwrap_or(rel);
+            name.rfind('.').filter(|&i| i > 0).map(|i| name[i + 1..].to_ascii_lowercase()).unwrap_or_default()
+        }
+        fn old_is_vars_name(rel: &str) -> bool {
+            let name = rel.rsplit('/').next().unwrap_or(rel);
+            if name.starts_with('.') || name.ends_with('~') {
+                return false;
+            }
+            VARS_EXTENSIONS.contains(&old_ext(rel).as_str())
+        }
+        fn old_is_yaml_name(rel: &str) -> bool {
+            matches!(old_ext(rel).as_str(), "yml" | "yaml") || (is_vars_dir_file(rel) && old_is_vars_name(rel))
+        }
+        let dirs = ["", "templates/", "files/", "roles/a/templates/x/", "group_vars/", "a/host_vars/b/", "tfiles/"];
+        let names = [
+            "main.yml", "MAIN.YML", "x.Yaml", "x.json", "x.JSON", "all", ".hidden.yml", "x.yml~", "a.b.yml", "x.", ".",
+            "templates", "files", "x.j2", "x.yamlx", "ß.yml", "x.ÝML", "",
+        ];
+        let mut checked = 0;
+        for d in dirs {
+            for n in names {
+                let rel = format!("{d}{n}");
+                assert_eq!(is_payload(&rel), old_is_payload(&rel), "{rel}");
+                assert_eq!(is_vars_name(&rel), old_is_vars_name(&rel), "{rel}");
+                assert_eq!(is_yaml_name(&rel), old_is_yaml_name(&rel), "{rel}");
+                checked += 1;
+            }
+        }
+        assert_eq!(checked, dirs.len() * names.len());
     }
 }
