@@ -16,7 +16,7 @@
 //! problem is a finding at the file and line it concerns.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
-use std::sync::{Arc, LazyLock};
+use std::sync::{Arc, LazyLock, mpsc};
 
 use rayon::prelude::*;
 use regex::Regex;
@@ -112,6 +112,9 @@ pub(crate) struct Loader<'s> {
     parsed_tasks: HashMap<Arc<str>, (Vec<Task>, Vec<Finding>)>,
     /// Likely vars files parsed ahead in the same way.
     parsed_vars: HashMap<Arc<str>, (VarsFile, Vec<Finding>)>,
+    /// While the walk runs: where each new `template`/`copy` source goes to be read
+    /// on the other core ([`prefetch_payload`]).
+    prefetch: Option<mpsc::Sender<Arc<str>>>,
 }
 
 impl<'s> Loader<'s> {
@@ -134,6 +137,7 @@ impl<'s> Loader<'s> {
             edges: BTreeMap::new(),
             parsed_tasks: HashMap::new(),
             parsed_vars: HashMap::new(),
+            prefetch: None,
         }
     }
 
@@ -147,9 +151,21 @@ impl<'s> Loader<'s> {
                 self.read_configs_and_requirements();
                 self.check_yaml_files();
                 self.parse_ahead();
-                self.discover_roles();
-                self.discover_playbooks();
-                self.drain();
+                // The walk is one thread; the sources it finds are read beside it, by a
+                // worker that would otherwise wait. The reader waits on the channel, which
+                // is safe only because the walk itself never waits on the pool: it ends, the
+                // sender is dropped, and the reader returns.
+                let (sender, receiver) = mpsc::channel();
+                self.prefetch = Some(sender);
+                rayon::join(
+                    || {
+                        self.discover_roles();
+                        self.discover_playbooks();
+                        self.drain();
+                        self.prefetch = None;
+                    },
+                    || prefetch_payload(set, receiver),
+                );
                 (self.load_inventories(), self.load_scoped_vars())
             },
         );
@@ -802,7 +818,15 @@ impl<'s> Loader<'s> {
                         }
                     }
                 }
-                RefKind::Template | RefKind::File => self.payload_refs.extend(files),
+                RefKind::Template | RefKind::File => {
+                    for p in files {
+                        if self.payload_refs.insert(p.clone())
+                            && let Some(prefetch) = &self.prefetch
+                        {
+                            let _ = prefetch.send(p);
+                        }
+                    }
+                }
                 _ => {}
             }
         }
@@ -1140,11 +1164,14 @@ impl<'s> Loader<'s> {
     /// found besides them are scanned here.
     fn collect_secrets(&mut self, ahead: Vec<Secret>) -> Vec<Secret> {
         let set = self.set;
-        let mut paths: BTreeSet<Arc<str>> = self.vars_files.keys().filter(|p| !is_scanned_ahead(p)).cloned().collect();
+        // Path → the size a file must stay under to be looked at. Only small text files
+        // can be vault ciphertext worth looking at among the `template`/`copy` sources;
+        // the size is checked by the scan, from the opened file.
+        let mut paths: BTreeMap<Arc<str>, Option<u64>> =
+            self.vars_files.keys().filter(|p| !is_scanned_ahead(p)).map(|p| (p.clone(), None)).collect();
         for p in self.payload_refs.iter() {
-            // Only small text files can be vault ciphertext worth looking at.
-            if !is_scanned_ahead(p) && set.get(p).is_some_and(|f| f.size() < 1024 * 1024) {
-                paths.insert(p.clone());
+            if !is_scanned_ahead(p) && set.get(p).is_some() {
+                paths.entry(p.clone()).or_insert(Some(PAYLOAD_SCAN_LIMIT));
             }
         }
         let mut out = ahead;
@@ -1278,20 +1305,45 @@ fn is_scanned_ahead(rel: &str) -> bool {
     is_yaml_name(rel) && !is_payload(rel)
 }
 
-fn scanned_ahead_paths(set: &SourceSet) -> Vec<Arc<str>> {
-    set.files().filter(|f| is_scanned_ahead(&f.rel)).map(|f| Arc::from(f.rel.as_str())).collect()
+fn scanned_ahead_paths(set: &SourceSet) -> Vec<(Arc<str>, Option<u64>)> {
+    set.files().filter(|f| is_scanned_ahead(&f.rel)).map(|f| (Arc::from(f.rel.as_str()), None)).collect()
+}
+
+/// `template`/`copy` sources of this size or more are not looked at for vault ciphertext.
+const PAYLOAD_SCAN_LIMIT: u64 = 1024 * 1024;
+
+/// Reads the `template`/`copy` sources the walk sends, as [`Loader::collect_secrets`] will
+/// ask for them (the same call: the scan then finds the text read), until the walk drops
+/// the sender. Only when the reading happens changes.
+fn prefetch_payload(set: &SourceSet, sources: mpsc::Receiver<Arc<str>>) {
+    while let Ok(p) = sources.recv() {
+        if !is_scanned_ahead(&p)
+            && let Some(file) = set.get(&p)
+        {
+            let _ = file.text_within(PAYLOAD_SCAN_LIMIT);
+        }
+    }
 }
 
 /// The vault ciphertext of each file (whole files and inline `!vault` values), each file
 /// read and scanned on its own, in parallel. A `payload` file that is not YAML is only
-/// checked for being a whole vault file.
-fn scan_secrets(set: &SourceSet, paths: Vec<Arc<str>>, payload: Option<&BTreeSet<Arc<str>>>) -> Vec<Secret> {
+/// checked for being a whole vault file. A path with a limit is skipped when its file
+/// is that large or larger.
+fn scan_secrets(
+    set: &SourceSet,
+    paths: Vec<(Arc<str>, Option<u64>)>,
+    payload: Option<&BTreeSet<Arc<str>>>,
+) -> Vec<Secret> {
     let found: Vec<Vec<Secret>> = paths
         .into_par_iter()
-        .map(|p| {
+        .map(|(p, limit)| {
             let mut out = Vec::new();
             let Some(file) = set.get(&p) else { return out };
-            let Ok(text) = file.text() else { return out };
+            let text = match limit {
+                Some(limit) => file.text_within(limit),
+                None => Some(file.text()),
+            };
+            let Some(Ok(text)) = text else { return out };
             if let Some(h) = VaultHeader::parse(text) {
                 let origin = Origin::new(p.clone(), 1);
                 out.push(Secret { origin, key: None, whole_file: true, vault_id: h.vault_id });
@@ -1388,17 +1440,22 @@ fn vault_id_text(id: &Option<String>) -> String {
 /// True for files under a `templates/` or `files/` directory: payload that
 /// Ansible copies or templates, not Ansible content.
 fn is_payload(rel: &str) -> bool {
-    let mut parts: Vec<&str> = rel.split('/').collect();
-    parts.pop();
-    parts.iter().any(|p| *p == "templates" || *p == "files")
+    let Some((dirs, _)) = rel.rsplit_once('/') else { return false };
+    dirs.split('/').any(|p| p == "templates" || p == "files")
 }
 
 /// YAML by name: `.yml`/`.yaml`, or an extensionless or `.json` file under
 /// `group_vars/`/`host_vars/`.
 fn is_yaml_name(rel: &str) -> bool {
+    let ext = extension(rel);
+    ext.eq_ignore_ascii_case("yml") || ext.eq_ignore_ascii_case("yaml") || (is_vars_dir_file(rel) && is_vars_name(rel))
+}
+
+/// The extension of the file name, as written (`""` for none or a dot-file's name).
+/// Compared without copying it to lower case: these run for every file, several times.
+fn extension(rel: &str) -> &str {
     let name = rel.rsplit('/').next().unwrap_or(rel);
-    let ext = name.rfind('.').filter(|&i| i > 0).map(|i| name[i + 1..].to_ascii_lowercase()).unwrap_or_default();
-    matches!(ext.as_str(), "yml" | "yaml") || (is_vars_dir_file(rel) && is_vars_name(rel))
+    name.rfind('.').filter(|&i| i > 0).map_or("", |i| &name[i + 1..])
 }
 
 /// True for files under `group_vars/` or `host_vars/`.
@@ -1413,8 +1470,8 @@ fn is_vars_name(rel: &str) -> bool {
     if name.starts_with('.') || name.ends_with('~') {
         return false;
     }
-    let ext = name.rfind('.').filter(|&i| i > 0).map(|i| name[i + 1..].to_ascii_lowercase()).unwrap_or_default();
-    VARS_EXTENSIONS.contains(&ext.as_str())
+    let ext = extension(rel);
+    VARS_EXTENSIONS.iter().any(|e| e.eq_ignore_ascii_case(ext))
 }
 
 fn strip_vars_ext(name: &str) -> &str {
@@ -1753,5 +1810,80 @@ mod tests {
         assert_eq!((p.as_str(), anchored), ("roles/web/files/x", true));
         let (p, anchored) = substitute_magic("{{playbook_dir}}/vars.yml", &play);
         assert_eq!((p.as_str(), anchored), ("pb/vars.yml", true));
+    }
+
+    #[test]
+    fn template_and_copy_sources_are_scanned_for_vault_files_under_the_size_limit() {
+        let vault = "$ANSIBLE_VAULT;1.2;AES256;prod\n6162\n";
+        let big = format!("$ANSIBLE_VAULT;1.1;AES256\n{}\n", "6".repeat(PAYLOAD_SCAN_LIMIT as usize));
+        let mut files: Vec<(String, String)> = vec![
+            ("site.yml".into(), "- hosts: all\n  roles: [app]\n".into()),
+            ("roles/app/templates/small.j2".into(), vault.into()),
+            ("roles/app/files/big.bin".into(), big),
+            ("roles/app/files/plain.txt".into(), "hello\n".into()),
+        ];
+        let mut tasks = String::from(
+            "- template: src=small.j2 dest=/a\n- copy: src=big.bin dest=/b\n- copy: src=plain.txt dest=/c\n",
+        );
+        // Enough sources that the reader beside the walk has work while the walk goes on.
+        for i in 0..200 {
+            files.push((format!("roles/app/templates/t{i}.j2"), if i % 50 == 7 { vault.into() } else { "x\n".into() }));
+            tasks.push_str(&format!("- template: src=t{i}.j2 dest=/t{i}\n"));
+        }
+        files.push(("roles/app/tasks/main.yml".into(), tasks));
+        let refs: Vec<(&str, &str)> = files.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
+        let p = project(&refs);
+        let found: Vec<(&str, bool, Option<&str>)> =
+            p.secrets.iter().map(|s| (&*s.origin.path, s.whole_file, s.vault_id.as_deref())).collect();
+        assert_eq!(
+            found,
+            [
+                ("roles/app/templates/small.j2", true, Some("prod")),
+                ("roles/app/templates/t107.j2", true, Some("prod")),
+                ("roles/app/templates/t157.j2", true, Some("prod")),
+                ("roles/app/templates/t57.j2", true, Some("prod")),
+                ("roles/app/templates/t7.j2", true, Some("prod")),
+            ]
+        );
+    }
+
+    #[test]
+    fn name_tests_without_copies_agree_with_the_copying_ones() {
+        // The versions before they stopped allocating: the oracle.
+        fn old_is_payload(rel: &str) -> bool {
+            let mut parts: Vec<&str> = rel.split('/').collect();
+            parts.pop();
+            parts.iter().any(|p| *p == "templates" || *p == "files")
+        }
+        fn old_ext(rel: &str) -> String {
+            let name = rel.rsplit('/').next().unwrap_or(rel);
+            name.rfind('.').filter(|&i| i > 0).map(|i| name[i + 1..].to_ascii_lowercase()).unwrap_or_default()
+        }
+        fn old_is_vars_name(rel: &str) -> bool {
+            let name = rel.rsplit('/').next().unwrap_or(rel);
+            if name.starts_with('.') || name.ends_with('~') {
+                return false;
+            }
+            VARS_EXTENSIONS.contains(&old_ext(rel).as_str())
+        }
+        fn old_is_yaml_name(rel: &str) -> bool {
+            matches!(old_ext(rel).as_str(), "yml" | "yaml") || (is_vars_dir_file(rel) && old_is_vars_name(rel))
+        }
+        let dirs = ["", "templates/", "files/", "roles/a/templates/x/", "group_vars/", "a/host_vars/b/", "tfiles/"];
+        let names = [
+            "main.yml", "MAIN.YML", "x.Yaml", "x.json", "x.JSON", "all", ".hidden.yml", "x.yml~", "a.b.yml", "x.", ".",
+            "templates", "files", "x.j2", "x.yamlx", "ß.yml", "x.ÝML", "",
+        ];
+        let mut checked = 0;
+        for d in dirs {
+            for n in names {
+                let rel = format!("{d}{n}");
+                assert_eq!(is_payload(&rel), old_is_payload(&rel), "{rel}");
+                assert_eq!(is_vars_name(&rel), old_is_vars_name(&rel), "{rel}");
+                assert_eq!(is_yaml_name(&rel), old_is_yaml_name(&rel), "{rel}");
+                checked += 1;
+            }
+        }
+        assert_eq!(checked, dirs.len() * names.len());
     }
 }

@@ -21,7 +21,7 @@ use crate::source::yaml::{self, Node};
 use super::freeform::{self, SplitError};
 use super::link::{FileRef, RefKind};
 use super::module_name::{self, ModuleName};
-use super::value::{Flag, Map, Value, Var, is_template, key_text, string_list, vars_of_map};
+use super::value::{Flag, Map, Value, Var, is_template, key_str, key_text, string_list, vars_of_map};
 use super::{Cx, Origin};
 
 /// Task keywords (Ansible's Task and Handler attributes, plus the two keys
@@ -353,13 +353,13 @@ pub(crate) fn parse_task(node: &Node, cx: &mut Cx<'_>) -> Option<Task> {
 fn parse_block(node: &Node, task: &mut Task, cx: &mut Cx<'_>) {
     let mut block = Block { block: Vec::new(), rescue: Vec::new(), always: Vec::new() };
     for (k, v) in node.as_map().unwrap_or(&[]) {
-        let key = key_text(k);
-        match key.as_str() {
+        let key = key_str(k);
+        match &*key {
             "block" => block.block = parse_tasks(v, cx),
             "rescue" => block.rescue = parse_tasks(v, cx),
             "always" => block.always = parse_tasks(v, cx),
             _ if common_keyword(&key, v, task, cx) => {}
-            _ if BLOCK_KEYWORDS.contains(&key.as_str()) || LEGACY_TASK_KEYWORDS.contains(&key.as_str()) => {
+            _ if BLOCK_KEYWORDS.contains(&&*key) || LEGACY_TASK_KEYWORDS.contains(&&*key) => {
                 task.keywords.insert(key, Value::from_node(v));
             }
             _ => {
@@ -445,9 +445,9 @@ pub(crate) fn parse_environment(node: &Node, cx: &mut Cx<'_>) -> Environment {
     env
 }
 
-/// Where the module of a task came from.
+/// Where the module of a task came from (its name parsed once).
 struct ModuleSource {
-    name: String,
+    module: ModuleName,
     line: u32,
     args: Map,
     local: bool,
@@ -456,11 +456,11 @@ struct ModuleSource {
 fn parse_action_task(node: &Node, task: &mut Task, cx: &mut Cx<'_>) {
     let mut candidates: Vec<(&Node, &Node)> = Vec::new();
     for (k, v) in node.as_map().unwrap_or(&[]) {
-        let key = key_text(k);
+        let key = key_str(k);
         if common_keyword(&key, v, task, cx) {
             continue;
         }
-        match key.as_str() {
+        match &*key {
             "loop" => set_loop(task, "loop", k, v, cx),
             "listen" => task.listen = string_list(v),
             "register" => task.register = v.scalar_text().map(|c| c.into_owned()),
@@ -513,9 +513,10 @@ fn parse_action_task(node: &Node, task: &mut Task, cx: &mut Cx<'_>) {
     };
     for (i, (k, v)) in candidates.iter().enumerate() {
         if Some(i) == module_pos {
-            let name = key_text(k);
-            let args = new_style_args(&name, v, cx);
-            source = Some(ModuleSource { name, line: k.line, args, local: false });
+            let name = key_str(k);
+            let module = ModuleName::parse(&name);
+            let args = new_style_args(&name, &module, v, cx);
+            source = Some(ModuleSource { module, line: k.line, args, local: false });
         } else {
             let key = key_text(k);
             let msg = format!("`{key}` is neither a task keyword nor the task's module; kept, not interpreted");
@@ -531,7 +532,7 @@ fn parse_action_task(node: &Node, task: &mut Task, cx: &mut Cx<'_>) {
     if source.local {
         task.delegate_to = Some("localhost".into());
     }
-    let module = ModuleName::parse(&source.name);
+    let module = source.module;
     let mut args = extra;
     for (k, v) in source.args.0 {
         args.insert(k, v);
@@ -578,8 +579,8 @@ fn extra_args(node: Option<&Node>, cx: &mut Cx<'_>) -> Map {
 }
 
 /// `module: <thing>`: a mapping, a `k=v` string, or nothing.
-fn new_style_args(module: &str, thing: &Node, cx: &mut Cx<'_>) -> Map {
-    let freeform = ModuleName::parse(module).is_freeform();
+fn new_style_args(module: &str, parsed: &ModuleName, thing: &Node, cx: &mut Cx<'_>) -> Map {
+    let freeform = parsed.is_freeform();
     if thing.tag == yaml::NodeTag::Vault {
         let mut m = Map::new();
         m.insert("_raw_params", Value::from_node(thing));
@@ -629,7 +630,7 @@ fn kv_map(text: &str, freeform: bool, line: u32, cx: &mut Cx<'_>) -> Map {
 /// `action: copy src=a` / `local_action: { module: copy, src: a }`.
 fn old_style_action(thing: &Node, local: bool, cx: &mut Cx<'_>) -> Option<ModuleSource> {
     let key = if local { "local_action" } else { "action" };
-    let (name, mut args) = match &thing.value {
+    let (module, mut args) = match &thing.value {
         yaml::Value::Map(_) => {
             let Some(module) = thing.get("module").and_then(|m| m.as_str()) else {
                 cx.warning(codes::UNEXPECTED_SHAPE, thing.line, format!("`{key}` mapping has no `module`"));
@@ -641,11 +642,11 @@ fn old_style_action(thing: &Node, local: bool, cx: &mut Cx<'_>) -> Option<Module
                 _ => Map::new(),
             };
             args.remove("module");
-            let freeform = ModuleName::parse(&name).is_freeform();
-            for (k, v) in kv_map(&rest, freeform, thing.line, cx).0 {
+            let module = ModuleName::parse(&name);
+            for (k, v) in kv_map(&rest, module.is_freeform(), thing.line, cx).0 {
                 args.insert(k, v);
             }
-            (name, args)
+            (module, args)
         }
         _ => {
             let Some(text) = thing.as_str() else {
@@ -657,8 +658,9 @@ fn old_style_action(thing: &Node, local: bool, cx: &mut Cx<'_>) -> Option<Module
                 return None;
             };
             let (name, rest) = split_module(text, thing.line, cx)?;
-            let freeform = ModuleName::parse(&name).is_freeform();
-            (name.clone(), kv_map(&rest, freeform, thing.line, cx))
+            let module = ModuleName::parse(&name);
+            let args = kv_map(&rest, module.is_freeform(), thing.line, cx);
+            (module, args)
         }
     };
     // `action: { module: x, args: ... }` nests its arguments once more.
@@ -669,7 +671,7 @@ fn old_style_action(thing: &Node, local: bool, cx: &mut Cx<'_>) -> Option<Module
             _ => {}
         }
     }
-    Some(ModuleSource { name, line: thing.line, args, local })
+    Some(ModuleSource { module, line: thing.line, args, local })
 }
 
 fn split_module(text: &str, line: u32, cx: &mut Cx<'_>) -> Option<(String, String)> {

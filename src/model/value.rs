@@ -6,6 +6,7 @@
 //! stage's YAML nodes happens here, once; later stages never see YAML nodes.
 //! It does not evaluate Jinja and does not decrypt anything.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use serde::{Serialize, Serializer};
@@ -270,7 +271,13 @@ impl fmt::Display for Value {
 
 /// A mapping key as text (`1` and `true` keys become `"1"` and `"True"`).
 pub fn key_text(node: &Node) -> String {
-    node.scalar_text().map(|c| c.into_owned()).unwrap_or_else(|| "null".into())
+    key_str(node).into_owned()
+}
+
+/// [`key_text`] borrowed from the node when it is a string (nearly every key), for
+/// keys that are only compared.
+pub fn key_str(node: &Node) -> Cow<'_, str> {
+    node.scalar_text().unwrap_or(Cow::Borrowed("null"))
 }
 
 /// A named value and where it was defined.

@@ -94,7 +94,9 @@ pub struct SourceFile {
     pub rel: String,
     /// Where the bytes are on disk (the symlink target for an in-repo link).
     disk: PathBuf,
-    size: u64,
+    /// Known from the walk for a symlinked file; for the others, from the open file
+    /// when it is read, or asked for on first use: the walk makes no call per file.
+    size: OnceLock<u64>,
     text: OnceLock<Result<String, FileProblem>>,
     yaml: OnceLock<Result<yaml::Documents, FileProblem>>,
 }
@@ -102,7 +104,37 @@ pub struct SourceFile {
 impl SourceFile {
     /// The file's text, or why it cannot be read as text.
     pub fn text(&self) -> Result<&str, &FileProblem> {
-        self.text.get_or_init(|| read_text(&self.disk, self.size)).as_ref().map(String::as_str)
+        self.text
+            .get_or_init(|| {
+                let (text, size) = read_text(&self.disk, self.size.get().copied())?;
+                let _ = self.size.set(size);
+                Ok(text)
+            })
+            .as_ref()
+            .map(String::as_str)
+    }
+
+    /// The file's text when the file is smaller than `limit` bytes (`None` when it is
+    /// not), reading it only then: the size comes from the opened file, so a file
+    /// not read yet costs no separate look-up of its size.
+    pub fn text_within(&self, limit: u64) -> Option<Result<&str, &FileProblem>> {
+        if self.text.get().is_none() && self.size.get().is_none() {
+            let read = match open_capped(&self.disk, None) {
+                Ok((file, size)) => {
+                    let _ = self.size.set(size);
+                    if size >= limit {
+                        return None;
+                    }
+                    read_open_text(file, size)
+                }
+                Err(p) => Err(p),
+            };
+            let _ = self.text.set(read);
+        }
+        if self.size() >= limit {
+            return None;
+        }
+        Some(self.text())
     }
 
     /// The file's bytes (binary files too), read afresh, within the size cap.
@@ -110,7 +142,7 @@ impl SourceFile {
         if let Some(Ok(text)) = self.text.get() {
             return Ok(text.as_bytes().to_vec());
         }
-        read_bytes(&self.disk, self.size)
+        read_bytes(&self.disk, self.size.get().copied())
     }
 
     /// The file parsed as (Ansible-flavoured) YAML.
@@ -137,8 +169,9 @@ impl SourceFile {
         }
     }
 
+    /// The size in bytes (0 when the file cannot be examined).
     pub fn size(&self) -> u64 {
-        self.size
+        *self.size.get_or_init(|| fs::metadata(&self.disk).map(|m| m.len()).unwrap_or(0))
     }
 }
 
@@ -170,17 +203,20 @@ impl SourceSet {
         // is needed and parsing dominates the load time.
         let parsed: Mutex<Vec<Parsed>> = Mutex::new(Vec::new());
         rayon::in_place_scope(|scope| {
-            let mut spawn = |rel: &str, disk: &Path, size: u64| {
+            let mut spawn = |rel: &str, disk: &Path, size: Option<u64>| {
                 let (rel, disk) = (rel.to_string(), disk.to_path_buf());
                 let parsed = &parsed;
                 scope.spawn(move |_| {
-                    let text = read_text(&disk, size);
+                    let (text, size) = match read_text(&disk, size) {
+                        Ok((text, size)) => (Ok(text), Some(size)),
+                        Err(p) => (Err(p), None),
+                    };
                     let yaml = match &text {
                         Ok(t) => yaml::parse(t).map_err(FileProblem::Yaml),
                         Err(p) => Err(p.clone()),
                     };
                     if let Ok(mut out) = parsed.lock() {
-                        out.push(Parsed { rel, text, yaml });
+                        out.push(Parsed { rel, size, text, yaml });
                     }
                 });
             };
@@ -191,6 +227,9 @@ impl SourceSet {
         // start: the cells fill lazily again.)
         for p in parsed.into_inner().unwrap_or_default() {
             if let Some(f) = set.files.get(&p.rel) {
+                if let Some(size) = p.size {
+                    let _ = f.size.set(size);
+                }
                 let _ = f.text.set(p.text);
                 let _ = f.yaml.set(p.yaml);
             }
@@ -198,7 +237,13 @@ impl SourceSet {
         Ok(set)
     }
 
-    fn walk(&mut self, dir: &Path, prefix: &str, follow_dir_links: bool, parse: &mut dyn FnMut(&str, &Path, u64)) {
+    fn walk(
+        &mut self,
+        dir: &Path,
+        prefix: &str,
+        follow_dir_links: bool,
+        parse: &mut dyn FnMut(&str, &Path, Option<u64>),
+    ) {
         let walker = walkdir::WalkDir::new(dir)
             .follow_links(false)
             .sort_by_file_name()
@@ -224,8 +269,7 @@ impl SourceSet {
             if ft.is_dir() {
                 self.dirs.insert(rel);
             } else if ft.is_file() {
-                let size = entry.metadata().map(|m| m.len()).unwrap_or(0);
-                self.add_file(rel, entry.path().to_path_buf(), size, parse);
+                self.add_file(rel, entry.into_path(), None, parse);
             } else if ft.is_symlink() {
                 self.add_symlink(rel, entry.path(), follow_dir_links, parse);
             }
@@ -234,14 +278,27 @@ impl SourceSet {
 
     fn rel_of(&self, dir: &Path, prefix: &str, path: &Path) -> Option<String> {
         let tail = path.strip_prefix(dir).ok()?;
-        let tail = path_to_rel(tail)?;
+        // The walk's paths are plain names joined by `/`: then the text is the relative
+        // path as it stands, and the split into components (a string each) is not needed.
+        let plain = tail.to_str().filter(|t| t.split('/').all(|c| !c.is_empty() && c != "." && c != ".."));
+        let tail = match plain {
+            Some(t) => t.to_string(),
+            None => path_to_rel(tail)?,
+        };
         Some(if prefix.is_empty() { tail } else { format!("{prefix}/{tail}") })
     }
 
-    fn add_file(&mut self, rel: String, disk: PathBuf, size: u64, parse: &mut dyn FnMut(&str, &Path, u64)) {
+    fn add_file(
+        &mut self,
+        rel: String,
+        disk: PathBuf,
+        size: Option<u64>,
+        parse: &mut dyn FnMut(&str, &Path, Option<u64>),
+    ) {
         if looks_like_yaml(&rel) {
             parse(&rel, &disk, size);
         }
+        let size = size.map_or_else(OnceLock::new, OnceLock::from);
         self.files.insert(rel.clone(), SourceFile { rel, disk, size, text: OnceLock::new(), yaml: OnceLock::new() });
     }
 
@@ -253,7 +310,7 @@ impl SourceSet {
         rel: String,
         path: &Path,
         follow_dir_links: bool,
-        parse: &mut dyn FnMut(&str, &Path, u64),
+        parse: &mut dyn FnMut(&str, &Path, Option<u64>),
     ) {
         let target = match fs::canonicalize(path) {
             Ok(t) => t,
@@ -274,7 +331,7 @@ impl SourceSet {
             return;
         }
         match fs::metadata(&target) {
-            Ok(m) if m.is_file() => self.add_file(rel, target, m.len(), parse),
+            Ok(m) if m.is_file() => self.add_file(rel, target, Some(m.len()), parse),
             Ok(m) if m.is_dir() && follow_dir_links => {
                 self.dirs.insert(rel.clone());
                 self.walk(&target, &rel, false, parse);
@@ -397,6 +454,8 @@ pub fn is_executable(_meta: &fs::Metadata) -> bool {
 /// Results of the eager read and parse of one file, made off the walking thread.
 struct Parsed {
     rel: String,
+    /// The size of the opened file (when it could be opened).
+    size: Option<u64>,
     text: Result<String, FileProblem>,
     yaml: Result<yaml::Documents, FileProblem>,
 }
@@ -413,12 +472,30 @@ fn looks_like_yaml(rel: &str) -> bool {
     }
 }
 
-fn read_bytes(path: &Path, size: u64) -> Result<Vec<u8>, FileProblem> {
+/// Opens `path` and checks its size against the cap. `known` is the size the walk
+/// found (a symlinked file): checked before opening, as then nothing is opened for
+/// a file over the cap. Otherwise the size comes from the open file (`fstat`, no
+/// second look-up of the path).
+fn open_capped(path: &Path, known: Option<u64>) -> Result<(fs::File, u64), FileProblem> {
+    if let Some(size) = known
+        && size > MAX_FILE_BYTES
+    {
+        return Err(FileProblem::TooLarge(size));
+    }
+    let file = fs::File::open(path).map_err(|e| FileProblem::Io(e.to_string()))?;
+    let size = match known {
+        Some(size) => size,
+        None => file.metadata().map(|m| m.len()).unwrap_or(0),
+    };
     if size > MAX_FILE_BYTES {
         return Err(FileProblem::TooLarge(size));
     }
+    Ok((file, size))
+}
+
+fn read_bytes(path: &Path, known: Option<u64>) -> Result<Vec<u8>, FileProblem> {
+    let (file, size) = open_capped(path, known)?;
     let mut bytes = Vec::with_capacity(size as usize);
-    let file = fs::File::open(path).map_err(|e| FileProblem::Io(e.to_string()))?;
     file.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes).map_err(|e| FileProblem::Io(e.to_string()))?;
     if bytes.len() as u64 > MAX_FILE_BYTES {
         return Err(FileProblem::TooLarge(bytes.len() as u64));
@@ -426,12 +503,15 @@ fn read_bytes(path: &Path, size: u64) -> Result<Vec<u8>, FileProblem> {
     Ok(bytes)
 }
 
-fn read_text(path: &Path, size: u64) -> Result<String, FileProblem> {
-    if size > MAX_FILE_BYTES {
-        return Err(FileProblem::TooLarge(size));
-    }
+/// The text of `path` and its size as found when it was opened.
+fn read_text(path: &Path, known: Option<u64>) -> Result<(String, u64), FileProblem> {
+    let (file, size) = open_capped(path, known)?;
+    Ok((read_open_text(file, size)?, size))
+}
+
+/// The text of an opened file of `size` bytes (as the file said when opened).
+fn read_open_text(file: fs::File, size: u64) -> Result<String, FileProblem> {
     let mut bytes = Vec::with_capacity(size as usize);
-    let file = fs::File::open(path).map_err(|e| FileProblem::Io(e.to_string()))?;
     // Read at most one byte past the cap: the file may have grown since the walk.
     file.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes).map_err(|e| FileProblem::Io(e.to_string()))?;
     if bytes.len() as u64 > MAX_FILE_BYTES {
@@ -494,5 +574,57 @@ mod tests {
         let txt = set.get("a.txt").unwrap();
         assert_eq!(txt.text().unwrap(), "text\n");
         assert_eq!(txt.bytes().unwrap(), b"text\n".to_vec());
+    }
+
+    #[test]
+    fn sizes_come_from_the_opened_file_or_on_demand() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("a.yml"), "a: 1\n").unwrap();
+        std::fs::write(dir.path().join("b.txt"), "twelve bytes").unwrap();
+        std::fs::write(dir.path().join("c.txt"), "x".repeat(100)).unwrap();
+        std::fs::write(dir.path().join("d.txt"), "small").unwrap();
+        // Over the cap without writing 16 MiB: a sparse file.
+        let big = std::fs::File::create(dir.path().join("big.txt")).unwrap();
+        big.set_len(MAX_FILE_BYTES + 1).unwrap();
+        let set = SourceSet::load(dir.path()).unwrap();
+        // The parse ahead read the YAML file: its size is known from the open file.
+        assert_eq!(set.get("a.yml").unwrap().size.get(), Some(&5));
+        // The walk did not look at the others; asking finds the size.
+        let b = set.get("b.txt").unwrap();
+        assert_eq!(b.size.get(), None);
+        assert_eq!(b.size(), 12);
+        // A file at or over the limit is not read; one under it is.
+        let c = set.get("c.txt").unwrap();
+        assert!(c.text_within(100).is_none());
+        assert!(c.text.get().is_none(), "not read");
+        assert_eq!(c.size(), 100);
+        assert_eq!(c.text_within(101), Some(Ok("x".repeat(100).as_str())));
+        let d = set.get("d.txt").unwrap();
+        assert_eq!(d.text_within(1024), Some(Ok("small")));
+        assert_eq!(d.size(), 5);
+        let big = set.get("big.txt").unwrap();
+        assert_eq!(big.text(), Err(&FileProblem::TooLarge(MAX_FILE_BYTES + 1)));
+        assert_eq!(big.bytes(), Err(FileProblem::TooLarge(MAX_FILE_BYTES + 1)));
+        assert!(big.text_within(1024).is_none());
+    }
+
+    #[test]
+    fn relative_paths_of_the_walk() {
+        let dir = tempfile::tempdir().unwrap();
+        for rel in ["x/y/z.yml", "x/.hidden/...", "x/a.b.c", "top"] {
+            let path = dir.path().join(rel);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, "k: v\n").unwrap();
+        }
+        let set = SourceSet::load(dir.path()).unwrap();
+        let files: Vec<&str> = set.files().map(|f| f.rel.as_str()).collect();
+        assert_eq!(files, ["top", "x/.hidden/...", "x/a.b.c", "x/y/z.yml"]);
+        assert!(set.is_dir("x/.hidden") && set.is_dir("x/y"));
+        let root = set.root().to_path_buf();
+        assert_eq!(set.rel_of(&root, "", &root.join("x/y/z.yml")).as_deref(), Some("x/y/z.yml"));
+        assert_eq!(set.rel_of(&root, "link", &root.join("x/y")).as_deref(), Some("link/x/y"));
+        // Not the walk's shape: the components are taken one by one, as before.
+        assert_eq!(set.rel_of(&root, "", &root.join("x/./y")).as_deref(), Some("x/y"));
+        assert_eq!(set.rel_of(&root, "", &root.join("x/../y")), None);
     }
 }

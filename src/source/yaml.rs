@@ -18,7 +18,8 @@ use std::collections::HashMap;
 use std::fmt;
 
 use compact_str::CompactString;
-use saphyr_parser::{Event, Parser, ScalarStyle, Span, SpannedEventReceiver, Tag};
+use saphyr_parser::input::SkipTabs;
+use saphyr_parser::{Event, Input, Parser, ScalarStyle, Span, SpannedEventReceiver, StrInput, Tag};
 
 /// Deepest nesting accepted. Real playbooks stay under 30; the cap keeps
 /// recursion over the tree (drop, clone, walk) far away from the stack limit.
@@ -122,7 +123,7 @@ pub fn parse(text: &str) -> Result<Documents, YamlError> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     prescan_depth(text)?;
     let mut builder = Builder::default();
-    let mut parser = Parser::new_from_str(text);
+    let mut parser = Parser::new(TextInput(StrInput::new(text)));
     if let Err(e) = parser.load(&mut builder, true) {
         // A budget breach stops building but the parser may still report a later
         // syntax error; the breach came first, so it wins.
@@ -141,6 +142,158 @@ pub fn parse(text: &str) -> Result<Documents, YamlError> {
         return Err(err);
     }
     Ok(Documents { docs: builder.docs, warnings: builder.warnings })
+}
+
+/// The parser's input: `StrInput` (the whole text in memory) with a smaller declared
+/// buffer. The scanner starts each plain scalar as a 32-byte string and then reserves
+/// room for one buffer's worth of characters; with `StrInput`'s 128 that moved every
+/// plain scalar (keys included) to a new allocation, about a tenth of the load's
+/// instructions. The buffer size is only a batch size for the scanner's loops (it is
+/// 16 for the crate's own iterator input): all of the text is available either way,
+/// so the events are the same. Every other method is `StrInput`'s own.
+struct TextInput<'a>(StrInput<'a>);
+
+/// Characters the scanner may ask to look at in one go: the crate's `BufferedInput`
+/// size, and small enough that a scalar's first reservation fits its first 32 bytes.
+const TEXT_INPUT_BATCH: usize = 16;
+
+impl Input for TextInput<'_> {
+    #[inline]
+    fn lookahead(&mut self, count: usize) {
+        self.0.lookahead(count);
+    }
+    #[inline]
+    fn buflen(&self) -> usize {
+        self.0.buflen()
+    }
+    #[inline]
+    fn bufmaxlen(&self) -> usize {
+        TEXT_INPUT_BATCH
+    }
+    #[inline]
+    fn buf_is_empty(&self) -> bool {
+        self.0.buf_is_empty()
+    }
+    #[inline]
+    fn raw_read_ch(&mut self) -> char {
+        self.0.raw_read_ch()
+    }
+    #[inline]
+    fn raw_read_non_breakz_ch(&mut self) -> Option<char> {
+        self.0.raw_read_non_breakz_ch()
+    }
+    #[inline]
+    fn skip(&mut self) {
+        self.0.skip();
+    }
+    #[inline]
+    fn skip_n(&mut self, count: usize) {
+        self.0.skip_n(count);
+    }
+    #[inline]
+    fn peek(&self) -> char {
+        self.0.peek()
+    }
+    #[inline]
+    fn peek_nth(&self, n: usize) -> char {
+        self.0.peek_nth(n)
+    }
+    #[inline]
+    fn peek_opt(&self) -> Option<char> {
+        self.0.peek_opt()
+    }
+    #[inline]
+    fn look_ch(&mut self) -> char {
+        self.0.look_ch()
+    }
+    #[inline]
+    fn next_char_is(&self, c: char) -> bool {
+        self.0.next_char_is(c)
+    }
+    #[inline]
+    fn nth_char_is(&self, n: usize, c: char) -> bool {
+        self.0.nth_char_is(n, c)
+    }
+    #[inline]
+    fn next_2_are(&self, c1: char, c2: char) -> bool {
+        self.0.next_2_are(c1, c2)
+    }
+    #[inline]
+    fn next_3_are(&self, c1: char, c2: char, c3: char) -> bool {
+        self.0.next_3_are(c1, c2, c3)
+    }
+    #[inline]
+    fn next_is_document_indicator(&self) -> bool {
+        self.0.next_is_document_indicator()
+    }
+    #[inline]
+    fn next_is_document_start(&self) -> bool {
+        self.0.next_is_document_start()
+    }
+    #[inline]
+    fn next_is_document_end(&self) -> bool {
+        self.0.next_is_document_end()
+    }
+    #[inline]
+    fn skip_ws_to_eol(&mut self, skip_tabs: SkipTabs) -> (usize, Result<SkipTabs, &'static str>) {
+        self.0.skip_ws_to_eol(skip_tabs)
+    }
+    #[inline]
+    fn next_can_be_plain_scalar(&self, in_flow: bool) -> bool {
+        self.0.next_can_be_plain_scalar(in_flow)
+    }
+    #[inline]
+    fn next_is_blank_or_break(&self) -> bool {
+        self.0.next_is_blank_or_break()
+    }
+    #[inline]
+    fn next_is_blank_or_breakz(&self) -> bool {
+        self.0.next_is_blank_or_breakz()
+    }
+    #[inline]
+    fn next_is_blank(&self) -> bool {
+        self.0.next_is_blank()
+    }
+    #[inline]
+    fn next_is_break(&self) -> bool {
+        self.0.next_is_break()
+    }
+    #[inline]
+    fn next_is_breakz(&self) -> bool {
+        self.0.next_is_breakz()
+    }
+    #[inline]
+    fn next_is_z(&self) -> bool {
+        self.0.next_is_z()
+    }
+    #[inline]
+    fn next_is_flow(&self) -> bool {
+        self.0.next_is_flow()
+    }
+    #[inline]
+    fn next_is_digit(&self) -> bool {
+        self.0.next_is_digit()
+    }
+    #[inline]
+    fn next_is_alpha(&self) -> bool {
+        self.0.next_is_alpha()
+    }
+    #[inline]
+    fn skip_while_non_breakz(&mut self) -> usize {
+        self.0.skip_while_non_breakz()
+    }
+    #[inline]
+    fn skip_while_blank(&mut self) -> usize {
+        self.0.skip_while_blank()
+    }
+    #[inline]
+    fn fetch_while_is_alpha(&mut self, out: &mut String) -> usize {
+        self.0.fetch_while_is_alpha(out)
+    }
+    #[inline]
+    fn fetch_while_is_yaml_non_space(&mut self, out: &mut String) -> usize {
+        self.0.fetch_while_is_yaml_non_space(out)
+    }
 }
 
 /// Bounds the block nesting depth from indentation alone, in one linear pass,
@@ -219,14 +372,16 @@ fn is_block_scalar_header(body: &str) -> bool {
     matches!(chars.next(), Some('|' | '>')) && token.len() <= 3 && chars.all(|c| matches!(c, '1'..='9' | '+' | '-'))
 }
 
-/// A collection being built; its node's value is set from `items`/`entries`
-/// (as an exact-size box) when the collection ends.
+/// A collection being built. Its children wait on the builder's shared stacks
+/// (`items`, `entries`) from `start` on, and move into one exact-size box when the
+/// collection ends: one allocation per collection, instead of a growing vector
+/// per collection and a shrinking copy at its end.
 enum Frame {
     Seq {
         line: u32,
         tag: NodeTag,
         anchor: usize,
-        items: Vec<Node>,
+        start: usize,
     },
     /// `merges` holds `<<` sources until the mapping ends: as in PyYAML, keys the
     /// mapping sets itself win over merged ones wherever they appear.
@@ -234,7 +389,7 @@ enum Frame {
         line: u32,
         tag: NodeTag,
         anchor: usize,
-        entries: Vec<(Node, Node)>,
+        start: usize,
         pending_key: Option<Node>,
         merges: Vec<Node>,
     },
@@ -244,6 +399,10 @@ enum Frame {
 struct Builder {
     docs: Vec<Node>,
     stack: Vec<Frame>,
+    /// Items of the open sequences, innermost last.
+    items: Vec<Node>,
+    /// Entries of the open mappings, innermost last.
+    entries: Vec<(Node, Node)>,
     anchors: HashMap<usize, (Node, usize)>,
     alias_nodes: usize,
     warnings: Vec<YamlWarning>,
@@ -286,18 +445,18 @@ impl Builder {
                         ),
                     });
                 }
-                self.push_value(node, 0, size)?;
+                self.push_value(node, 0);
             }
             Event::Scalar(text, style, anchor, tag) => {
                 let (tag, str_tag) = convert_tag(tag);
                 let value = resolve_scalar(&text, style, tag, str_tag);
                 let node = Node { value, line, tag };
-                self.push_value(node, anchor, 1)?;
+                self.push_value(node, anchor);
             }
             Event::SequenceStart(anchor, tag) => {
                 self.check_depth(line, col)?;
                 let tag = convert_tag(tag).0;
-                self.stack.push(Frame::Seq { line, tag, anchor, items: Vec::new() });
+                self.stack.push(Frame::Seq { line, tag, anchor, start: self.items.len() });
             }
             Event::MappingStart(anchor, tag) => {
                 self.check_depth(line, col)?;
@@ -306,24 +465,26 @@ impl Builder {
                     line,
                     tag,
                     anchor,
-                    entries: Vec::new(),
+                    start: self.entries.len(),
                     pending_key: None,
                     merges: Vec::new(),
                 });
             }
             Event::SequenceEnd | Event::MappingEnd => {
                 let (node, anchor) = match self.stack.pop() {
-                    Some(Frame::Seq { line, tag, anchor, items }) => {
-                        (Node { value: Value::Seq(items.into_boxed_slice()), line, tag }, anchor)
+                    Some(Frame::Seq { line, tag, anchor, start }) => {
+                        // `Drain` knows its length: the box is allocated once, at its size.
+                        let items: Box<[Node]> = self.items.drain(start..).collect();
+                        (Node { value: Value::Seq(items), line, tag }, anchor)
                     }
-                    Some(Frame::Map { line, tag, anchor, mut entries, merges, .. }) => {
-                        apply_merges(&mut entries, merges, &mut self.warnings);
-                        (Node { value: Value::Map(entries.into_boxed_slice()), line, tag }, anchor)
+                    Some(Frame::Map { line, tag, anchor, start, merges, .. }) => {
+                        apply_merges(&mut self.entries, start, merges, &mut self.warnings);
+                        let entries: Box<[(Node, Node)]> = self.entries.drain(start..).collect();
+                        (Node { value: Value::Map(entries), line, tag }, anchor)
                     }
                     None => return Ok(()),
                 };
-                let size = node.count();
-                self.push_value(node, anchor, size)?;
+                self.push_value(node, anchor);
             }
         }
         Ok(())
@@ -341,21 +502,23 @@ impl Builder {
         Ok(())
     }
 
-    /// Attaches a finished node to its parent (or ends a document).
-    fn push_value(&mut self, node: Node, anchor: usize, size: usize) -> Result<(), YamlError> {
+    /// Attaches a finished node to its parent (or ends a document). An anchored
+    /// node is remembered with its size, for the alias budget; only anchored nodes
+    /// are ever counted.
+    fn push_value(&mut self, node: Node, anchor: usize) {
         if anchor > 0 {
+            let size = node.count();
             self.anchors.insert(anchor, (node.clone(), size));
         }
         match self.stack.last_mut() {
             None => self.docs.push(node),
-            Some(Frame::Seq { items, .. }) => items.push(node),
-            Some(Frame::Map { entries, pending_key, merges, .. }) => match pending_key.take() {
+            Some(Frame::Seq { .. }) => self.items.push(node),
+            Some(Frame::Map { start, pending_key, merges, .. }) => match pending_key.take() {
                 None => *pending_key = Some(node),
                 Some(key) if is_merge_key(&key) => merges.push(node),
-                Some(key) => insert_entry(entries, key, node, &mut self.warnings),
+                Some(key) => insert_entry(&mut self.entries, *start, key, node, &mut self.warnings),
             },
         }
-        Ok(())
     }
 }
 
@@ -363,10 +526,16 @@ fn is_merge_key(key: &Node) -> bool {
     key.tag == NodeTag::None && matches!(&key.value, Value::Str(s) if &**s == "<<")
 }
 
-/// Adds `key: value` to a mapping; a repeated key replaces the earlier value
-/// (PyYAML's behaviour) and is reported.
-fn insert_entry(entries: &mut Vec<(Node, Node)>, key: Node, value: Node, warnings: &mut Vec<YamlWarning>) {
-    if let Some(slot) = entries.iter_mut().find(|(k, _)| k.value == key.value) {
+/// Adds `key: value` to the mapping whose entries are `entries[start..]`; a repeated
+/// key replaces the earlier value (PyYAML's behaviour) and is reported.
+fn insert_entry(
+    entries: &mut Vec<(Node, Node)>,
+    start: usize,
+    key: Node,
+    value: Node,
+    warnings: &mut Vec<YamlWarning>,
+) {
+    if let Some(slot) = entries[start..].iter_mut().find(|(k, _)| k.value == key.value) {
         if let Some(name) = key.as_str() {
             warnings.push(YamlWarning {
                 line: key.line,
@@ -379,8 +548,8 @@ fn insert_entry(entries: &mut Vec<(Node, Node)>, key: Node, value: Node, warning
     }
 }
 
-/// Appends the keys of `<<` sources that the mapping does not set itself.
-fn apply_merges(entries: &mut Vec<(Node, Node)>, merges: Vec<Node>, warnings: &mut Vec<YamlWarning>) {
+/// Appends the keys of `<<` sources that the mapping (`entries[start..]`) does not set itself.
+fn apply_merges(entries: &mut Vec<(Node, Node)>, start: usize, merges: Vec<Node>, warnings: &mut Vec<YamlWarning>) {
     for merge in merges {
         let line = merge.line;
         let sources = match merge.value {
@@ -394,7 +563,7 @@ fn apply_merges(entries: &mut Vec<(Node, Node)>, merges: Vec<Node>, warnings: &m
         for source in sources {
             if let Value::Map(src_entries) = source.value {
                 for (k, v) in src_entries.into_vec() {
-                    if !entries.iter().any(|(existing, _)| existing.value == k.value) {
+                    if !entries[start..].iter().any(|(existing, _)| existing.value == k.value) {
                         entries.push((k, v));
                     }
                 }
@@ -623,6 +792,174 @@ impl Node {
 mod tests {
     use super::*;
 
+    /// The tree builder as it was before the shared stacks (a vector per collection,
+    /// every collection counted), fed by the crate's own `StrInput` (not [`TextInput`]):
+    /// the oracle for the equivalence test.
+    mod oracle {
+        use super::super::*;
+
+        enum Frame {
+            Seq {
+                line: u32,
+                tag: NodeTag,
+                anchor: usize,
+                items: Vec<Node>,
+            },
+            /// `merges` holds `<<` sources until the mapping ends: as in PyYAML, keys the
+            /// mapping sets itself win over merged ones wherever they appear.
+            Map {
+                line: u32,
+                tag: NodeTag,
+                anchor: usize,
+                entries: Vec<(Node, Node)>,
+                pending_key: Option<Node>,
+                merges: Vec<Node>,
+            },
+        }
+
+        #[derive(Default)]
+        struct Builder {
+            docs: Vec<Node>,
+            stack: Vec<Frame>,
+            anchors: HashMap<usize, (Node, usize)>,
+            alias_nodes: usize,
+            warnings: Vec<YamlWarning>,
+            error: Option<YamlError>,
+        }
+
+        impl<'input> SpannedEventReceiver<'input> for Builder {
+            fn on_event(&mut self, ev: Event<'input>, span: Span) {
+                if self.error.is_some() {
+                    return;
+                }
+                if let Err(e) = self.handle(ev, span) {
+                    self.error = Some(e);
+                }
+            }
+        }
+
+        impl Builder {
+            fn handle(&mut self, ev: Event<'_>, span: Span) -> Result<(), YamlError> {
+                let line = span.start.line() as u32;
+                let col = span.start.col() as u32;
+                match ev {
+                    Event::Nothing | Event::StreamStart | Event::StreamEnd | Event::DocumentStart(_) => {}
+                    Event::DocumentEnd => {}
+                    Event::Alias(id) => {
+                        let (node, size) = self.anchors.get(&id).cloned().ok_or_else(|| YamlError {
+                            line,
+                            col,
+                            kind: YamlErrorKind::Syntax,
+                            message: "alias refers to an unknown anchor".into(),
+                        })?;
+                        self.alias_nodes += size;
+                        if self.alias_nodes > MAX_ALIAS_NODES {
+                            return Err(YamlError {
+                                line,
+                                col,
+                                kind: YamlErrorKind::Limit,
+                                message: format!(
+                                    "alias expansion exceeds {MAX_ALIAS_NODES} nodes (a \"billion laughs\" document?)"
+                                ),
+                            });
+                        }
+                        self.push_value(node, 0, size)?;
+                    }
+                    Event::Scalar(text, style, anchor, tag) => {
+                        let (tag, str_tag) = convert_tag(tag);
+                        let value = resolve_scalar(&text, style, tag, str_tag);
+                        let node = Node { value, line, tag };
+                        self.push_value(node, anchor, 1)?;
+                    }
+                    Event::SequenceStart(anchor, tag) => {
+                        self.check_depth(line, col)?;
+                        let tag = convert_tag(tag).0;
+                        self.stack.push(Frame::Seq { line, tag, anchor, items: Vec::new() });
+                    }
+                    Event::MappingStart(anchor, tag) => {
+                        self.check_depth(line, col)?;
+                        let tag = convert_tag(tag).0;
+                        self.stack.push(Frame::Map {
+                            line,
+                            tag,
+                            anchor,
+                            entries: Vec::new(),
+                            pending_key: None,
+                            merges: Vec::new(),
+                        });
+                    }
+                    Event::SequenceEnd | Event::MappingEnd => {
+                        let (node, anchor) = match self.stack.pop() {
+                            Some(Frame::Seq { line, tag, anchor, items }) => {
+                                (Node { value: Value::Seq(items.into_boxed_slice()), line, tag }, anchor)
+                            }
+                            Some(Frame::Map { line, tag, anchor, mut entries, merges, .. }) => {
+                                apply_merges(&mut entries, 0, merges, &mut self.warnings);
+                                (Node { value: Value::Map(entries.into_boxed_slice()), line, tag }, anchor)
+                            }
+                            None => return Ok(()),
+                        };
+                        let size = node.count();
+                        self.push_value(node, anchor, size)?;
+                    }
+                }
+                Ok(())
+            }
+
+            fn check_depth(&self, line: u32, col: u32) -> Result<(), YamlError> {
+                if self.stack.len() >= MAX_DEPTH {
+                    return Err(YamlError {
+                        line,
+                        col,
+                        kind: YamlErrorKind::Limit,
+                        message: format!("nesting deeper than {MAX_DEPTH} levels"),
+                    });
+                }
+                Ok(())
+            }
+
+            /// Attaches a finished node to its parent (or ends a document).
+            fn push_value(&mut self, node: Node, anchor: usize, size: usize) -> Result<(), YamlError> {
+                if anchor > 0 {
+                    self.anchors.insert(anchor, (node.clone(), size));
+                }
+                match self.stack.last_mut() {
+                    None => self.docs.push(node),
+                    Some(Frame::Seq { items, .. }) => items.push(node),
+                    Some(Frame::Map { entries, pending_key, merges, .. }) => match pending_key.take() {
+                        None => *pending_key = Some(node),
+                        Some(key) if is_merge_key(&key) => merges.push(node),
+                        Some(key) => insert_entry(entries, 0, key, node, &mut self.warnings),
+                    },
+                }
+                Ok(())
+            }
+        }
+
+        pub(super) fn parse(text: &str) -> Result<Documents, YamlError> {
+            let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+            prescan_depth(text)?;
+            let mut builder = Builder::default();
+            let mut parser = Parser::new_from_str(text);
+            if let Err(e) = parser.load(&mut builder, true) {
+                if let Some(err) = builder.error {
+                    return Err(err);
+                }
+                let m = e.marker();
+                return Err(YamlError {
+                    line: m.line() as u32,
+                    col: m.col() as u32,
+                    kind: YamlErrorKind::Syntax,
+                    message: e.info().to_string(),
+                });
+            }
+            if let Some(err) = builder.error {
+                return Err(err);
+            }
+            Ok(Documents { docs: builder.docs, warnings: builder.warnings })
+        }
+    }
+
     fn one(text: &str) -> Node {
         parse(text).unwrap().docs.remove(0)
     }
@@ -764,5 +1101,131 @@ mod tests {
         let parsed = parse("---\na: 1\n---\nb: 2\n").unwrap();
         assert_eq!(parsed.docs.len(), 2);
         assert_eq!(parsed.docs[1].line, 4);
+    }
+
+    /// Every node, line, tag, warning and error as the test compares them (`Debug`
+    /// text, so that a NaN equals itself).
+    fn shape(parsed: &Result<Documents, YamlError>) -> String {
+        match parsed {
+            Ok(d) => format!("{:?} {:?}", d.docs, d.warnings),
+            Err(e) => format!("error {e:?}"),
+        }
+    }
+
+    /// Random YAML from pieces that exercise the builder: nested block and flow
+    /// collections, anchors, aliases, `<<` merges (of a mapping and of a list),
+    /// duplicate keys, complex keys, tags, empty collections. Some texts are invalid
+    /// on purpose: the error must be the same too.
+    fn random_yaml(seed: &mut u64, depth: usize, indent: usize, anchors: &mut Vec<String>, out: &mut String) {
+        fn next_in(seed: &mut u64, n: u64) -> u64 {
+            *seed ^= *seed << 13;
+            *seed ^= *seed >> 7;
+            *seed ^= *seed << 17;
+            *seed % n
+        }
+        let pad = " ".repeat(indent);
+        let keys = ["a", "b", "name", "<<", "a", "0644", "yes", "~"];
+        let scalars = ["x", "1", "0x1F", "1.5", "'q'", "\"d\"", "yes", "~", "!!str 12", "!vault |\n  $ANSIBLE_VAULT;1.1;AES256\n  3031"];
+        let entries = 1 + next_in(seed, 4);
+        let as_seq = next_in(seed, 2) == 0;
+        for _ in 0..entries {
+            out.push_str(&pad);
+            if as_seq {
+                out.push_str("- ");
+            } else {
+                let key = keys[next_in(seed, keys.len() as u64) as usize];
+                if next_in(seed, 12) == 0 {
+                    out.push_str("? [k, 1]\n");
+                    out.push_str(&pad);
+                    out.push_str(": ");
+                } else {
+                    out.push_str(key);
+                    out.push_str(": ");
+                }
+            }
+            if next_in(seed, 6) == 0 && !anchors.is_empty() {
+                let a = anchors[next_in(seed, anchors.len() as u64) as usize].clone();
+                if next_in(seed, 4) == 0 {
+                    out.push_str(&format!("[*{a}, *{a}]\n"));
+                } else {
+                    out.push_str(&format!("*{a}\n"));
+                }
+                continue;
+            }
+            let anchor = if next_in(seed, 5) == 0 {
+                let a = format!("n{}", anchors.len());
+                out.push_str(&format!("&{a} "));
+                Some(a)
+            } else {
+                None
+            };
+            match next_in(seed, if depth == 0 { 2 } else { 5 }) {
+                0 | 1 => {
+                    out.push_str(scalars[next_in(seed, scalars.len() as u64) as usize]);
+                    out.push('\n');
+                }
+                2 => out.push_str(if next_in(seed, 2) == 0 { "{}\n" } else { "[]\n" }),
+                3 => out.push_str("{a: 1, b: [2, {c: 3}], a: 4}\n"),
+                _ => {
+                    out.push('\n');
+                    random_yaml(seed, depth - 1, indent + 2, anchors, out);
+                }
+            }
+            if let Some(a) = anchor {
+                anchors.push(a);
+            }
+        }
+    }
+
+    #[test]
+    fn the_shared_stacks_build_the_trees_of_the_old_builder() {
+        let mut texts: Vec<String> = vec![
+            "base: &b {x: 1, y: 2}\nm:\n  <<: *b\n  y: 3\n  y: 4\n".into(),
+            "a: &a [1, 2]\nb: &b {k: v}\nc: {<<: [*b, {k: w, z: 1}], z: 2}\nd: [*a, *a, *b]\n".into(),
+            "m:\n  <<: 3\n  x: 1\n".into(),
+            "? - a\n  - b\n: {c: d}\n? {e: f}\n: x\n".into(),
+            "- [[[[]]], {}, {a: {b: {c: []}}}]\n- - - x\n    - y\n".into(),
+            "---\na: 1\n...\n---\n- b\n--- &x c\n".into(),
+            "a: *missing\n".into(),
+            "a: [1, 2\nb: 3\n".into(),
+            "a: 1\nb: 2\na: 3\nb: {x: 1, x: 2}\n".into(),
+            "".into(),
+            // Scalars around the input's batch sizes (16 and 128), block scalars indented
+            // past both, plain scalars over several lines and ended by comments, documents.
+            format!("k: {}\nl: {} # c\nm: {}\n", "x".repeat(15), "y".repeat(40), "z".repeat(300)),
+            format!("a:\n{p}b: |\n{p}  {}\n{p}  two\n\n{p}  three\nc: >-\n{p}  folded\n{p}  text\n", "w".repeat(200), p = " ".repeat(20)),
+            format!("a:\n{p}b: |2\n{p}    kept indent\n{p}  x\n", p = " ".repeat(140)),
+            "plain scalar\n  continued here\n\n  and after a blank # comment\n".into(),
+            "k: one two\n   three\nq: \"a\\tb \\u00e9 long long long long long long long long\"\nr: 'it''s'\n".into(),
+            "- é ü 漢字 \u{1F600} plain with unicode that runs past sixteen characters\n- ---x\n- ...y\n".into(),
+            "--- |\n  doc block\n--- >\n  folded doc\n...\n".into(),
+            "a: b: c\n".into(),
+            "k: \"unterminated\n".into(),
+            "\tk: v\n".into(),
+        ];
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        for dir in ["samples", "rules", "tests"] {
+            for entry in walkdir::WalkDir::new(root.join(dir)).sort_by_file_name() {
+                let entry = entry.unwrap();
+                let name = entry.file_name().to_string_lossy();
+                if name.ends_with(".yml") || name.ends_with(".yaml") {
+                    texts.push(std::fs::read_to_string(entry.path()).unwrap());
+                }
+            }
+        }
+        assert!(texts.len() > 50, "{} texts", texts.len());
+        let mut seed = 0x9E37_79B9_7F4A_7C15u64;
+        for _ in 0..3000 {
+            let mut text = String::new();
+            random_yaml(&mut seed, 3, 0, &mut Vec::new(), &mut text);
+            texts.push(text);
+        }
+        let mut with_anchor = 0;
+        for text in &texts {
+            let (new, old) = (parse(text), oracle::parse(text));
+            assert_eq!(shape(&new), shape(&old), "{text}");
+            with_anchor += usize::from(new.is_ok() && text.contains('*'));
+        }
+        assert!(with_anchor > 300, "only {with_anchor} texts with aliases parsed");
     }
 }
