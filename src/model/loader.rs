@@ -1871,8 +1871,24 @@ mod tests {
         }
         let dirs = ["", "templates/", "files/", "roles/a/templates/x/", "group_vars/", "a/host_vars/b/", "tfiles/"];
         let names = [
-            "main.yml", "MAIN.YML", "x.Yaml", "x.json", "x.JSON", "all", ".hidden.yml", "x.yml~", "a.b.yml", "x.", ".",
-            "templates", "files", "x.j2", "x.yamlx", "ß.yml", "x.ÝML", "",
+            "main.yml",
+            "MAIN.YML",
+            "x.Yaml",
+            "x.json",
+            "x.JSON",
+            "all",
+            ".hidden.yml",
+            "x.yml~",
+            "a.b.yml",
+            "x.",
+            ".",
+            "templates",
+            "files",
+            "x.j2",
+            "x.yamlx",
+            "ß.yml",
+            "x.ÝML",
+            "",
         ];
         let mut checked = 0;
         for d in dirs {

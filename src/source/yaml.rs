@@ -1125,7 +1125,18 @@ mod tests {
         }
         let pad = " ".repeat(indent);
         let keys = ["a", "b", "name", "<<", "a", "0644", "yes", "~"];
-        let scalars = ["x", "1", "0x1F", "1.5", "'q'", "\"d\"", "yes", "~", "!!str 12", "!vault |\n  $ANSIBLE_VAULT;1.1;AES256\n  3031"];
+        let scalars = [
+            "x",
+            "1",
+            "0x1F",
+            "1.5",
+            "'q'",
+            "\"d\"",
+            "yes",
+            "~",
+            "!!str 12",
+            "!vault |\n  $ANSIBLE_VAULT;1.1;AES256\n  3031",
+        ];
         let entries = 1 + next_in(seed, 4);
         let as_seq = next_in(seed, 2) == 0;
         for _ in 0..entries {
@@ -1193,7 +1204,11 @@ mod tests {
             // Scalars around the input's batch sizes (16 and 128), block scalars indented
             // past both, plain scalars over several lines and ended by comments, documents.
             format!("k: {}\nl: {} # c\nm: {}\n", "x".repeat(15), "y".repeat(40), "z".repeat(300)),
-            format!("a:\n{p}b: |\n{p}  {}\n{p}  two\n\n{p}  three\nc: >-\n{p}  folded\n{p}  text\n", "w".repeat(200), p = " ".repeat(20)),
+            format!(
+                "a:\n{p}b: |\n{p}  {}\n{p}  two\n\n{p}  three\nc: >-\n{p}  folded\n{p}  text\n",
+                "w".repeat(200),
+                p = " ".repeat(20)
+            ),
             format!("a:\n{p}b: |2\n{p}    kept indent\n{p}  x\n", p = " ".repeat(140)),
             "plain scalar\n  continued here\n\n  and after a blank # comment\n".into(),
             "k: one two\n   three\nq: \"a\\tb \\u00e9 long long long long long long long long\"\nr: 'it''s'\n".into(),
