@@ -151,21 +151,21 @@ impl<'s> Loader<'s> {
                 self.read_configs_and_requirements();
                 self.check_yaml_files();
                 self.parse_ahead();
-                // The walk is one thread; the sources it finds are read beside it, by a
-                // worker that would otherwise wait. The reader waits on the channel, which
-                // is safe only because the walk itself never waits on the pool: it ends, the
-                // sender is dropped, and the reader returns.
-                let (sender, receiver) = mpsc::channel();
-                self.prefetch = Some(sender);
-                rayon::join(
-                    || {
-                        self.discover_roles();
-                        self.discover_playbooks();
-                        self.drain();
-                        self.prefetch = None;
-                    },
-                    || prefetch_payload(set, receiver),
-                );
+                // The walk is one thread; the sources it finds are read beside it. The reader
+                // is a thread of its own, not a pool worker: it blocks on the channel until
+                // the walk drops the sender, and a blocked worker could hold up pool work the
+                // walk waits for. Without the thread the scan reads the sources later.
+                std::thread::scope(|scope| {
+                    let (sender, receiver) = mpsc::channel();
+                    let reader = std::thread::Builder::new()
+                        .name("migrate-prefetch".into())
+                        .spawn_scoped(scope, move || prefetch_payload(set, receiver));
+                    self.prefetch = reader.is_ok().then_some(sender);
+                    self.discover_roles();
+                    self.discover_playbooks();
+                    self.drain();
+                    self.prefetch = None;
+                });
                 (self.load_inventories(), self.load_scoped_vars())
             },
         );
