@@ -180,15 +180,7 @@ fn task_files(
 /// Pretty JSON with a trailing newline. The types serialise infallibly (no
 /// maps with non-string keys), so an error cannot happen; it would give `{}`.
 fn json<T: Serialize>(value: &T) -> String {
-    // Into a buffer of the usual size (serde_json's own starts at 128 bytes and regrows).
-    let mut text = Vec::with_capacity(4 << 10);
-    if serde_json::to_writer_pretty(&mut text, value).is_err() {
-        text = b"{}".to_vec();
-    }
-    text.push(b'\n');
-    text.shrink_to_fit();
-    // serde_json writes UTF-8 only.
-    String::from_utf8(text).unwrap_or_else(|_| "{}\n".into())
+    super::pretty_json(value, 4 << 10).unwrap_or_else(|| "{}\n".into())
 }
 
 /// A YAML scalar: JSON string syntax is valid YAML double-quoted style.

@@ -300,6 +300,18 @@ fn render_image(
 }
 
 /// `dockerfile` when it passes the self-check; a failure is a bug in migrate.
+/// `value` as pretty-printed JSON with a final newline, written into a buffer of about
+/// `capacity` bytes, the usual size of such a file (serde_json's own buffer starts at 128
+/// bytes and regrows); `None` when it cannot be serialised.
+fn pretty_json<T: Serialize>(value: &T, capacity: usize) -> Option<String> {
+    let mut text = Vec::with_capacity(capacity);
+    serde_json::to_writer_pretty(&mut text, value).ok()?;
+    text.push(b'\n');
+    text.shrink_to_fit();
+    // serde_json writes UTF-8 only.
+    String::from_utf8(text).ok()
+}
+
 fn self_checked(service: &str, dockerfile: String) -> Result<String, RenderError> {
     match check::check_dockerfile(&dockerfile) {
         Ok(()) => Ok(dockerfile),

@@ -401,15 +401,7 @@ pub fn declarations(image: &ImageSpec, image_user: &str, added_packages: &[Strin
             needs_human,
         },
     };
-    // Into a buffer of the usual size (serde_json's own starts at 128 bytes and regrows).
-    let mut text = Vec::with_capacity(8 << 10);
-    if serde_json::to_writer_pretty(&mut text, &declarations).is_err() {
-        text.clear();
-    }
-    text.push(b'\n');
-    text.shrink_to_fit();
-    // serde_json writes UTF-8 only.
-    String::from_utf8(text).unwrap_or_default()
+    super::pretty_json(&declarations, 8 << 10).unwrap_or_else(|| "\n".into())
 }
 
 fn origin_text<S: serde::Serializer>(origin: &Option<&Origin>, serializer: S) -> Result<S::Ok, S::Error> {
