@@ -114,7 +114,7 @@ fn file_change_cell(f: &FileChange) -> String {
         }
         Body::Summary(s) | Body::Comment(s) => s,
         // Never: `file_body` lists a whole text's lines.
-        Body::Whole(..) => String::new(),
+        Body::Whole { .. } => String::new(),
     };
     let mode = match (&f.before, &f.after) {
         (Some(b), Some(a)) if b.executable != a.executable => format!(", mode {} → {}", b.mode(), a.mode()),
@@ -177,7 +177,7 @@ fn details(plan: &Plan, f: &FileChange) -> String {
             }
         }
         // Never: `file_body` lists a whole text's lines.
-        Body::Whole(..) => {}
+        Body::Whole { .. } => {}
         Body::Summary(s) => {
             let _ = writeln!(body, "{} {s}", f.action.symbol());
         }
@@ -235,7 +235,7 @@ fn escape_html(s: &str) -> String {
 /// The body of a file block, a whole text as its list of lines.
 fn file_body(f: &FileChange) -> Body<'_> {
     match text::file_body(f) {
-        Body::Whole(text, wrap) => Body::Lines(lines::whole(text, wrap)),
+        Body::Whole { text, added } => Body::Lines(lines::whole(text, if added { Line::Added } else { Line::Removed })),
         other => other,
     }
 }

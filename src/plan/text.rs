@@ -223,9 +223,12 @@ pub(crate) fn describe(body: &FileBody) -> String {
 /// What a file block shows: a mode line and body lines, or summaries for binary files.
 pub(crate) enum Body<'a> {
     Lines(Vec<Line<'a>>),
-    /// A whole text, every line added ([`Line::Added`]) or removed: the lines of
+    /// A whole text, every line added (a new file) or removed: the lines of
     /// [`lines::whole`], left unsplit so the text plan can copy them without a list.
-    Whole(&'a str, fn(&'a str) -> Line<'a>),
+    Whole {
+        text: &'a str,
+        added: bool,
+    },
     /// One line: `symbol summary` (create/delete) or `~ before -> after`.
     Summary(String),
     /// A comment line only.
@@ -240,12 +243,12 @@ pub(crate) fn file_body(file: &FileChange) -> Body<'_> {
         }
         (_, None, Some(a)) => match a.text() {
             Some("") => Body::Comment("(empty file)".into()),
-            Some(t) => Body::Whole(t, Line::Added),
+            Some(text) => Body::Whole { text, added: true },
             None => Body::Summary(describe(a)),
         },
         (_, Some(b), None) => match b.text() {
             Some("") => Body::Comment("(empty file)".into()),
-            Some(t) => Body::Whole(t, Line::Removed),
+            Some(text) => Body::Whole { text, added: false },
             None => Body::Summary(describe(b)),
         },
         (_, Some(b), Some(a)) => match (b.text(), a.text()) {
@@ -283,10 +286,8 @@ fn write_file(out: &mut String, plan: &Plan, file: &FileChange, style: Style) {
     let added = format!("      {add} ");
     match file_body(file) {
         Body::Lines(lines) => push_lines(out, &lines, &removed, &added),
-        Body::Whole(text, wrap) => {
-            let prefix = if matches!(wrap(""), Line::Added(_)) { &added } else { &removed };
-            push_whole(out, text, prefix);
-        }
+        Body::Whole { text, added: true } => push_whole(out, text, &added),
+        Body::Whole { text, added: false } => push_whole(out, text, &removed),
         Body::Summary(s) => {
             let _ = writeln!(out, "      {sym} {s}");
         }
